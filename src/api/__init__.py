@@ -1,0 +1,1 @@
+"""HTTP API (Litestar): routes, request and response schemas, authentication and limits."""

@@ -1,0 +1,81 @@
+"""The application factory: settings in, a Litestar app out, nothing done at import time."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from litestar import Litestar
+from litestar.di import Provide
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import ScalarRenderPlugin
+
+from api.errors import EXCEPTION_HANDLERS
+from api.health import health
+from api.limits import RequestLimits
+from api.needs import NeedController
+from api.organisations import MeController, OrganisationController
+from api.reference import ReferenceController
+from api.state import AppResources, provide_connection, provide_principal
+from api.suppliers import SupplierController
+from storage.cache import MatchCache, RateLimiter, RedisGate, create_redis
+from storage.db import create_pool
+from storage.services import running_services
+from storage.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+def create_app(settings: Settings) -> Litestar:
+    """Build the API. The lifespan opens PostgreSQL and Redis (embedded if no URL is set)."""
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        async with running_services(settings) as services:
+            pool = await create_pool(services.database_url, settings)
+            client = create_redis(services.redis_url, settings)
+            gate = RedisGate(client, settings)
+            app.state["resources"] = AppResources(
+                settings=settings,
+                services=services,
+                pool=pool,
+                redis=gate,
+                cache=MatchCache(gate),
+                limiter=RateLimiter(gate),
+            )
+            try:
+                yield
+            finally:
+                await client.aclose()
+                await pool.close()
+
+    return Litestar(
+        route_handlers=[
+            health,
+            OrganisationController,
+            MeController,
+            SupplierController,
+            NeedController,
+            ReferenceController,
+        ],
+        dependencies={
+            "db": Provide(provide_connection),
+            "principal": Provide(provide_principal),
+        },
+        lifespan=[lifespan],
+        middleware=[RequestLimits()],
+        exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
+        request_max_body_size=settings.max_body_bytes,
+        openapi_config=OpenAPIConfig(
+            title="asf-match",
+            version="1",
+            description=(
+                "Matchmaking between Swedish work-integration social enterprises (ASF) and "
+                "public buyers. Authenticate with `Authorization: Bearer <api key>`."
+            ),
+            path="/schema",
+            render_plugins=[ScalarRenderPlugin()],
+        ),
+        debug=False,
+    )

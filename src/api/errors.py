@@ -1,0 +1,163 @@
+"""Every error a client can cause is a 4xx problem document naming the field and the reason."""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+
+import msgspec
+from litestar import Request, Response
+from litestar.exceptions import HTTPException, ValidationException
+from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+
+log = logging.getLogger(__name__)
+
+PROBLEM_JSON = "application/problem+json"
+
+
+class FieldError(msgspec.Struct, frozen=True):
+    """One rejected field: its JSON path (`kommun`, `cpv_codes[2]`) and why."""
+
+    field: str
+    reason: str
+
+
+class Problem(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """RFC 9457 problem details, with the rejected fields listed in `errors`."""
+
+    status: int
+    title: str
+    detail: str
+    errors: list[FieldError] = []
+
+
+class ApiError(Exception):
+    """Raised by handlers to answer with a problem document."""
+
+    def __init__(
+        self, status: int, title: str, detail: str, errors: list[FieldError] | None = None
+    ) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.title = title
+        self.detail = detail
+        self.errors = errors or []
+
+
+class InvalidInput(ApiError):
+    """422: the body or query parses but breaks a rule (unknown kommun, bad check digit, …)."""
+
+    def __init__(self, errors: list[FieldError]) -> None:
+        fields = ", ".join(error.field for error in errors)
+        super().__init__(422, "Validation failed", f"invalid value for: {fields}", errors)
+
+
+def not_found(what: str, ident: int | str) -> ApiError:
+    """404 for an id that does not exist (or that the caller may not see)."""
+    return ApiError(404, "Not found", f"no {what} with id {ident}")
+
+
+def forbidden(detail: str) -> ApiError:
+    """403: authenticated, but this organisation may not do that."""
+    return ApiError(403, "Forbidden", detail)
+
+
+def conflict(detail: str, field: str | None = None) -> ApiError:
+    """409: the request clashes with existing data (duplicate org number, profile exists)."""
+    errors = [FieldError(field, detail)] if field else []
+    return ApiError(409, "Conflict", detail, errors)
+
+
+_PATH = re.compile(r"`\$\.?([^`]*)`")
+_SECRET_HEADERS = {"authorization"}
+
+
+def _field_from_message(message: str) -> tuple[str | None, str]:
+    """msgspec says "Expected `int`, got `str` - at `$.employees`"; split field from reason."""
+    reason, _, where = message.partition(" - at ")
+    found = _PATH.search(where) if where else None
+    return (found.group(1) if found else None), reason
+
+
+def _validation_errors(exc: ValidationException) -> list[FieldError]:
+    errors: list[FieldError] = []
+    extra: Any = exc.extra
+    for item in extra if isinstance(extra, list) else []:
+        if not isinstance(item, dict):
+            continue
+        message = str(item.get("message", "invalid value"))
+        path, reason = _field_from_message(message)
+        key = str(item.get("key", "")) or None
+        # Litestar reports body fields as "data"; the client knows them by their own names.
+        field = path or (None if key in {None, "data"} else key) or "body"
+        if reason.startswith("Object contains unknown field"):
+            unknown = re.search(r"`([^`]+)`", reason)
+            field = unknown.group(1) if unknown else field
+            reason = "unknown field"
+        errors.append(FieldError(field, reason))
+    if not errors:
+        errors.append(FieldError("body", exc.detail or "invalid request"))
+    return errors
+
+
+def _problem(
+    status: int, title: str, detail: str, errors: list[FieldError] | None = None
+) -> Response[Problem]:
+    return Response(
+        Problem(status=status, title=title, detail=detail, errors=errors or []),
+        status_code=status,
+        media_type=PROBLEM_JSON,
+    )
+
+
+def handle_api_error(_: Request[Any, Any, Any], exc: ApiError) -> Response[Problem]:
+    """Render an ApiError raised by a handler."""
+    return _problem(exc.status, exc.title, exc.detail, exc.errors)
+
+
+def handle_validation(_: Request[Any, Any, Any], exc: ValidationException) -> Response[Problem]:
+    """Litestar's body/query decoding failures become 422s naming each field (400 for bad JSON)."""
+    detail = str(exc.detail)
+    if "JSON is malformed" in detail or "Malformed" in detail or "invalid json" in detail.lower():
+        return _problem(400, "Malformed JSON", "the request body is not valid JSON")
+    errors = _validation_errors(exc)
+    return _problem(
+        422, "Validation failed", "invalid value for: " + ", ".join(e.field for e in errors), errors
+    )
+
+
+def handle_http(_: Request[Any, Any, Any], exc: HTTPException) -> Response[Problem]:
+    """Framework errors (404 route, 405, 413, …) in the same shape as ours."""
+    status = exc.status_code
+    return _problem(status, _TITLES.get(status, "Error"), str(exc.detail))
+
+
+def handle_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[Problem]:
+    """A bug, not the client's fault: log it in full, tell the client nothing internal."""
+    log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    return _problem(
+        HTTP_500_INTERNAL_SERVER_ERROR, "Internal error", "the server failed; it has been logged"
+    )
+
+
+_TITLES = {
+    400: "Bad request",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "Not found",
+    405: "Method not allowed",
+    409: "Conflict",
+    413: "Request body too large",
+    415: "Unsupported media type",
+    422: "Validation failed",
+    429: "Too many requests",
+    503: "Service unavailable",
+}
+
+EXCEPTION_HANDLERS = {
+    ApiError: handle_api_error,
+    ValidationException: handle_validation,
+    HTTPException: handle_http,
+    Exception: handle_unexpected,
+}

@@ -1,0 +1,116 @@
+"""Request limits enforced before a handler runs: rate limits (shared through Redis) and the
+JSON-only rule for bodies."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+import msgspec
+from litestar.enums import ScopeType
+from litestar.middleware import ASGIMiddleware
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
+
+from api.errors import PROBLEM_JSON, Problem
+from api.state import resources
+from storage.cache import RateLimitResult
+
+_BODY_METHODS = {b"POST", b"PUT", b"PATCH"}
+
+
+def _headers(scope: Scope) -> dict[bytes, bytes]:
+    return {name.lower(): value for name, value in scope.get("headers", [])}
+
+
+async def _reply(
+    send: Send, status: int, title: str, detail: str, extra: list[tuple[bytes, bytes]]
+) -> None:
+    body = msgspec.json.encode(Problem(status=status, title=title, detail=detail))
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", PROBLEM_JSON.encode()),
+                (b"content-length", str(len(body)).encode()),
+                *extra,
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
+def _rate_headers(result: RateLimitResult, window: int) -> list[tuple[bytes, bytes]]:
+    # The IETF RateLimit header fields (draft-ietf-httpapi-ratelimit-headers), separate-field form.
+    return [
+        (b"ratelimit-limit", str(result.limit).encode()),
+        (b"ratelimit-remaining", str(result.remaining).encode()),
+        (b"ratelimit-reset", str(result.reset_seconds).encode()),
+        (b"ratelimit-policy", f"{result.limit};w={window}".encode()),
+    ]
+
+
+class RequestLimits(ASGIMiddleware):
+    """415 for a body that is not JSON; 429 with RateLimit headers past a key's or an address's
+    limit. Counting happens in Redis; if Redis is down the API stays open rather than failing."""
+
+    scopes = (ScopeType.HTTP,)
+    exclude_path_pattern = ("^/health$", "^/schema")
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
+        headers = _headers(scope)
+        method = scope.get("method", "GET").encode()
+        if method in _BODY_METHODS and _has_body(headers):
+            content_type = headers.get(b"content-type", b"").split(b";")[0].strip().lower()
+            if content_type != b"application/json" and not content_type.endswith(b"+json"):
+                await _reply(
+                    send, 415, "Unsupported media type", "send the body as application/json", []
+                )
+                return
+
+        app = resources(scope["app"].state)
+        limiter = app.limiter
+        settings = app.settings
+        client = scope.get("client")
+        address = client[0] if client else "unknown"
+        result = await limiter.hit(f"addr:{address}", settings.rate_limit_per_address)
+        token = _bearer(headers)
+        if token is not None:
+            # The key's hash names its bucket, so no database lookup is needed to count it.
+            digest = hashlib.sha256(token).hexdigest()[:32]
+            by_key = await limiter.hit(f"key:{digest}", settings.rate_limit_per_key)
+            # Report whichever limit binds: the one exceeded, else the one with less left.
+            if result.allowed and (not by_key.allowed or by_key.remaining < result.remaining):
+                result = by_key
+        extra = _rate_headers(result, limiter.window)
+        if not result.allowed:
+            await _reply(
+                send,
+                429,
+                "Too many requests",
+                f"limit of {result.limit} requests per {limiter.window} s reached",
+                [*extra, (b"retry-after", str(result.reset_seconds).encode())],
+            )
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", []), *extra]
+            await send(message)
+
+        await next_app(scope, receive, send_with_headers)
+
+
+def _has_body(headers: dict[bytes, bytes]) -> bool:
+    length = headers.get(b"content-length")
+    if length is not None:
+        return length.strip() not in {b"", b"0"}
+    return b"transfer-encoding" in headers
+
+
+def _bearer(headers: dict[bytes, bytes]) -> bytes | None:
+    value: Any = headers.get(b"authorization")
+    if not value:
+        return None
+    scheme, _, token = bytes(value).partition(b" ")
+    return token.strip() if scheme.lower() == b"bearer" and token.strip() else None

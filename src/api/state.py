@@ -1,0 +1,80 @@
+"""What the app holds for its lifetime, and the per-request dependencies built from it."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+import asyncpg
+from litestar import Request
+from litestar.datastructures import State
+from litestar.di import NamedDependency
+
+from api.errors import ApiError
+from storage.cache import MatchCache, RateLimiter, RedisGate
+from storage.organisations import Principal, authenticate
+from storage.services import Services
+from storage.settings import Settings
+
+
+@dataclass(frozen=True)
+class AppResources:
+    """Handles opened by the lifespan and closed by it."""
+
+    settings: Settings
+    services: Services
+    pool: asyncpg.Pool
+    redis: RedisGate
+    cache: MatchCache
+    limiter: RateLimiter
+
+
+# Handler parameters that Litestar fills from the dependencies of the same name.
+Db = NamedDependency[asyncpg.Connection]
+Caller = NamedDependency[Principal | None]
+
+
+def resources(state: State) -> AppResources:
+    """The app's resources from Litestar's state (set by the lifespan)."""
+    found: AppResources = state["resources"]
+    return found
+
+
+async def provide_connection(state: State) -> AsyncIterator[asyncpg.Connection]:
+    """One connection and one transaction per request: committed when the handler returns,
+    rolled back when it raises, so a request's writes and the jobs it queues land together."""
+    pool = resources(state).pool
+    async with pool.acquire() as connection, connection.transaction():
+        yield connection
+
+
+def bearer_token(request: Request[Any, Any, Any]) -> str | None:
+    """The token of an `Authorization: Bearer …` header, if any."""
+    header = request.headers.get("authorization")
+    if not header:
+        return None
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise ApiError(401, "Unauthorized", "use the header Authorization: Bearer <api key>")
+    return token.strip()
+
+
+async def provide_principal(request: Request[Any, Any, Any], db: Db) -> Principal | None:
+    """The calling organisation, None for anonymous calls; 401 for a bad or revoked key."""
+    token = bearer_token(request)
+    if token is None:
+        return None
+    principal = await authenticate(db, token)
+    if principal is None:
+        raise ApiError(401, "Unauthorized", "unknown or revoked API key")
+    return principal
+
+
+def require(principal: Principal | None, *roles: str) -> Principal:
+    """The principal if it has one of `roles`; 401 when anonymous, 403 when the role is wrong."""
+    if principal is None:
+        raise ApiError(401, "Unauthorized", "this needs an API key (Authorization: Bearer …)")
+    if principal.role not in roles:
+        raise ApiError(403, "Forbidden", f"a {principal.role} key may not do this")
+    return principal

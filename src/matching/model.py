@@ -1,0 +1,35 @@
+"""Value objects the ranking core works on; storage maps rows to these."""
+
+from __future__ import annotations
+
+import msgspec
+
+
+class SupplierProfile(msgspec.Struct, frozen=True, kw_only=True):
+    """What the ranking needs to know about one ASF supplier."""
+
+    id: int
+    name: str
+    description: str
+    cpv_codes: tuple[str, ...] = ()
+    # Kommun codes (4 digits), län codes (2 digits) or "SE" for the whole country.
+    service_area: tuple[str, ...] = ()
+    target_group_share: float = 0.0
+    max_contract_value_sek: int | None = None
+    training_places: int = 0
+    active: bool = True
+
+
+class Need(msgspec.Struct, frozen=True, kw_only=True):
+    """What the ranking needs to know about one procurement need."""
+
+    id: int
+    title: str
+    description: str
+    cpv_codes: tuple[str, ...] = ()
+    kommun: str
+    estimated_value_sek: int | None = None
+    reserved: bool = False
+    # 0 buys goods or services; >0 buys that many work-training places.
+    training_places: int = 0
+    status: str = "open"

@@ -1,0 +1,1 @@
+"""Reference data shipped with the service: CPV vocabulary, kommuner and län (SCB codes)."""

@@ -1,0 +1,1 @@
+"""Storage layer: settings, embedded servers, PostgreSQL repositories and the Redis cache."""

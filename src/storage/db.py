@@ -1,0 +1,38 @@
+"""The asyncpg pool: JSON codecs and the shape every repository relies on."""
+
+from __future__ import annotations
+
+import asyncpg
+import msgspec
+
+from storage.settings import Settings
+
+
+async def _init_connection(connection: asyncpg.Connection) -> None:
+    # jsonb columns come back as Python values and go in from them, via msgspec (fast, strict).
+    await connection.set_type_codec(
+        "jsonb",
+        encoder=lambda value: msgspec.json.encode(value).decode(),
+        decoder=msgspec.json.decode,
+        schema="pg_catalog",
+    )
+
+
+async def create_pool(database_url: str, settings: Settings) -> asyncpg.Pool:
+    """Open a pool whose connections decode jsonb and time out instead of hanging."""
+    pool = await asyncpg.create_pool(
+        database_url,
+        min_size=settings.db_pool_min,
+        max_size=settings.db_pool_max,
+        init=_init_connection,
+        command_timeout=30,
+    )
+    assert pool is not None
+    return pool
+
+
+async def connect(database_url: str) -> asyncpg.Connection:
+    """One connection with the same codecs as the pool (for CLI commands and the worker)."""
+    connection = await asyncpg.connect(database_url)
+    await _init_connection(connection)
+    return connection

@@ -1,0 +1,173 @@
+"""The durable job queue in PostgreSQL (see sql/002_jobs.sql for how it stays durable)."""
+
+from __future__ import annotations
+
+import random
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+import msgspec
+
+# Seconds to wait before attempt n+1: quick first retries, then spread out; jitter is added.
+RETRY_DELAYS = (1.0, 5.0, 30.0, 120.0, 600.0, 1800.0, 3600.0, 3600.0, 3600.0)
+
+
+class Job(msgspec.Struct, frozen=True, kw_only=True):
+    """A claimed job: what to do, to which entity, and how many times it was tried."""
+
+    id: int
+    kind: str
+    entity_id: int
+    payload: dict[str, Any]
+    attempts: int
+    max_attempts: int
+    created_at: datetime
+
+
+async def enqueue(
+    connection: asyncpg.Connection,
+    kind: str,
+    entity_id: int,
+    payload: dict[str, Any] | None = None,
+    *,
+    delay_seconds: float = 0.0,
+) -> None:
+    """Queue a job on the caller's connection, so it commits or rolls back with the caller's write.
+
+    A job of the same kind for the same entity that is still queued absorbs this one."""
+    await connection.execute(
+        """
+        INSERT INTO jobs (kind, entity_id, payload, run_at)
+        VALUES ($1, $2, $3, now() + make_interval(secs => $4))
+        ON CONFLICT (kind, entity_id) WHERE state = 'queued'
+        DO UPDATE SET run_at = least(jobs.run_at, excluded.run_at), payload = excluded.payload
+        """,
+        kind,
+        entity_id,
+        payload or {},
+        delay_seconds,
+    )
+
+
+async def claim(
+    connection: asyncpg.Connection, worker_id: str, lease_seconds: float, kinds: list[str]
+) -> Job | None:
+    """Take the next due job (or one whose holder's lease ran out), or None if there is none.
+
+    A job whose entity already has a job running waits, so two workers never race on one entity
+    and an older result can never overwrite a newer one."""
+    row = await connection.fetchrow(
+        """
+        UPDATE jobs SET state = 'running', attempts = attempts + 1, locked_by = $1,
+                        locked_until = now() + make_interval(secs => $2)
+        WHERE id = (
+            SELECT j.id FROM jobs j
+            WHERE j.kind = ANY($3::text[])
+              AND ((j.state = 'queued' AND j.run_at <= now())
+                   OR (j.state = 'running' AND j.locked_until < now()))
+              AND NOT EXISTS (
+                  SELECT 1 FROM jobs r
+                  WHERE r.kind = j.kind AND r.entity_id = j.entity_id AND r.id <> j.id
+                    AND r.state = 'running' AND r.locked_until >= now())
+            ORDER BY j.run_at, j.id
+            FOR UPDATE SKIP LOCKED
+            LIMIT 1)
+        RETURNING id, kind, entity_id, payload, attempts, max_attempts, created_at
+        """,
+        worker_id,
+        lease_seconds,
+        kinds,
+    )
+    return None if row is None else Job(**dict(row))
+
+
+async def extend_lease(
+    connection: asyncpg.Connection, job_id: int, worker_id: str, lease_seconds: float
+) -> bool:
+    """Renew the lease of a running job; False if another worker has taken it over."""
+    status: str = await connection.execute(
+        """
+        UPDATE jobs SET locked_until = now() + make_interval(secs => $3)
+        WHERE id = $1 AND locked_by = $2 AND state = 'running'
+        """,
+        job_id,
+        worker_id,
+        lease_seconds,
+    )
+    return status.endswith(" 1")
+
+
+async def complete(connection: asyncpg.Connection, job_id: int, worker_id: str) -> bool:
+    """Mark a job done if this worker still holds it; False means another worker took it over."""
+    status: str = await connection.execute(
+        """
+        UPDATE jobs SET state = 'done', finished_at = now(), locked_until = NULL
+        WHERE id = $1 AND locked_by = $2 AND state = 'running'
+        """,
+        job_id,
+        worker_id,
+    )
+    return status.endswith(" 1")
+
+
+def retry_delay(attempts: int) -> float:
+    """Seconds before the next try after `attempts` failed ones, with up to 25 % jitter."""
+    base = RETRY_DELAYS[min(attempts, len(RETRY_DELAYS)) - 1]
+    return base * (1 + random.random() * 0.25)  # noqa: S311 - jitter, not security
+
+
+async def fail(connection: asyncpg.Connection, job: Job, worker_id: str, error: str) -> str:
+    """Record a failed attempt: queue it again after a backoff, or give up after max_attempts."""
+    if job.attempts >= job.max_attempts:
+        await connection.execute(
+            """
+            UPDATE jobs SET state = 'failed', finished_at = now(), last_error = $3,
+                            locked_until = NULL
+            WHERE id = $1 AND locked_by = $2
+            """,
+            job.id,
+            worker_id,
+            error[:2000],
+        )
+        return "failed"
+    async with connection.transaction():
+        # A newer queued job for the same entity already covers this one.
+        newer = await connection.fetchval(
+            "SELECT 1 FROM jobs WHERE kind = $1 AND entity_id = $2 AND state = 'queued'",
+            job.kind,
+            job.entity_id,
+        )
+        await connection.execute(
+            """
+            UPDATE jobs SET state = $4, last_error = $3, locked_until = NULL,
+                            run_at = now() + make_interval(secs => $5),
+                            finished_at = CASE WHEN $4 = 'superseded' THEN now() END
+            WHERE id = $1 AND locked_by = $2
+            """,
+            job.id,
+            worker_id,
+            error[:2000],
+            "superseded" if newer else "queued",
+            retry_delay(job.attempts),
+        )
+    return "superseded" if newer else "retry"
+
+
+async def has_open_job(connection: asyncpg.Connection, kind: str, entity_id: int) -> bool:
+    """True while a job of this kind for this entity is queued or running."""
+    found = await connection.fetchval(
+        """
+        SELECT EXISTS (SELECT 1 FROM jobs WHERE kind = $1 AND entity_id = $2
+                       AND state IN ('queued', 'running'))
+        """,
+        kind,
+        entity_id,
+    )
+    return bool(found)
+
+
+async def counts(connection: asyncpg.Connection) -> dict[str, int]:
+    """How many jobs are in each state (for health and the demo page)."""
+    rows = await connection.fetch("SELECT state, count(*) AS n FROM jobs GROUP BY state")
+    return {row["state"]: int(row["n"]) for row in rows}

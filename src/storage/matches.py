@@ -1,0 +1,133 @@
+"""Stored match results, and the bookkeeping that keeps their cache keys honest."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+import msgspec
+
+
+class StoredMatch(msgspec.Struct, frozen=True, kw_only=True):
+    """One scored need–supplier pair as stored by the worker."""
+
+    need_id: int
+    supplier_id: int
+    score: float
+    explanation: dict[str, Any]
+    model_version: str
+    computed_at: datetime
+
+
+class MatchOwner(msgspec.Struct, frozen=True, kw_only=True):
+    """What a match-list read needs to know about its owner before touching the cache."""
+
+    id: int
+    owner_organisation_id: int
+    match_version: int
+    status: str
+
+
+async def need_owner(connection: asyncpg.Connection, need_id: int) -> MatchOwner | None:
+    """The need's buyer, list version and status, or None if there is no such need."""
+    row = await connection.fetchrow(
+        "SELECT id, buyer_id AS owner_organisation_id, match_version, status FROM needs WHERE id = $1",
+        need_id,
+    )
+    return None if row is None else MatchOwner(**dict(row))
+
+
+async def supplier_owner(connection: asyncpg.Connection, supplier_id: int) -> MatchOwner | None:
+    """The supplier's organisation, list version and state, or None if there is no such profile."""
+    row = await connection.fetchrow(
+        """
+        SELECT id, organisation_id AS owner_organisation_id, match_version,
+               CASE WHEN active THEN 'active' ELSE 'inactive' END AS status
+        FROM supplier_profiles WHERE id = $1
+        """,
+        supplier_id,
+    )
+    return None if row is None else MatchOwner(**dict(row))
+
+
+async def matches_for_need(
+    connection: asyncpg.Connection, need_id: int, limit: int
+) -> list[StoredMatch]:
+    """The need's best suppliers, best first (ties by id, so the order is stable)."""
+    rows = await connection.fetch(
+        """
+        SELECT need_id, supplier_id, score, explanation, model_version, computed_at
+        FROM matches WHERE need_id = $1 ORDER BY score DESC, supplier_id LIMIT $2
+        """,
+        need_id,
+        limit,
+    )
+    return [StoredMatch(**dict(row)) for row in rows]
+
+
+async def matches_for_supplier(
+    connection: asyncpg.Connection, supplier_id: int, limit: int
+) -> list[StoredMatch]:
+    """The supplier's best open needs, best first."""
+    rows = await connection.fetch(
+        """
+        SELECT m.need_id, m.supplier_id, m.score, m.explanation, m.model_version, m.computed_at
+        FROM matches m JOIN needs n ON n.id = m.need_id
+        WHERE m.supplier_id = $1 AND n.status = 'open'
+        ORDER BY m.score DESC, m.need_id LIMIT $2
+        """,
+        supplier_id,
+        limit,
+    )
+    return [StoredMatch(**dict(row)) for row in rows]
+
+
+async def forget_need(connection: asyncpg.Connection, need_id: int) -> list[int]:
+    """Drop a need's stored pairs (its content changed or it closed); bump every list it was on.
+
+    Returns the suppliers whose lists lost it, so their own lists can be refilled."""
+    suppliers = await connection.fetch(
+        "DELETE FROM matches WHERE need_id = $1 RETURNING supplier_id", need_id
+    )
+    supplier_ids = [row["supplier_id"] for row in suppliers]
+    await connection.execute(
+        "UPDATE needs SET match_version = match_version + 1 WHERE id = $1", need_id
+    )
+    await bump_suppliers(connection, supplier_ids)
+    return supplier_ids
+
+
+async def forget_supplier(connection: asyncpg.Connection, supplier_id: int) -> list[int]:
+    """Drop a supplier's stored pairs; bump every list it was on. Returns the needs affected."""
+    needs = await connection.fetch(
+        "DELETE FROM matches WHERE supplier_id = $1 RETURNING need_id", supplier_id
+    )
+    need_ids = [row["need_id"] for row in needs]
+    await connection.execute(
+        "UPDATE supplier_profiles SET match_version = match_version + 1 WHERE id = $1", supplier_id
+    )
+    await bump_needs(connection, need_ids)
+    return need_ids
+
+
+async def bump_needs(connection: asyncpg.Connection, need_ids: Sequence[int]) -> None:
+    """Invalidate the cached lists of these needs."""
+    if need_ids:
+        await connection.execute(
+            "UPDATE needs SET match_version = match_version + 1 WHERE id = ANY($1::bigint[])",
+            list(need_ids),
+        )
+
+
+async def bump_suppliers(connection: asyncpg.Connection, supplier_ids: Sequence[int]) -> None:
+    """Invalidate the cached lists of these suppliers."""
+    if supplier_ids:
+        await connection.execute(
+            """
+            UPDATE supplier_profiles SET match_version = match_version + 1
+            WHERE id = ANY($1::bigint[])
+            """,
+            list(supplier_ids),
+        )

@@ -1,0 +1,183 @@
+"""Procurement needs posted by buyers; public once they leave draft."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+
+import asyncpg
+import msgspec
+
+from matching.model import Need as RankedNeedInput
+from storage.paging import Page
+
+NEED_COLUMNS = (
+    "title",
+    "description",
+    "cpv_codes",
+    "kommun",
+    "estimated_value_sek",
+    "reserved",
+    "training_places",
+    "closes_at",
+    "status",
+)
+
+
+class Need(msgspec.Struct, frozen=True, kw_only=True):
+    """A procurement need as stored, with its buyer's name."""
+
+    id: int
+    buyer_id: int
+    buyer_name: str
+    title: str
+    description: str
+    cpv_codes: list[str]
+    kommun: str
+    lan: str
+    estimated_value_sek: int | None
+    reserved: bool
+    training_places: int
+    closes_at: datetime | None
+    status: str
+    created_at: datetime
+    updated_at: datetime
+
+    def ranking_input(self) -> RankedNeedInput:
+        """The part of this need the ranking core looks at."""
+        return RankedNeedInput(
+            id=self.id,
+            title=self.title,
+            description=self.description,
+            cpv_codes=tuple(self.cpv_codes),
+            kommun=self.kommun,
+            estimated_value_sek=self.estimated_value_sek,
+            reserved=self.reserved,
+            training_places=self.training_places,
+            status=self.status,
+        )
+
+
+class NeedFilter(msgspec.Struct, frozen=True, kw_only=True):
+    """What a need listing may be narrowed by; drafts show only to their buyer or to admins."""
+
+    lan: str | None = None
+    kommun: str | None = None
+    cpv_prefix: str | None = None
+    status: str | None = None
+    reserved: bool | None = None
+    buyer_id: int | None = None
+    query: str | None = None
+    drafts_of: int | None = None
+    all_drafts: bool = False
+
+
+_SELECT = """
+    SELECT n.id, n.buyer_id, o.name AS buyer_name, n.title, n.description, n.cpv_codes,
+           n.kommun, n.lan, n.estimated_value_sek, n.reserved, n.training_places, n.closes_at,
+           n.status, n.created_at, n.updated_at
+    FROM needs n JOIN organisations o ON o.id = n.buyer_id
+"""
+
+
+def _need(row: asyncpg.Record) -> Need:
+    return Need(**{key: value for key, value in row.items() if key not in {"total", "change_seq"}})
+
+
+async def insert_need(
+    connection: asyncpg.Connection, buyer_id: int, fields: Mapping[str, object]
+) -> Need:
+    """Create a need of `buyer_id` from `fields` (NEED_COLUMNS)."""
+    columns = [column for column in NEED_COLUMNS if column in fields]
+    placeholders = ", ".join(f"${i}" for i in range(2, len(columns) + 2))
+    need_id = await connection.fetchval(
+        f"INSERT INTO needs (buyer_id, {', '.join(columns)}) VALUES ($1, {placeholders}) RETURNING id",  # noqa: S608
+        buyer_id,
+        *(fields[column] for column in columns),
+    )
+    need = await get_need(connection, need_id)
+    assert need is not None
+    return need
+
+
+async def update_need(
+    connection: asyncpg.Connection, need_id: int, changes: Mapping[str, object]
+) -> Need | None:
+    """Apply `changes` (NEED_COLUMNS only) and return the new state, or None if unknown."""
+    columns = [column for column in NEED_COLUMNS if column in changes]
+    if columns:
+        assignments = ", ".join(f"{column} = ${i}" for i, column in enumerate(columns, start=2))
+        await connection.execute(
+            f"UPDATE needs SET {assignments} WHERE id = $1",  # noqa: S608
+            need_id,
+            *(changes[column] for column in columns),
+        )
+    return await get_need(connection, need_id)
+
+
+async def get_need(connection: asyncpg.Connection, need_id: int) -> Need | None:
+    """The need with this id, or None."""
+    row = await connection.fetchrow(_SELECT + " WHERE n.id = $1", need_id)
+    return None if row is None else _need(row)
+
+
+async def list_needs(
+    connection: asyncpg.Connection, filters: NeedFilter, *, page: int, page_size: int
+) -> Page[Need]:
+    """One page of needs matching `filters`, newest first."""
+    conditions: list[str] = []
+    args: list[object] = []
+
+    def arg(value: object) -> str:
+        args.append(value)
+        return f"${len(args)}"
+
+    if not filters.all_drafts:
+        owner = "false" if filters.drafts_of is None else f"n.buyer_id = {arg(filters.drafts_of)}"
+        conditions.append(f"(n.status <> 'draft' OR {owner})")
+    if filters.lan is not None:
+        conditions.append(f"n.lan = {arg(filters.lan)}")
+    if filters.kommun is not None:
+        conditions.append(f"n.kommun = {arg(filters.kommun)}")
+    if filters.cpv_prefix is not None:
+        conditions.append(
+            f"EXISTS (SELECT 1 FROM unnest(n.cpv_codes) c WHERE c LIKE {arg(filters.cpv_prefix)} || '%')"
+        )
+    if filters.status is not None:
+        conditions.append(f"n.status = {arg(filters.status)}")
+    if filters.reserved is not None:
+        conditions.append(f"n.reserved = {arg(filters.reserved)}")
+    if filters.buyer_id is not None:
+        conditions.append(f"n.buyer_id = {arg(filters.buyer_id)}")
+    if filters.query is not None:
+        pattern = arg("%" + filters.query.replace("\\", "\\\\").replace("%", "\\%") + "%")
+        conditions.append(f"(n.title ILIKE {pattern} OR n.description ILIKE {pattern})")
+    where = (" WHERE " + " AND ".join(conditions)) if conditions else ""
+    count_args = list(args)
+    rows = await connection.fetch(
+        f"""
+        SELECT *, count(*) OVER () AS total FROM ({_SELECT}{where}) q
+        ORDER BY id DESC LIMIT {arg(page_size)} OFFSET {arg((page - 1) * page_size)}
+        """,  # noqa: S608 - every value is a parameter
+        *args,
+    )
+    if rows:
+        total = int(rows[0]["total"])
+    else:
+        total = int(
+            await connection.fetchval(f"SELECT count(*) FROM ({_SELECT}{where}) q", *count_args)  # noqa: S608
+        )
+    return Page(items=[_need(row) for row in rows], page=page, page_size=page_size, total=total)
+
+
+async def needs_changed_since(
+    connection: asyncpg.Connection, change_seq: int
+) -> tuple[list[Need], int]:
+    """Needs written after `change_seq`, and the highest change number seen."""
+    rows = await connection.fetch(
+        _SELECT.replace("SELECT n.id,", "SELECT n.change_seq, n.id,", 1)
+        + " WHERE n.change_seq > $1 ORDER BY n.change_seq",
+        change_seq,
+    )
+    high = max((row["change_seq"] for row in rows), default=change_seq)
+    return [_need(row) for row in rows], high

@@ -1,0 +1,214 @@
+"""Organisations (buyers, suppliers, admins) and their API keys."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import datetime
+from typing import Literal
+
+import asyncpg
+import msgspec
+
+OrganisationKind = Literal["buyer", "supplier", "admin"]
+
+KEY_PREFIX = "asfm_"
+
+
+class Organisation(msgspec.Struct, frozen=True, kw_only=True):
+    """A buyer, a supplier or an admin (support body) organisation."""
+
+    id: int
+    kind: OrganisationKind
+    name: str
+    org_number: str
+    contact_email: str | None
+    created_at: datetime
+
+
+class ApiKey(msgspec.Struct, frozen=True, kw_only=True):
+    """An API key as listed: never the secret, only its public prefix."""
+
+    id: int
+    organisation_id: int
+    prefix: str
+    label: str
+    created_at: datetime
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+
+
+class Principal(msgspec.Struct, frozen=True, kw_only=True):
+    """Who is calling: the organisation behind a valid key and its role."""
+
+    organisation_id: int
+    role: OrganisationKind
+    key_id: int
+
+
+class DuplicateOrgNumber(Exception):
+    """Another organisation already has this organisation number."""
+
+
+_ORG_COLUMNS = "id, kind, name, org_number, contact_email, created_at"
+_KEY_COLUMNS = "id, organisation_id, prefix, label, created_at, last_used_at, revoked_at"
+
+
+def _organisation(row: asyncpg.Record) -> Organisation:
+    return Organisation(**dict(row))
+
+
+async def create_organisation(
+    connection: asyncpg.Connection,
+    *,
+    kind: OrganisationKind,
+    name: str,
+    org_number: str,
+    contact_email: str | None = None,
+) -> Organisation:
+    """Insert an organisation; raise DuplicateOrgNumber if the number is taken."""
+    try:
+        row = await connection.fetchrow(
+            f"""
+            INSERT INTO organisations (kind, name, org_number, contact_email)
+            VALUES ($1, $2, $3, $4) RETURNING {_ORG_COLUMNS}
+            """,
+            kind,
+            name,
+            org_number,
+            contact_email,
+        )
+    except asyncpg.UniqueViolationError:
+        raise DuplicateOrgNumber(org_number) from None
+    assert row is not None
+    return _organisation(row)
+
+
+async def get_organisation(
+    connection: asyncpg.Connection, organisation_id: int
+) -> Organisation | None:
+    """The organisation with this id, or None."""
+    row = await connection.fetchrow(
+        f"SELECT {_ORG_COLUMNS} FROM organisations WHERE id = $1", organisation_id
+    )
+    return None if row is None else _organisation(row)
+
+
+async def find_organisation(connection: asyncpg.Connection, org_number: str) -> Organisation | None:
+    """The organisation with this organisation number, or None."""
+    row = await connection.fetchrow(
+        f"SELECT {_ORG_COLUMNS} FROM organisations WHERE org_number = $1", org_number
+    )
+    return None if row is None else _organisation(row)
+
+
+async def list_organisations(
+    connection: asyncpg.Connection, *, kind: OrganisationKind | None, limit: int, offset: int
+) -> tuple[list[Organisation], int]:
+    """One page of organisations, optionally of one kind, and the total count."""
+    rows = await connection.fetch(
+        f"""
+        SELECT {_ORG_COLUMNS}, count(*) OVER () AS total FROM organisations
+        WHERE $1::text IS NULL OR kind = $1 ORDER BY id LIMIT $2 OFFSET $3
+        """,
+        kind,
+        limit,
+        offset,
+    )
+    total = rows[0]["total"] if rows else await _count_organisations(connection, kind)
+    return [Organisation(**{k: v for k, v in row.items() if k != "total"}) for row in rows], total
+
+
+async def _count_organisations(connection: asyncpg.Connection, kind: str | None) -> int:
+    count: int = await connection.fetchval(
+        "SELECT count(*) FROM organisations WHERE $1::text IS NULL OR kind = $1", kind
+    )
+    return count
+
+
+async def update_organisation(
+    connection: asyncpg.Connection, organisation_id: int, changes: dict[str, object]
+) -> None:
+    """Change name, organisation number or contact e-mail of an organisation."""
+    allowed = {"name", "org_number", "contact_email"}
+    columns = [column for column in changes if column in allowed]
+    if not columns:
+        return
+    assignments = ", ".join(f"{column} = ${i}" for i, column in enumerate(columns, start=2))
+    try:
+        await connection.execute(
+            f"UPDATE organisations SET {assignments}, updated_at = now() WHERE id = $1",  # noqa: S608
+            organisation_id,
+            *(changes[column] for column in columns),
+        )
+    except asyncpg.UniqueViolationError:
+        raise DuplicateOrgNumber(str(changes.get("org_number"))) from None
+
+
+def _hash_key(key: str) -> bytes:
+    return hashlib.sha256(key.encode()).digest()
+
+
+async def create_api_key(
+    connection: asyncpg.Connection, organisation_id: int, label: str = ""
+) -> tuple[ApiKey, str]:
+    """Make a key with 256 random bits; return its listing and the secret, which is not kept."""
+    prefix = KEY_PREFIX + secrets.token_hex(4)
+    secret = f"{prefix}_{secrets.token_urlsafe(32)}"
+    row = await connection.fetchrow(
+        f"""
+        INSERT INTO api_keys (organisation_id, prefix, key_hash, label)
+        VALUES ($1, $2, $3, $4) RETURNING {_KEY_COLUMNS}
+        """,
+        organisation_id,
+        prefix,
+        _hash_key(secret),
+        label,
+    )
+    assert row is not None
+    return ApiKey(**dict(row)), secret
+
+
+async def authenticate(connection: asyncpg.Connection, secret: str) -> Principal | None:
+    """The principal behind an unrevoked key, or None for an unknown or revoked key."""
+    row = await connection.fetchrow(
+        """
+        SELECT k.id, k.organisation_id, o.kind, k.last_used_at < now() - interval '1 minute'
+                                                 OR k.last_used_at IS NULL AS stale
+        FROM api_keys k JOIN organisations o ON o.id = k.organisation_id
+        WHERE k.key_hash = $1 AND k.revoked_at IS NULL
+        """,
+        _hash_key(secret),
+    )
+    if row is None:
+        return None
+    if row["stale"]:
+        # At most one write a minute per key: a busy client must not turn every read into a write.
+        await connection.execute(
+            "UPDATE api_keys SET last_used_at = now() WHERE id = $1", row["id"]
+        )
+    return Principal(organisation_id=row["organisation_id"], role=row["kind"], key_id=row["id"])
+
+
+async def list_api_keys(connection: asyncpg.Connection, organisation_id: int) -> list[ApiKey]:
+    """Every key of an organisation, revoked ones included, newest first."""
+    rows = await connection.fetch(
+        f"SELECT {_KEY_COLUMNS} FROM api_keys WHERE organisation_id = $1 ORDER BY id DESC",
+        organisation_id,
+    )
+    return [ApiKey(**dict(row)) for row in rows]
+
+
+async def revoke_api_key(
+    connection: asyncpg.Connection, organisation_id: int, key_id: int
+) -> ApiKey | None:
+    """Revoke a key of this organisation (idempotent); None if it has no such key."""
+    row = await connection.fetchrow(
+        f"""
+        UPDATE api_keys SET revoked_at = coalesce(revoked_at, now())
+        WHERE id = $1 AND organisation_id = $2 RETURNING {_KEY_COLUMNS}
+        """,
+        key_id,
+        organisation_id,
+    )
+    return None if row is None else ApiKey(**dict(row))

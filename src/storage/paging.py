@@ -1,0 +1,20 @@
+"""One page of a listing, with the total so clients can draw a pager."""
+
+from __future__ import annotations
+
+from typing import Generic, TypeVar
+
+import msgspec
+
+T = TypeVar("T")
+
+MAX_PAGE_SIZE = 100
+
+
+class Page(msgspec.Struct, Generic[T], frozen=True, kw_only=True):
+    """Items of one page and where it lies in the whole listing."""
+
+    items: list[T]
+    page: int
+    page_size: int
+    total: int

@@ -1,0 +1,206 @@
+"""Supplier profiles: one per supplier organisation, public except for contact details."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+
+import asyncpg
+import msgspec
+
+from matching.model import SupplierProfile
+from storage.paging import Page
+
+PROFILE_COLUMNS = (
+    "legal_form",
+    "description",
+    "home_kommun",
+    "cpv_codes",
+    "service_area",
+    "employees",
+    "target_group_share",
+    "max_contract_value_sek",
+    "training_places",
+    "work_integration_aim",
+    "employee_participation",
+    "profits_reinvested",
+    "independent_of_public_sector",
+    "contact_email",
+    "active",
+)
+
+
+class Supplier(msgspec.Struct, frozen=True, kw_only=True):
+    """A supplier profile with its organisation's name and number."""
+
+    id: int
+    organisation_id: int
+    name: str
+    org_number: str
+    legal_form: str
+    description: str
+    home_kommun: str | None
+    cpv_codes: list[str]
+    service_area: list[str]
+    employees: int
+    target_group_share: float
+    max_contract_value_sek: int | None
+    training_places: int
+    work_integration_aim: bool
+    employee_participation: bool
+    profits_reinvested: bool
+    independent_of_public_sector: bool
+    contact_email: str | None
+    active: bool
+    created_at: datetime
+    updated_at: datetime
+
+    def profile(self) -> SupplierProfile:
+        """The part of this supplier the ranking core looks at."""
+        return SupplierProfile(
+            id=self.id,
+            name=self.name,
+            description=self.description,
+            cpv_codes=tuple(self.cpv_codes),
+            service_area=tuple(self.service_area),
+            target_group_share=self.target_group_share,
+            max_contract_value_sek=self.max_contract_value_sek,
+            training_places=self.training_places,
+            active=self.active,
+        )
+
+
+class SupplierFilter(msgspec.Struct, frozen=True, kw_only=True):
+    """What a supplier listing may be narrowed by."""
+
+    lan: str | None = None
+    kommun: str | None = None
+    cpv_prefix: str | None = None
+    active: bool | None = None
+    query: str | None = None
+
+
+_SELECT = """
+    SELECT s.id, s.organisation_id, o.name, o.org_number, s.legal_form, s.description,
+           s.home_kommun, s.cpv_codes, s.service_area, s.employees, s.target_group_share,
+           s.max_contract_value_sek, s.training_places, s.work_integration_aim,
+           s.employee_participation, s.profits_reinvested, s.independent_of_public_sector,
+           s.contact_email, s.active, s.created_at, s.updated_at
+    FROM supplier_profiles s JOIN organisations o ON o.id = s.organisation_id
+"""
+
+
+def _supplier(row: asyncpg.Record) -> Supplier:
+    return Supplier(
+        **{key: value for key, value in row.items() if key not in {"total", "change_seq"}}
+    )
+
+
+async def insert_supplier(
+    connection: asyncpg.Connection, organisation_id: int, fields: Mapping[str, object]
+) -> Supplier:
+    """Create the profile of a supplier organisation from `fields` (PROFILE_COLUMNS)."""
+    columns = [column for column in PROFILE_COLUMNS if column in fields]
+    placeholders = ", ".join(f"${i}" for i in range(2, len(columns) + 2))
+    supplier_id = await connection.fetchval(
+        f"""
+        INSERT INTO supplier_profiles (organisation_id, {", ".join(columns)})
+        VALUES ($1, {placeholders}) RETURNING id
+        """,  # noqa: S608 - column names come from PROFILE_COLUMNS, values are parameters
+        organisation_id,
+        *(fields[column] for column in columns),
+    )
+    supplier = await get_supplier(connection, supplier_id)
+    assert supplier is not None
+    return supplier
+
+
+async def update_supplier(
+    connection: asyncpg.Connection, supplier_id: int, changes: Mapping[str, object]
+) -> Supplier | None:
+    """Apply `changes` (PROFILE_COLUMNS only) and return the new state, or None if unknown."""
+    columns = [column for column in PROFILE_COLUMNS if column in changes]
+    if columns:
+        assignments = ", ".join(f"{column} = ${i}" for i, column in enumerate(columns, start=2))
+        await connection.execute(
+            f"UPDATE supplier_profiles SET {assignments} WHERE id = $1",  # noqa: S608
+            supplier_id,
+            *(changes[column] for column in columns),
+        )
+    return await get_supplier(connection, supplier_id)
+
+
+async def get_supplier(connection: asyncpg.Connection, supplier_id: int) -> Supplier | None:
+    """The supplier with this id, or None."""
+    row = await connection.fetchrow(_SELECT + " WHERE s.id = $1", supplier_id)
+    return None if row is None else _supplier(row)
+
+
+async def supplier_of_organisation(
+    connection: asyncpg.Connection, organisation_id: int
+) -> Supplier | None:
+    """The profile of a supplier organisation, or None if it has none yet."""
+    row = await connection.fetchrow(_SELECT + " WHERE s.organisation_id = $1", organisation_id)
+    return None if row is None else _supplier(row)
+
+
+async def list_suppliers(
+    connection: asyncpg.Connection, filters: SupplierFilter, *, page: int, page_size: int
+) -> Page[Supplier]:
+    """One page of suppliers matching `filters`, in id order."""
+    conditions: list[str] = []
+    args: list[object] = []
+
+    def arg(value: object) -> str:
+        args.append(value)
+        return f"${len(args)}"
+
+    if filters.kommun is not None:
+        # Serves the kommun: lists it, its län, or the whole country.
+        conditions.append(
+            f"s.service_area && ARRAY[{arg(filters.kommun)}, {arg(filters.kommun[:2])}, 'SE']"
+        )
+    if filters.lan is not None:
+        # Serves at least part of the län.
+        conditions.append(
+            f"""EXISTS (SELECT 1 FROM unnest(s.service_area) a
+                        WHERE a = 'SE' OR left(a, 2) = {arg(filters.lan)})"""
+        )
+    if filters.cpv_prefix is not None:
+        conditions.append(
+            f"EXISTS (SELECT 1 FROM unnest(s.cpv_codes) c WHERE c LIKE {arg(filters.cpv_prefix)} || '%')"
+        )
+    if filters.active is not None:
+        conditions.append(f"s.active = {arg(filters.active)}")
+    if filters.query is not None:
+        pattern = arg("%" + filters.query.replace("\\", "\\\\").replace("%", "\\%") + "%")
+        conditions.append(f"(o.name ILIKE {pattern} OR s.description ILIKE {pattern})")
+    where = (" WHERE " + " AND ".join(conditions)) if conditions else ""
+    count_args = list(args)
+    rows = await connection.fetch(
+        f"""
+        SELECT * , count(*) OVER () AS total FROM ({_SELECT}{where}) q
+        ORDER BY id LIMIT {arg(page_size)} OFFSET {arg((page - 1) * page_size)}
+        """,  # noqa: S608 - every value is a parameter
+        *args,
+    )
+    if rows:
+        total = int(rows[0]["total"])
+    else:
+        total = int(
+            await connection.fetchval(f"SELECT count(*) FROM ({_SELECT}{where}) q", *count_args)  # noqa: S608
+        )
+    return Page(items=[_supplier(row) for row in rows], page=page, page_size=page_size, total=total)
+
+
+async def suppliers_changed_since(
+    connection: asyncpg.Connection, change_seq: int
+) -> tuple[list[Supplier], int]:
+    """Suppliers written after `change_seq`, and the highest change number seen."""
+    rows = await connection.fetch(
+        _SELECT.replace("SELECT s.id,", "SELECT s.change_seq, s.id,", 1)
+        + " WHERE s.change_seq > $1 ORDER BY s.change_seq",
+        change_seq,
+    )
+    high = max((row["change_seq"] for row in rows), default=change_seq)
+    return [_supplier(row) for row in rows], high

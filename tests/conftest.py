@@ -1,0 +1,179 @@
+"""Real PostgreSQL and Redis for every test: the servers named by TEST_DATABASE_URL and
+TEST_REDIS_URL, or embedded ones. Each test gets its own database (a copy of a template that
+the real sql/ migrations built) and its own Redis key prefix, so tests run in parallel."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+import pytest
+import redis.asyncio as aioredis
+from litestar.testing import AsyncTestClient
+
+from api.app import create_app
+from storage.db import connect
+from storage.embedded import EmbeddedPostgres, EmbeddedRedis
+from storage.migrations import DEFAULT_MIGRATIONS_DIR, migrate
+from storage.organisations import create_api_key, create_organisation
+from storage.settings import Settings
+
+ROOT = Path(__file__).resolve().parents[1]
+TEST_DATA_DIR = Path(os.environ.get("ASFMATCH_TEST_DATA_DIR", ROOT / ".asfmatch-test"))
+
+
+def with_database(url: str, name: str) -> str:
+    """The same server URL, pointing at another database."""
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(path="/" + name))
+
+
+@pytest.fixture(scope="session")
+def server_urls() -> Iterator[tuple[str, str]]:
+    """(PostgreSQL admin URL, Redis URL) for the whole session."""
+    postgres = redis_server = None
+    database_url = os.environ.get("TEST_DATABASE_URL")
+    redis_url = os.environ.get("TEST_REDIS_URL")
+    if not database_url:
+        postgres = EmbeddedPostgres(TEST_DATA_DIR)
+        database_url = postgres.start()
+    if not redis_url:
+        redis_server = EmbeddedRedis(TEST_DATA_DIR)
+        redis_url = redis_server.start()
+    yield database_url, redis_url
+    if redis_server is not None:
+        redis_server.stop()
+    if postgres is not None:
+        postgres.stop()
+
+
+def _migrations_hash() -> str:
+    digest = hashlib.sha256()
+    for path in sorted(DEFAULT_MIGRATIONS_DIR.glob("*.sql")):
+        digest.update(path.name.encode() + path.read_bytes())
+    return digest.hexdigest()[:12]
+
+
+@pytest.fixture(scope="session")
+async def template_database(server_urls: tuple[str, str]) -> str:
+    """A database migrated once per set of migration files, copied for each test."""
+    admin_url, _ = server_urls
+    name = f"asfmatch_tpl_{_migrations_hash()}"
+    admin = await asyncpg.connect(admin_url)
+    try:
+        # xdist workers start together: one builds the template, the others wait for it.
+        await admin.execute("SELECT pg_advisory_lock(4242)")
+        exists = await admin.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name)
+        if not exists:
+            await admin.execute(f'CREATE DATABASE "{name}"')
+            connection = await asyncpg.connect(with_database(admin_url, name))
+            try:
+                await migrate(connection)
+            finally:
+                await connection.close()
+        await admin.execute("SELECT pg_advisory_unlock(4242)")
+    finally:
+        await admin.close()
+    return name
+
+
+@pytest.fixture
+async def database_url(server_urls: tuple[str, str], template_database: str) -> AsyncIterator[str]:
+    """A fresh, migrated database of this test's own."""
+    admin_url, _ = server_urls
+    name = f"t_{uuid.uuid4().hex[:16]}"
+    admin = await asyncpg.connect(admin_url)
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template_database}"')
+    finally:
+        await admin.close()
+    yield with_database(admin_url, name)
+    admin = await asyncpg.connect(admin_url)
+    try:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await admin.close()
+
+
+@pytest.fixture
+def redis_url(server_urls: tuple[str, str]) -> str:
+    """The shared Redis; tests keep apart through their key prefix."""
+    return server_urls[1]
+
+
+@pytest.fixture
+def settings(database_url: str, redis_url: str, tmp_path: Path) -> Settings:
+    """Settings pointing at this test's database and key prefix."""
+    return Settings(
+        database_url=database_url,
+        redis_url=redis_url,
+        data_dir=tmp_path,
+        redis_prefix=f"test:{uuid.uuid4().hex[:12]}:",
+        job_lease_seconds=2.0,
+        worker_poll_seconds=0.2,
+    )
+
+
+@pytest.fixture
+async def db(database_url: str) -> AsyncIterator[asyncpg.Connection]:
+    """A direct connection to this test's database (autocommit, like a second client)."""
+    connection = await connect(database_url)
+    yield connection
+    await connection.close()
+
+
+@pytest.fixture
+async def redis_client(redis_url: str) -> AsyncIterator[aioredis.Redis]:
+    """A plain client on the test Redis."""
+    client = aioredis.Redis.from_url(redis_url)
+    yield client
+    await client.aclose()
+
+
+@pytest.fixture
+async def client(settings: Settings) -> AsyncIterator[AsyncTestClient]:  # type: ignore[type-arg]
+    """The API in-process, with its lifespan (pool, Redis) running."""
+    async with AsyncTestClient(app=create_app(settings)) as test_client:
+        yield test_client
+
+
+class Keys:
+    """Organisations with keys, made straight in the database for speed."""
+
+    def __init__(self, db: asyncpg.Connection) -> None:
+        self.db = db
+        self._serial = 0
+
+    async def make(self, kind: str, name: str | None = None) -> tuple[int, dict[str, str]]:
+        """A new organisation of `kind` and auth headers for one of its keys."""
+        from reference.org_numbers import luhn_check_digit
+
+        self._serial += 1
+        first_nine = f"{(uuid.uuid4().int % 10**9):09d}"
+        number = first_nine + str(luhn_check_digit(first_nine))
+        organisation = await create_organisation(
+            self.db,
+            kind=kind,  # type: ignore[arg-type]
+            name=name or f"{kind} {self._serial}",
+            org_number=f"{number[:6]}-{number[6:]}",
+        )
+        _, secret = await create_api_key(self.db, organisation.id, "test")
+        return organisation.id, {"Authorization": f"Bearer {secret}"}
+
+
+@pytest.fixture
+def keys(db: asyncpg.Connection) -> Keys:
+    """Factory of organisations with API keys."""
+    return Keys(db)
+
+
+@pytest.fixture
+async def admin(keys: Keys) -> dict[str, str]:
+    """Auth headers of an admin key."""
+    _, headers = await keys.make("admin", "Coompanion Test")
+    return headers
