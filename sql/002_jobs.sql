@@ -32,15 +32,18 @@ BEGIN
 END $$;
 CREATE TRIGGER jobs_notify AFTER INSERT ON jobs FOR EACH STATEMENT EXECUTE FUNCTION jobs_notify();
 
--- Match results: the union of both directions' top lists. Scores are symmetric, so reading a
--- need's top N from this table is its true top N; the same holds for a supplier's needs.
+-- Match results: the union of both directions' lists. A score is a function of the pair, the
+-- same whichever side asked, so a need's list is simply its best-scored rows here, and so is a
+-- supplier's. The flags say which side's list put the row here; a row neither side keeps goes.
 CREATE TABLE matches (
-    need_id       bigint NOT NULL REFERENCES needs (id) ON DELETE CASCADE,
-    supplier_id   bigint NOT NULL REFERENCES supplier_profiles (id) ON DELETE CASCADE,
-    score         double precision NOT NULL CHECK (score BETWEEN 0 AND 1),
-    explanation   jsonb NOT NULL,
-    model_version text NOT NULL,
-    computed_at   timestamptz NOT NULL DEFAULT now(),
+    need_id          bigint NOT NULL REFERENCES needs (id) ON DELETE CASCADE,
+    supplier_id      bigint NOT NULL REFERENCES supplier_profiles (id) ON DELETE CASCADE,
+    score            double precision NOT NULL CHECK (score BETWEEN 0 AND 1),
+    explanation      jsonb NOT NULL,
+    model_version    text NOT NULL,
+    in_need_list     boolean NOT NULL DEFAULT false,
+    in_supplier_list boolean NOT NULL DEFAULT false,
+    computed_at      timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (need_id, supplier_id)
 );
 CREATE INDEX matches_supplier ON matches (supplier_id, score DESC);

@@ -14,6 +14,7 @@ from litestar.openapi.plugins import ScalarRenderPlugin
 from api.errors import EXCEPTION_HANDLERS
 from api.health import health
 from api.limits import RequestLimits
+from api.matches import MatchController
 from api.needs import NeedController
 from api.organisations import MeController, OrganisationController
 from api.reference import ReferenceController
@@ -57,6 +58,7 @@ def create_app(settings: Settings) -> Litestar:
             MeController,
             SupplierController,
             NeedController,
+            MatchController,
             ReferenceController,
         ],
         dependencies={

@@ -30,10 +30,6 @@ from storage.needs import Need, NeedFilter
 from storage.organisations import Principal
 from storage.paging import Page
 
-RANK_NEED = "rank_need"
-# A supplier whose list lost a need (closed, withdrawn) gets its list refilled.
-RANK_SUPPLIER = "rank_supplier"
-
 
 class NeedCreate(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     """A procurement need. Admins acting for a buyer name it in `buyer_id`."""
@@ -102,7 +98,7 @@ async def create_need(db: asyncpg.Connection, principal: Principal, body: NeedCr
         buyer_id = buyer.id
     need = await repo.insert_need(db, buyer_id, _checked_fields(body))
     if need.status == "open":
-        await jobs.enqueue(db, RANK_NEED, need.id)
+        await jobs.enqueue(db, jobs.RANK_NEED, need.id)
     return need
 
 
@@ -127,9 +123,9 @@ async def _changed(db: asyncpg.Connection, before: Need, after: Need) -> None:
         return
     lost_by = await matches.forget_need(db, after.id)
     if after.status == "open":
-        await jobs.enqueue(db, RANK_NEED, after.id)
+        await jobs.enqueue(db, jobs.RANK_NEED, after.id)
     for supplier_id in lost_by:
-        await jobs.enqueue(db, RANK_SUPPLIER, supplier_id)
+        await jobs.enqueue(db, jobs.RANK_SUPPLIER, supplier_id)
 
 
 async def update_need(

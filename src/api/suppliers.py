@@ -36,8 +36,6 @@ from storage.organisations import Principal
 from storage.paging import Page
 from storage.suppliers import Supplier, SupplierFilter
 
-RANK_SUPPLIER = "rank_supplier"
-
 
 class SupplierCreate(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     """A supplier profile. Admins may attach it to an existing supplier organisation."""
@@ -137,7 +135,7 @@ async def create_supplier(
         )
     await organisations_repo.update_organisation(db, organisation.id, {"name": fields["name"]})
     supplier = await repo.insert_supplier(db, organisation.id, fields)
-    await jobs.enqueue(db, RANK_SUPPLIER, supplier.id)
+    await jobs.enqueue(db, jobs.RANK_SUPPLIER, supplier.id)
     return supplier
 
 
@@ -158,9 +156,11 @@ async def update_supplier(
     updated = await repo.update_supplier(db, supplier_id, fields)
     assert updated is not None
     if updated != current:
-        # Old scores describe a profile that no longer exists: drop them in this transaction.
-        await matches.forget_supplier(db, supplier_id)
-        await jobs.enqueue(db, RANK_SUPPLIER, supplier_id)
+        # Old scores describe a profile that no longer exists: drop them in this transaction,
+        # and rank again both this supplier and every need whose list it was on.
+        for need_id in await matches.forget_supplier(db, supplier_id):
+            await jobs.enqueue(db, jobs.RANK_NEED, need_id)
+        await jobs.enqueue(db, jobs.RANK_SUPPLIER, supplier_id)
     return updated
 
 

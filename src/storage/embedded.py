@@ -103,6 +103,7 @@ class EmbeddedPostgres:
 
 
 def _ensure_database(server: object, name: str) -> None:
+    # `name` is our constant; psql is the wheel's only way in before asyncpg has a database.
     exists = server.psql(  # type: ignore[attr-defined]
         f"SELECT 1 FROM pg_database WHERE datname = '{name}';"
     )

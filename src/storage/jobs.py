@@ -9,6 +9,10 @@ from typing import Any
 import asyncpg
 import msgspec
 
+# Job kinds. A kind names what to do with the entity whose id the job carries.
+RANK_NEED = "rank_need"
+RANK_SUPPLIER = "rank_supplier"
+
 # Seconds to wait before attempt n+1: quick first retries, then spread out; jitter is added.
 RETRY_DELAYS = (1.0, 5.0, 30.0, 120.0, 600.0, 1800.0, 3600.0, 3600.0, 3600.0)
 

@@ -15,6 +15,9 @@ class StoredMatch(msgspec.Struct, frozen=True, kw_only=True):
 
     need_id: int
     supplier_id: int
+    # The other side's display name: the supplier's name in a need's list, the need's title in a
+    # supplier's list.
+    name: str
     score: float
     explanation: dict[str, Any]
     model_version: str
@@ -58,8 +61,12 @@ async def matches_for_need(
     """The need's best suppliers, best first (ties by id, so the order is stable)."""
     rows = await connection.fetch(
         """
-        SELECT need_id, supplier_id, score, explanation, model_version, computed_at
-        FROM matches WHERE need_id = $1 ORDER BY score DESC, supplier_id LIMIT $2
+        SELECT m.need_id, m.supplier_id, o.name, m.score, m.explanation, m.model_version,
+               m.computed_at
+        FROM matches m
+        JOIN supplier_profiles s ON s.id = m.supplier_id
+        JOIN organisations o ON o.id = s.organisation_id
+        WHERE m.need_id = $1 ORDER BY m.score DESC, m.supplier_id LIMIT $2
         """,
         need_id,
         limit,
@@ -73,7 +80,8 @@ async def matches_for_supplier(
     """The supplier's best open needs, best first."""
     rows = await connection.fetch(
         """
-        SELECT m.need_id, m.supplier_id, m.score, m.explanation, m.model_version, m.computed_at
+        SELECT m.need_id, m.supplier_id, n.title AS name, m.score, m.explanation,
+               m.model_version, m.computed_at
         FROM matches m JOIN needs n ON n.id = m.need_id
         WHERE m.supplier_id = $1 AND n.status = 'open'
         ORDER BY m.score DESC, m.need_id LIMIT $2
@@ -131,3 +139,94 @@ async def bump_suppliers(connection: asyncpg.Connection, supplier_ids: Sequence[
             """,
             list(supplier_ids),
         )
+
+
+class ScoredPair(msgspec.Struct, frozen=True, kw_only=True):
+    """A pair the worker scored, ready to store."""
+
+    need_id: int
+    supplier_id: int
+    score: float
+    explanation: dict[str, Any]
+
+
+async def list_floors(
+    connection: asyncpg.Connection, side: str, owner_ids: Sequence[int], size: int, exclude: int
+) -> dict[int, float]:
+    """For each need (side "need") or supplier (side "supplier") in `owner_ids`: the score a
+    newcomer must beat to enter its list of `size`, ignoring pairs with `exclude`. 0 when the
+    list is not full."""
+    owner, other, flag = _side(side)
+    rows = await connection.fetch(
+        f"""
+        SELECT {owner} AS owner_id, min(score) AS floor, count(*) AS n FROM (
+            SELECT {owner}, score,
+                   row_number() OVER (PARTITION BY {owner} ORDER BY score DESC) AS position
+            FROM matches
+            WHERE {owner} = ANY($1::bigint[]) AND {flag} AND {other} <> $3
+        ) ranked
+        WHERE position <= $2 GROUP BY {owner}
+        """,
+        list(owner_ids),
+        size,
+        exclude,
+    )
+    return {row["owner_id"]: float(row["floor"]) for row in rows if row["n"] >= size}
+
+
+def _side(side: str) -> tuple[str, str, str]:
+    if side == "need":
+        return "need_id", "supplier_id", "in_need_list"
+    if side == "supplier":
+        return "supplier_id", "need_id", "in_supplier_list"
+    raise ValueError(side)
+
+
+async def store_list(
+    connection: asyncpg.Connection,
+    side: str,
+    owner_id: int,
+    own_list: Sequence[ScoredPair],
+    entering_other_lists: Sequence[ScoredPair],
+    model_version: str,
+) -> None:
+    """Replace one owner's list, add the owner to the other side's lists it now enters, and
+    bump the cache version of every list that changed."""
+    owner, other, flag = _side(side)
+    other_flag = "in_supplier_list" if flag == "in_need_list" else "in_need_list"
+    before = await connection.fetch(
+        f"SELECT {other} AS id FROM matches WHERE {owner} = $1 AND {flag}",
+        owner_id,
+    )
+    await connection.execute(
+        f"UPDATE matches SET {flag} = false WHERE {owner} = $1",
+        owner_id,
+    )
+    columns = "need_id, supplier_id, score, explanation, model_version"
+    for pairs, column in ((own_list, flag), (entering_other_lists, other_flag)):
+        if not pairs:
+            continue
+        await connection.executemany(
+            f"""
+            INSERT INTO matches ({columns}, {column}) VALUES ($1, $2, $3, $4, $5, true)
+            ON CONFLICT (need_id, supplier_id) DO UPDATE
+            SET score = excluded.score, explanation = excluded.explanation,
+                model_version = excluded.model_version, {column} = true, computed_at = now()
+            """,
+            [(p.need_id, p.supplier_id, p.score, p.explanation, model_version) for p in pairs],
+        )
+    await connection.execute(
+        f"DELETE FROM matches WHERE {owner} = $1 AND NOT in_need_list AND NOT in_supplier_list",
+        owner_id,
+    )
+    touched = sorted(
+        {row["id"] for row in before}
+        | {getattr(p, other) for p in own_list}
+        | {getattr(p, other) for p in entering_other_lists}
+    )
+    if side == "need":
+        await bump_needs(connection, [owner_id])
+        await bump_suppliers(connection, touched)
+    else:
+        await bump_suppliers(connection, [owner_id])
+        await bump_needs(connection, touched)

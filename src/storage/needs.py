@@ -91,7 +91,7 @@ async def insert_need(
     columns = [column for column in NEED_COLUMNS if column in fields]
     placeholders = ", ".join(f"${i}" for i in range(2, len(columns) + 2))
     need_id = await connection.fetchval(
-        f"INSERT INTO needs (buyer_id, {', '.join(columns)}) VALUES ($1, {placeholders}) RETURNING id",  # noqa: S608
+        f"INSERT INTO needs (buyer_id, {', '.join(columns)}) VALUES ($1, {placeholders}) RETURNING id",
         buyer_id,
         *(fields[column] for column in columns),
     )
@@ -108,7 +108,7 @@ async def update_need(
     if columns:
         assignments = ", ".join(f"{column} = ${i}" for i, column in enumerate(columns, start=2))
         await connection.execute(
-            f"UPDATE needs SET {assignments} WHERE id = $1",  # noqa: S608
+            f"UPDATE needs SET {assignments} WHERE id = $1",
             need_id,
             *(changes[column] for column in columns),
         )
@@ -158,14 +158,14 @@ async def list_needs(
         f"""
         SELECT *, count(*) OVER () AS total FROM ({_SELECT}{where}) q
         ORDER BY id DESC LIMIT {arg(page_size)} OFFSET {arg((page - 1) * page_size)}
-        """,  # noqa: S608 - every value is a parameter
+        """,
         *args,
     )
     if rows:
         total = int(rows[0]["total"])
     else:
         total = int(
-            await connection.fetchval(f"SELECT count(*) FROM ({_SELECT}{where}) q", *count_args)  # noqa: S608
+            await connection.fetchval(f"SELECT count(*) FROM ({_SELECT}{where}) q", *count_args)
         )
     return Page(items=[_need(row) for row in rows], page=page, page_size=page_size, total=total)
 

@@ -137,7 +137,7 @@ async def update_organisation(
     assignments = ", ".join(f"{column} = ${i}" for i, column in enumerate(columns, start=2))
     try:
         await connection.execute(
-            f"UPDATE organisations SET {assignments}, updated_at = now() WHERE id = $1",  # noqa: S608
+            f"UPDATE organisations SET {assignments}, updated_at = now() WHERE id = $1",
             organisation_id,
             *(changes[column] for column in columns),
         )

@@ -106,7 +106,7 @@ async def insert_supplier(
         f"""
         INSERT INTO supplier_profiles (organisation_id, {", ".join(columns)})
         VALUES ($1, {placeholders}) RETURNING id
-        """,  # noqa: S608 - column names come from PROFILE_COLUMNS, values are parameters
+        """,
         organisation_id,
         *(fields[column] for column in columns),
     )
@@ -123,7 +123,7 @@ async def update_supplier(
     if columns:
         assignments = ", ".join(f"{column} = ${i}" for i, column in enumerate(columns, start=2))
         await connection.execute(
-            f"UPDATE supplier_profiles SET {assignments} WHERE id = $1",  # noqa: S608
+            f"UPDATE supplier_profiles SET {assignments} WHERE id = $1",
             supplier_id,
             *(changes[column] for column in columns),
         )
@@ -181,14 +181,14 @@ async def list_suppliers(
         f"""
         SELECT * , count(*) OVER () AS total FROM ({_SELECT}{where}) q
         ORDER BY id LIMIT {arg(page_size)} OFFSET {arg((page - 1) * page_size)}
-        """,  # noqa: S608 - every value is a parameter
+        """,
         *args,
     )
     if rows:
         total = int(rows[0]["total"])
     else:
         total = int(
-            await connection.fetchval(f"SELECT count(*) FROM ({_SELECT}{where}) q", *count_args)  # noqa: S608
+            await connection.fetchval(f"SELECT count(*) FROM ({_SELECT}{where}) q", *count_args)
         )
     return Page(items=[_supplier(row) for row in rows], page=page, page_size=page_size, total=total)
 

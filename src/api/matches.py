@@ -1,0 +1,183 @@
+"""Match lists: a need's best suppliers and a supplier's best open needs, served from the Redis
+cache when it has them and from PostgreSQL when it does not (or when Redis is down)."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import msgspec
+from litestar import Controller, Response, get
+from litestar.datastructures import State
+from litestar.params import FromPath
+
+from api.errors import forbidden, not_found
+from api.state import Caller, Db, require, resources
+from storage import jobs, matches
+from storage.matches import MatchOwner, StoredMatch
+from storage.organisations import Principal
+from storage.suppliers import supplier_of_organisation
+
+MatchStatus = Literal["pending", "ready"]
+
+
+class SupplierMatch(msgspec.Struct, frozen=True, kw_only=True):
+    """One supplier in a need's list."""
+
+    supplier_id: int
+    supplier_name: str
+    score: float
+    rank: int
+    explanation: dict[str, Any]
+    model_version: str
+
+
+class NeedMatch(msgspec.Struct, frozen=True, kw_only=True):
+    """One open need in a supplier's list."""
+
+    need_id: int
+    need_title: str
+    score: float
+    rank: int
+    explanation: dict[str, Any]
+    model_version: str
+
+
+class NeedMatches(msgspec.Struct, frozen=True, kw_only=True):
+    """A need's ranked suppliers; `pending` while a ranking job for it is queued or running."""
+
+    need_id: int
+    status: MatchStatus
+    matches: list[SupplierMatch]
+
+
+class SupplierMatches(msgspec.Struct, frozen=True, kw_only=True):
+    """A supplier's ranked open needs; `pending` while its ranking job is queued or running."""
+
+    supplier_id: int
+    status: MatchStatus
+    matches: list[NeedMatch]
+
+
+_need_list = msgspec.json.Decoder(NeedMatches)
+_encoder = msgspec.json.Encoder()
+
+
+def _supplier_items(rows: list[StoredMatch]) -> list[SupplierMatch]:
+    return [
+        SupplierMatch(
+            supplier_id=row.supplier_id,
+            supplier_name=row.name,
+            score=round(row.score, 4),
+            rank=position,
+            explanation=row.explanation,
+            model_version=row.model_version,
+        )
+        for position, row in enumerate(rows, start=1)
+    ]
+
+
+def _need_items(rows: list[StoredMatch]) -> list[NeedMatch]:
+    return [
+        NeedMatch(
+            need_id=row.need_id,
+            need_title=row.name,
+            score=round(row.score, 4),
+            rank=position,
+            explanation=row.explanation,
+            model_version=row.model_version,
+        )
+        for position, row in enumerate(rows, start=1)
+    ]
+
+
+def _json(body: bytes) -> Response[bytes]:
+    return Response(body, media_type="application/json")
+
+
+class MatchController(Controller):
+    """/api/v1/needs/{id}/matches and /api/v1/suppliers/{id}/matches"""
+
+    path = "/api/v1"
+    tags = ["matches"]
+
+    @get(
+        "/needs/{need_id:int}/matches",
+        summary="A need's ranked suppliers (its buyer, admins, or a matched supplier: its own row)",
+    )
+    async def need_matches(
+        self, state: State, db: Db, principal: Caller, need_id: FromPath[int]
+    ) -> Response[bytes]:
+        caller = require(principal, "admin", "buyer", "supplier")
+        owner = await matches.need_owner(db, need_id)
+        if owner is None or (owner.status == "draft" and not _owns(caller, owner)):
+            raise not_found("need", need_id)
+        body = await self._need_body(state, db, owner)
+        if caller.role == "supplier":
+            # A supplier sees that it was matched and why, not who else was.
+            own = await _supplier_id_of(db, caller)
+            full = _need_list.decode(body)
+            mine = [item for item in full.matches if item.supplier_id == own]
+            if not mine:
+                raise forbidden(
+                    "only the need's buyer and the suppliers matched to it see its matches"
+                )
+            return _json(_encoder.encode(msgspec.structs.replace(full, matches=mine)))
+        if not _owns(caller, owner):
+            raise forbidden("only the need's buyer and the suppliers matched to it see its matches")
+        return _json(body)
+
+    async def _need_body(self, state: State, db: Db, owner: MatchOwner) -> bytes:
+        app = resources(state)
+        if await jobs.has_open_job(db, jobs.RANK_NEED, owner.id):
+            rows = await matches.matches_for_need(db, owner.id, app.settings.match_list_size)
+            return _encoder.encode(
+                NeedMatches(need_id=owner.id, status="pending", matches=_supplier_items(rows))
+            )
+        cached = await app.cache.get("need", owner.id, owner.match_version)
+        if cached is not None:
+            return cached
+        rows = await matches.matches_for_need(db, owner.id, app.settings.match_list_size)
+        body = _encoder.encode(
+            NeedMatches(need_id=owner.id, status="ready", matches=_supplier_items(rows))
+        )
+        await app.cache.put("need", owner.id, owner.match_version, body)
+        return body
+
+    @get("/suppliers/{supplier_id:int}/matches", summary="A supplier's ranked open needs")
+    async def supplier_matches(
+        self, state: State, db: Db, principal: Caller, supplier_id: FromPath[int]
+    ) -> Response[bytes]:
+        caller = require(principal, "admin", "buyer", "supplier")
+        owner = await matches.supplier_owner(db, supplier_id)
+        if owner is None:
+            raise not_found("supplier", supplier_id)
+        if not _owns(caller, owner):
+            raise forbidden("only the supplier itself and admins see its matches")
+        app = resources(state)
+        if await jobs.has_open_job(db, jobs.RANK_SUPPLIER, supplier_id):
+            rows = await matches.matches_for_supplier(db, supplier_id, app.settings.match_list_size)
+            return _json(
+                _encoder.encode(
+                    SupplierMatches(
+                        supplier_id=supplier_id, status="pending", matches=_need_items(rows)
+                    )
+                )
+            )
+        cached = await app.cache.get("supplier", supplier_id, owner.match_version)
+        if cached is not None:
+            return _json(cached)
+        rows = await matches.matches_for_supplier(db, supplier_id, app.settings.match_list_size)
+        body = _encoder.encode(
+            SupplierMatches(supplier_id=supplier_id, status="ready", matches=_need_items(rows))
+        )
+        await app.cache.put("supplier", supplier_id, owner.match_version, body)
+        return _json(body)
+
+
+def _owns(caller: Principal, owner: MatchOwner) -> bool:
+    return caller.role == "admin" or caller.organisation_id == owner.owner_organisation_id
+
+
+async def _supplier_id_of(db: Db, caller: Principal) -> int | None:
+    profile = await supplier_of_organisation(db, caller.organisation_id)
+    return None if profile is None else profile.id

@@ -1,0 +1,1 @@
+"""The `asfmatch` command: serve, worker, migrate, import, demo, create-admin-key."""

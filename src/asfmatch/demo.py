@@ -1,0 +1,102 @@
+"""`asfmatch demo`: everything a conference laptop needs, in one process."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import sys
+import time
+from importlib.resources import files
+
+import msgspec
+import uvicorn
+
+from api.app import create_app
+from asfmatch.importing import import_file, progress_printer
+from storage import organisations
+from storage.db import connect
+from storage.migrations import migrate
+from storage.services import running_services
+from storage.settings import Settings
+from workers.runner import Worker
+
+log = logging.getLogger(__name__)
+
+DEMO_ADMIN_ORG = "000000-0000"
+
+
+def demo_data() -> bytes:
+    """The packaged demo data set (buyers, ASFs and needs)."""
+    return files("asfmatch").joinpath("data/demo.json").read_bytes()
+
+
+async def load_demo_data(database_url: str) -> str:
+    """Import the demo data unless it is there already; return a fresh admin key."""
+    connection = await connect(database_url)
+    try:
+        await migrate(connection)
+        raw = demo_data()
+        first_buyer = msgspec.json.decode(raw)["buyers"][0]["org_number"]
+        if await organisations.find_organisation(connection, first_buyer) is None:
+            result = await import_file(connection, raw, progress_printer())
+            if result.rejected:
+                raise RuntimeError(f"demo data rejected: {[str(r) for r in result.rejected]}")
+            print(
+                f"loaded demo data: {len(result.buyers)} buyers, {len(result.suppliers)} suppliers, "
+                f"{len(result.needs)} needs"
+            )
+        async with connection.transaction():
+            admin = await organisations.find_organisation(connection, DEMO_ADMIN_ORG)
+            if admin is None:
+                admin = await organisations.create_organisation(
+                    connection,
+                    kind="admin",
+                    name="asf-match administration",
+                    org_number=DEMO_ADMIN_ORG,
+                )
+            _, secret = await organisations.create_api_key(connection, admin.id, "demo")
+        return secret
+    finally:
+        await connection.close()
+
+
+async def run_demo(settings: Settings, host: str, port: int) -> int:
+    """Start (or reuse) the services, load the demo data, then run API and worker until Ctrl-C."""
+    started = time.perf_counter()
+    async with running_services(settings) as services:
+        admin_key = await load_demo_data(services.database_url)
+        running = msgspec.structs.replace(
+            settings, database_url=services.database_url, redis_url=services.redis_url
+        )
+        server = uvicorn.Server(
+            uvicorn.Config(create_app(running), host=host, port=port, log_level="warning")
+        )
+        worker = Worker(running, services.database_url)
+        stop = asyncio.Event()
+        worker_task = asyncio.create_task(worker.run(stop))
+        serving = asyncio.create_task(server.serve())
+        # uvicorn offers a flag, not an event, for "listening now".
+        while not server.started and not serving.done():  # noqa: ASYNC110
+            await asyncio.sleep(0.05)
+        if serving.done():
+            stop.set()
+            await worker_task
+            print(f"asfmatch demo: could not listen on {host}:{port}", file=sys.stderr)
+            return 1
+        print(
+            f"\nasf-match demo ready in {time.perf_counter() - started:.1f} s\n"
+            f"  live page:  http://{host}:{port}/\n"
+            f"  API docs:   http://{host}:{port}/schema\n"
+            f"  admin key:  {admin_key}\n"
+            f"  data kept in {settings.data_dir.resolve() if services.embedded_database else 'DATABASE_URL'}\n"
+            "Press Ctrl-C to stop.",
+            flush=True,
+        )
+        try:
+            await serving
+        finally:
+            stop.set()
+            with contextlib.suppress(asyncio.CancelledError):
+                await worker_task
+    return 0

@@ -1,0 +1,1 @@
+"""Background jobs: the queue runner and the jobs it runs (ranking, notifications)."""

@@ -1,0 +1,123 @@
+"""Ranking jobs: keep an in-memory match index in step with PostgreSQL and store each need's
+suppliers and each supplier's needs."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+import asyncpg
+import msgspec
+from matching.ranking import MatchIndex, RankedNeed, RankedSupplier
+
+from reference.cpv import cpv_labels_sv
+from storage import jobs, matches
+from storage.matches import ScoredPair
+from storage.needs import get_need, needs_changed_since
+from storage.settings import Settings
+from storage.suppliers import get_supplier, suppliers_changed_since
+
+log = logging.getLogger(__name__)
+
+# How far down the other side a job looks for lists its owner should enter.
+CANDIDATES = 200
+
+
+class Ranker:
+    """One worker's match index and the jobs that use it."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.list_size = settings.match_list_size
+        self.index: MatchIndex | None = None
+        self.seen_change = 0
+        self._lock = asyncio.Lock()
+
+    async def sync(self, connection: asyncpg.Connection) -> MatchIndex:
+        """Bring the index up to date with every committed profile and need; refit when the
+        corpus has drifted (or on first use)."""
+        async with self._lock:
+            suppliers, high_s = await suppliers_changed_since(connection, self.seen_change)
+            needs, high_n = await needs_changed_since(connection, self.seen_change)
+            if self.index is None or self.index.needs_refit():
+                self.index = await self._rebuild(connection)
+                return self.index
+            for supplier in suppliers:
+                self.index.upsert_supplier(supplier.profile())
+            for need in needs:
+                self.index.upsert_need(need.ranking_input())
+            self.seen_change = max(self.seen_change, high_s, high_n)
+            if self.index.needs_refit():
+                self.index = await self._rebuild(connection)
+            return self.index
+
+    async def _rebuild(self, connection: asyncpg.Connection) -> MatchIndex:
+        # Read the change counter first: anything written while we read is picked up next sync.
+        high = int(await connection.fetchval("SELECT last_value FROM change_seq"))
+        suppliers, _ = await suppliers_changed_since(connection, 0)
+        needs, _ = await needs_changed_since(connection, 0)
+        index = await asyncio.to_thread(
+            MatchIndex.build,
+            [supplier.profile() for supplier in suppliers],
+            [need.ranking_input() for need in needs],
+            cpv_labels_sv(),
+        )
+        self.seen_change = high
+        log.info(
+            "match index %s built: %d suppliers, %d needs",
+            index.version,
+            len(suppliers),
+            len(needs),
+        )
+        return index
+
+    async def rank_need(self, pool: asyncpg.Pool, need_id: int) -> None:
+        """Store a need's best suppliers and enter it in the suppliers' lists it now beats."""
+        async with pool.acquire() as connection:
+            index = await self.sync(connection)
+            need = await get_need(connection, need_id)
+            if need is None or need.status != "open":
+                return  # closed or withdrawn: the API already removed it from every list
+            ranked = index.rank_suppliers(need.ranking_input(), limit=CANDIDATES)
+            pairs = [_pair(need_id, item.supplier_id, item) for item in ranked]
+            async with connection.transaction():
+                floors = await matches.list_floors(
+                    connection, "supplier", [p.supplier_id for p in pairs], self.list_size, need_id
+                )
+                entering = [p for p in pairs if p.score > floors.get(p.supplier_id, 0.0)]
+                await matches.store_list(
+                    connection, "need", need_id, pairs[: self.list_size], entering, index.version
+                )
+
+    async def rank_supplier(self, pool: asyncpg.Pool, supplier_id: int) -> None:
+        """Store a supplier's best open needs and enter it in the needs' lists it now beats.
+        An inactive supplier leaves every list, and those needs are ranked again."""
+        async with pool.acquire() as connection:
+            index = await self.sync(connection)
+            supplier = await get_supplier(connection, supplier_id)
+            async with connection.transaction():
+                if supplier is None or not supplier.active:
+                    for need_id in await matches.forget_supplier(connection, supplier_id):
+                        await jobs.enqueue(connection, jobs.RANK_NEED, need_id)
+                    return
+                ranked = index.rank_needs(supplier.profile(), limit=CANDIDATES)
+                pairs = [_pair(item.need_id, supplier_id, item) for item in ranked]
+                floors = await matches.list_floors(
+                    connection, "need", [p.need_id for p in pairs], self.list_size, supplier_id
+                )
+                entering = [p for p in pairs if p.score > floors.get(p.need_id, 0.0)]
+                await matches.store_list(
+                    connection,
+                    "supplier",
+                    supplier_id,
+                    pairs[: self.list_size],
+                    entering,
+                    index.version,
+                )
+
+
+def _pair(need_id: int, supplier_id: int, item: RankedSupplier | RankedNeed) -> ScoredPair:
+    explanation: dict[str, Any] = msgspec.to_builtins(item.explanation)
+    return ScoredPair(
+        need_id=need_id, supplier_id=supplier_id, score=float(item.score), explanation=explanation
+    )

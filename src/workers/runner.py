@@ -1,0 +1,116 @@
+"""The worker process: claims jobs from PostgreSQL, runs them, and never loses one.
+
+Several workers may run at once; FOR UPDATE SKIP LOCKED hands each job to one of them. A worker
+renews its lease while a job runs; if it dies, even by SIGKILL, the lease runs out and another
+worker takes the job over. A failed job is retried with backoff."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import socket
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import asyncpg
+
+from storage import jobs
+from storage.db import connect, create_pool
+from storage.jobs import Job
+from storage.settings import Settings
+from workers.ranking import Ranker
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[asyncpg.Pool, Job], Awaitable[None]]
+
+
+class Worker:
+    """Runs jobs of the kinds it has handlers for until told to stop."""
+
+    def __init__(self, settings: Settings, database_url: str) -> None:
+        self.settings = settings
+        self.database_url = database_url
+        self.worker_id = f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
+        self.ranker = Ranker(settings)
+        self.handlers: dict[str, Handler] = {
+            jobs.RANK_NEED: lambda pool, job: self.ranker.rank_need(pool, job.entity_id),
+            jobs.RANK_SUPPLIER: lambda pool, job: self.ranker.rank_supplier(pool, job.entity_id),
+        }
+        self._wake = asyncio.Event()
+        self.processed = 0
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Work until `stop` is set; a job in progress is finished first."""
+        pool = await create_pool(self.database_url, self.settings)
+        listener = await connect(self.database_url)
+        await listener.add_listener("asfmatch_jobs", self._on_notify)
+        log.info("worker %s started", self.worker_id)
+        try:
+            while not stop.is_set():
+                if await self.run_one(pool):
+                    continue
+                self._wake.clear()
+                stopping = asyncio.ensure_future(stop.wait())
+                waking = asyncio.ensure_future(self._wake.wait())
+                # NOTIFY wakes us at commit time; the poll also catches retries that fall due.
+                await asyncio.wait(
+                    {stopping, waking},
+                    timeout=self.settings.worker_poll_seconds,
+                    return_when=asyncio.FIRST_COMPLETED,
+                )
+                stopping.cancel()
+                waking.cancel()
+        finally:
+            with contextlib.suppress(Exception):
+                await listener.close()
+            await pool.close()
+            log.info("worker %s stopped after %d jobs", self.worker_id, self.processed)
+
+    def _on_notify(self, *_: Any) -> None:
+        self._wake.set()
+
+    async def run_one(self, pool: asyncpg.Pool) -> bool:
+        """Claim and run one job; False when none is due."""
+        async with pool.acquire() as connection:
+            job = await jobs.claim(
+                connection, self.worker_id, self.settings.job_lease_seconds, list(self.handlers)
+            )
+        if job is None:
+            return False
+        heartbeat = asyncio.create_task(self._keep_lease(pool, job))
+        try:
+            await self.handlers[job.kind](pool, job)
+        except Exception as error:
+            heartbeat.cancel()
+            log.exception(
+                "job %s %s(%s) failed (attempt %d)", job.id, job.kind, job.entity_id, job.attempts
+            )
+            async with pool.acquire() as connection:
+                await jobs.fail(connection, job, self.worker_id, f"{type(error).__name__}: {error}")
+            return True
+        heartbeat.cancel()
+        async with pool.acquire() as connection:
+            if not await jobs.complete(connection, job.id, self.worker_id):
+                log.warning("job %s was taken over by another worker before it finished", job.id)
+        self.processed += 1
+        return True
+
+    async def _keep_lease(self, pool: asyncpg.Pool, job: Job) -> None:
+        interval = self.settings.job_lease_seconds / 3
+        while True:
+            await asyncio.sleep(interval)
+            async with pool.acquire() as connection:
+                if not await jobs.extend_lease(
+                    connection, job.id, self.worker_id, self.settings.job_lease_seconds
+                ):
+                    return
+
+    async def drain(self, pool: asyncpg.Pool, limit: int = 10_000) -> int:
+        """Run due jobs until none is left (for tests, the CLI and benchmarks); returns the count."""
+        done = 0
+        while done < limit and await self.run_one(pool):
+            done += 1
+        return done
