@@ -135,27 +135,33 @@ async def fail(connection: asyncpg.Connection, job: Job, worker_id: str, error: 
             error[:2000],
         )
         return "failed"
-    async with connection.transaction():
-        # A newer queued job for the same entity already covers this one.
-        newer = await connection.fetchval(
-            "SELECT 1 FROM jobs WHERE kind = $1 AND entity_id = $2 AND state = 'queued'",
-            job.kind,
-            job.entity_id,
-        )
+    try:
+        async with connection.transaction():
+            await connection.execute(
+                """
+                UPDATE jobs SET state = 'queued', last_error = $3, locked_until = NULL,
+                                run_at = now() + make_interval(secs => $4)
+                WHERE id = $1 AND locked_by = $2
+                """,
+                job.id,
+                worker_id,
+                error[:2000],
+                retry_delay(job.attempts),
+            )
+    except asyncpg.UniqueViolationError:
+        # A newer job for the same entity is already queued; it does this one's work too.
         await connection.execute(
             """
-            UPDATE jobs SET state = $4, last_error = $3, locked_until = NULL,
-                            run_at = now() + make_interval(secs => $5),
-                            finished_at = CASE WHEN $4 = 'superseded' THEN now() END
+            UPDATE jobs SET state = 'superseded', last_error = $3, locked_until = NULL,
+                            finished_at = now()
             WHERE id = $1 AND locked_by = $2
             """,
             job.id,
             worker_id,
             error[:2000],
-            "superseded" if newer else "queued",
-            retry_delay(job.attempts),
         )
-    return "superseded" if newer else "retry"
+        return "superseded"
+    return "retry"
 
 
 async def has_open_job(connection: asyncpg.Connection, kind: str, entity_id: int) -> bool:

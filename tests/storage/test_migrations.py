@@ -1,0 +1,99 @@
+"""The sql/ migrations: applied in order, once, safely from two processes at once."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import asyncpg
+import pytest
+
+from conftest import with_database
+from storage.migrations import MigrationError, load_migrations, migrate
+
+
+@pytest.fixture
+async def empty_database(server_urls: tuple[str, str]) -> AsyncIterator[str]:
+    admin_url, _ = server_urls
+    name = f"e_{uuid.uuid4().hex[:16]}"
+    admin = await asyncpg.connect(admin_url)
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    await admin.close()
+    yield with_database(admin_url, name)
+    admin = await asyncpg.connect(admin_url)
+    await admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+    await admin.close()
+
+
+async def test_migrate_on_an_empty_database_applies_every_file_in_order(empty_database: str) -> None:
+    connection = await asyncpg.connect(empty_database)
+    try:
+        applied = await migrate(connection)
+        assert applied == [m.name for m in load_migrations()]
+        recorded = await connection.fetch("SELECT version FROM schema_migrations ORDER BY version")
+        assert [r["version"] for r in recorded] == list(range(1, len(applied) + 1))
+        assert await connection.fetchval("SELECT to_regclass('needs') IS NOT NULL")
+    finally:
+        await connection.close()
+
+
+async def test_migrate_twice_applies_nothing_the_second_time(empty_database: str) -> None:
+    connection = await asyncpg.connect(empty_database)
+    try:
+        await migrate(connection)
+        assert await migrate(connection) == []
+    finally:
+        await connection.close()
+
+
+async def test_two_concurrent_migrations_apply_each_file_once(empty_database: str) -> None:
+    first, second = await asyncpg.connect(empty_database), await asyncpg.connect(empty_database)
+    try:
+        results = await asyncio.gather(migrate(first), migrate(second))
+        assert sorted(results[0] + results[1]) == sorted(m.name for m in load_migrations())
+        assert await first.fetchval("SELECT count(*) FROM schema_migrations") == len(load_migrations())
+    finally:
+        await first.close()
+        await second.close()
+
+
+async def test_an_edited_applied_migration_is_refused(empty_database: str, tmp_path: Path) -> None:
+    (tmp_path / "001_first.sql").write_text("CREATE TABLE a (id int);")
+    connection = await asyncpg.connect(empty_database)
+    try:
+        await migrate(connection, tmp_path)
+        (tmp_path / "001_first.sql").write_text("CREATE TABLE a (id bigint);")
+        with pytest.raises(MigrationError, match="changed after it was applied"):
+            await migrate(connection, tmp_path)
+    finally:
+        await connection.close()
+
+
+async def test_a_failing_migration_leaves_no_trace_and_no_record(
+    empty_database: str, tmp_path: Path
+) -> None:
+    (tmp_path / "001_good.sql").write_text("CREATE TABLE good (id int);")
+    (tmp_path / "002_bad.sql").write_text("CREATE TABLE half (id int); SELECT no_such_function();")
+    connection = await asyncpg.connect(empty_database)
+    try:
+        with pytest.raises(asyncpg.UndefinedFunctionError):
+            await migrate(connection, tmp_path)
+        assert await connection.fetchval("SELECT max(version) FROM schema_migrations") == 1
+        assert await connection.fetchval("SELECT to_regclass('half')") is None
+    finally:
+        await connection.close()
+
+
+def test_migration_files_must_be_numbered_without_gaps(tmp_path: Path) -> None:
+    (tmp_path / "001_a.sql").write_text("SELECT 1;")
+    (tmp_path / "003_c.sql").write_text("SELECT 1;")
+    with pytest.raises(MigrationError, match="expected migration number 002"):
+        load_migrations(tmp_path)
+
+
+def test_oddly_named_migration_files_are_refused(tmp_path: Path) -> None:
+    (tmp_path / "1-first.sql").write_text("SELECT 1;")
+    with pytest.raises(MigrationError, match="NNN_snake_case"):
+        load_migrations(tmp_path)
