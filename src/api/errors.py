@@ -77,7 +77,18 @@ def _field_from_message(message: str) -> tuple[str | None, str]:
     """msgspec says "Expected `int`, got `str` - at `$.employees`"; split field from reason."""
     reason, _, where = message.partition(" - at ")
     found = _PATH.search(where) if where else None
-    return (found.group(1) if found else None), reason
+    field = found.group(1) if found else None
+    if reason.startswith("Object contains unknown field"):
+        unknown = re.search(r"`([^`]+)`", reason)
+        prefix = f"{field}." if field else ""
+        return (prefix + unknown.group(1) if unknown else field), "unknown field"
+    return field, reason
+
+
+def describe_decode_error(message: str, default_field: str = "body") -> FieldError:
+    """A msgspec validation message as a FieldError."""
+    field, reason = _field_from_message(message)
+    return FieldError(field or default_field, reason)
 
 
 def _validation_errors(exc: ValidationException) -> list[FieldError]:
@@ -91,10 +102,6 @@ def _validation_errors(exc: ValidationException) -> list[FieldError]:
         key = str(item.get("key", "")) or None
         # Litestar reports body fields as "data"; the client knows them by their own names.
         field = path or (None if key in {None, "data"} else key) or "body"
-        if reason.startswith("Object contains unknown field"):
-            unknown = re.search(r"`([^`]+)`", reason)
-            field = unknown.group(1) if unknown else field
-            reason = "unknown field"
         errors.append(FieldError(field, reason))
     if not errors:
         errors.append(FieldError("body", exc.detail or "invalid request"))

@@ -9,7 +9,7 @@ from typing import Annotated, Any, TextIO, TypeVar
 import asyncpg
 import msgspec
 
-from api.errors import ApiError
+from api.errors import ApiError, describe_decode_error
 from api.needs import NeedCreate, create_need
 from api.schemas import Name, OrgNumber
 from api.suppliers import SupplierCreate, create_supplier
@@ -168,10 +168,8 @@ def _convert(
         try:
             value = msgspec.convert(row, type=kind)
         except msgspec.ValidationError as error:
-            message = str(error)
-            reason, _, where = message.partition(" - at `$.")
-            field = where.rstrip("`") if where else "row"
-            result.rejected.append(Rejection(section, position, key, field, reason))
+            problem = describe_decode_error(str(error), default_field="row")
+            result.rejected.append(Rejection(section, position, key, problem.field, problem.reason))
             continue
         value_key = value.key
         if value_key in seen:

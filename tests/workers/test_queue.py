@@ -13,7 +13,9 @@ from storage.db import create_pool
 from storage.settings import Settings
 
 
-async def test_a_job_enqueued_in_a_rolled_back_transaction_never_exists(db: asyncpg.Connection) -> None:
+async def test_a_job_enqueued_in_a_rolled_back_transaction_never_exists(
+    db: asyncpg.Connection,
+) -> None:
     with pytest.raises(RuntimeError):
         async with db.transaction():
             await jobs.enqueue(db, jobs.RANK_NEED, 1)
@@ -21,7 +23,9 @@ async def test_a_job_enqueued_in_a_rolled_back_transaction_never_exists(db: asyn
     assert await db.fetchval("SELECT count(*) FROM jobs") == 0
 
 
-async def test_repeated_enqueues_of_one_entity_coalesce_into_one_queued_job(db: asyncpg.Connection) -> None:
+async def test_repeated_enqueues_of_one_entity_coalesce_into_one_queued_job(
+    db: asyncpg.Connection,
+) -> None:
     for _ in range(10):
         await jobs.enqueue(db, jobs.RANK_NEED, 7)
     await jobs.enqueue(db, jobs.RANK_NEED, 8)
@@ -66,7 +70,9 @@ async def test_a_job_whose_lease_ran_out_is_taken_over_and_the_old_holder_cannot
     assert await jobs.complete(db, taken.id, "other")
 
 
-async def test_a_second_job_for_an_entity_waits_while_the_first_runs(db: asyncpg.Connection) -> None:
+async def test_a_second_job_for_an_entity_waits_while_the_first_runs(
+    db: asyncpg.Connection,
+) -> None:
     await jobs.enqueue(db, jobs.RANK_NEED, 1)
     running = await jobs.claim(db, "a", 30, [jobs.RANK_NEED])
     assert running is not None
@@ -77,7 +83,9 @@ async def test_a_second_job_for_an_entity_waits_while_the_first_runs(db: asyncpg
     assert follow_up is not None and follow_up.id != running.id
 
 
-async def test_a_failed_job_is_retried_later_and_given_up_after_max_attempts(db: asyncpg.Connection) -> None:
+async def test_a_failed_job_is_retried_later_and_given_up_after_max_attempts(
+    db: asyncpg.Connection,
+) -> None:
     await jobs.enqueue(db, jobs.RANK_NEED, 1)
     await db.execute("UPDATE jobs SET max_attempts = 2")
     job = await jobs.claim(db, "a", 30, [jobs.RANK_NEED])
@@ -94,7 +102,9 @@ async def test_a_failed_job_is_retried_later_and_given_up_after_max_attempts(db:
     assert await db.fetchval("SELECT state FROM jobs") == "failed"
 
 
-async def test_a_failed_job_is_superseded_when_a_newer_one_is_queued(db: asyncpg.Connection) -> None:
+async def test_a_failed_job_is_superseded_when_a_newer_one_is_queued(
+    db: asyncpg.Connection,
+) -> None:
     await jobs.enqueue(db, jobs.RANK_NEED, 1)
     job = await jobs.claim(db, "a", 30, [jobs.RANK_NEED])
     assert job is not None
