@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import timedelta
+from itertools import pairwise
 
 import asyncpg
 import pytest
@@ -116,6 +117,6 @@ async def test_a_failed_job_is_superseded_when_a_newer_one_is_queued(
 
 def test_retry_delays_grow_and_carry_jitter() -> None:
     delays = [jobs.retry_delay(n) for n in range(1, 10)]
-    assert all(later >= earlier * 0.8 for earlier, later in zip(delays, delays[1:], strict=False))
+    assert all(later >= earlier * 0.8 for earlier, later in pairwise(delays))
     assert delays[0] >= 1.0 and delays[-1] <= 3600 * 1.25
     assert len({jobs.retry_delay(3) for _ in range(20)}) > 1, "jitter spreads retries"

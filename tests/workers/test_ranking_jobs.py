@@ -73,7 +73,7 @@ async def world(
         client, keys, admin, "Städkooperativet Trean", CLEANING
     )
     cook, cook_headers = await _supplier(client, keys, admin, "Kaffekoppen", CATERING)
-    buyer_id, buyer = await keys.make("buyer", "Luleå kommun")
+    _, buyer = await keys.make("buyer", "Luleå kommun")
     need = await client.post(
         "/api/v1/needs",
         json={

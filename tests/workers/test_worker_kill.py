@@ -32,10 +32,8 @@ def _worker(settings: Settings, tmp_path: Path) -> subprocess.Popen[bytes]:
     return subprocess.Popen([sys.executable, "-m", "asfmatch", "worker"], env=env)
 
 
-async def _wait_for(
-    db: asyncpg.Connection, query: str, *args: object, timeout: float = 30
-) -> object:
-    deadline = asyncio.get_running_loop().time() + timeout
+async def _wait_for(db: asyncpg.Connection, query: str, *args: object) -> object:
+    deadline = asyncio.get_running_loop().time() + 30
     while True:
         value = await db.fetchval(query, *args)
         if value:
