@@ -9,7 +9,7 @@ from typing import Any
 import msgspec
 from litestar.enums import ScopeType
 from litestar.middleware import ASGIMiddleware
-from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from litestar.types import ASGIApp, HTTPResponseStartEvent, Message, Receive, Scope, Send
 
 from api.errors import PROBLEM_JSON, Problem
 from api.state import resources
@@ -19,25 +19,24 @@ _BODY_METHODS = {b"POST", b"PUT", b"PATCH"}
 
 
 def _headers(scope: Scope) -> dict[bytes, bytes]:
-    return {name.lower(): value for name, value in scope.get("headers", [])}
+    return {bytes(name).lower(): bytes(value) for name, value in scope.get("headers", [])}
 
 
 async def _reply(
     send: Send, status: int, title: str, detail: str, extra: list[tuple[bytes, bytes]]
 ) -> None:
     body = msgspec.json.encode(Problem(status=status, title=title, detail=detail))
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [
-                (b"content-type", PROBLEM_JSON.encode()),
-                (b"content-length", str(len(body)).encode()),
-                *extra,
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})
+    start: HTTPResponseStartEvent = {
+        "type": "http.response.start",
+        "status": status,
+        "headers": [
+            (b"content-type", PROBLEM_JSON.encode()),
+            (b"content-length", str(len(body)).encode()),
+            *extra,
+        ],
+    }
+    await send(start)
+    await send({"type": "http.response.body", "body": body, "more_body": False})
 
 
 def _rate_headers(result: RateLimitResult, window: int) -> list[tuple[bytes, bytes]]:
@@ -59,7 +58,7 @@ class RequestLimits(ASGIMiddleware):
 
     async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
         headers = _headers(scope)
-        method = scope.get("method", "GET").encode()
+        method = str(scope.get("method", "GET")).encode()
         if method in _BODY_METHODS and _has_body(headers):
             content_type = headers.get(b"content-type", b"").split(b";")[0].strip().lower()
             if content_type != b"application/json" and not content_type.endswith(b"+json"):

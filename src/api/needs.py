@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-import asyncpg
 import msgspec
 from litestar import Controller, get, patch, post
 from litestar.params import FromPath, FromQuery, JSONBody
@@ -26,6 +25,7 @@ from api.validation import Checker
 from storage import jobs, matches
 from storage import needs as repo
 from storage import organisations as organisations_repo
+from storage.db import Connection
 from storage.needs import Need, NeedFilter
 from storage.organisations import Principal
 from storage.paging import Page
@@ -82,7 +82,7 @@ def _checked_fields(body: NeedCreate | NeedUpdate) -> dict[str, Any]:
     return fields
 
 
-async def create_need(db: asyncpg.Connection, principal: Principal, body: NeedCreate) -> Need:
+async def create_need(db: Connection, principal: Principal, body: NeedCreate) -> Need:
     """Post a need for the calling buyer (or, for an admin, for `buyer_id`); an open need is
     queued for ranking in the same transaction."""
     if principal.role == "buyer":
@@ -102,7 +102,7 @@ async def create_need(db: asyncpg.Connection, principal: Principal, body: NeedCr
     return need
 
 
-async def _owned_need(db: asyncpg.Connection, principal: Principal, need_id: int) -> Need:
+async def _owned_need(db: Connection, principal: Principal, need_id: int) -> Need:
     need = await repo.get_need(db, need_id)
     if need is None or (need.status == "draft" and not _may_write(principal, need)):
         raise not_found("need", need_id)
@@ -117,7 +117,7 @@ def _may_write(principal: Principal | None, need: Need) -> bool:
     )
 
 
-async def _changed(db: asyncpg.Connection, before: Need, after: Need) -> None:
+async def _changed(db: Connection, before: Need, after: Need) -> None:
     """Drop the old ranking in this transaction and queue what the change calls for."""
     if after == before:
         return
@@ -128,9 +128,7 @@ async def _changed(db: asyncpg.Connection, before: Need, after: Need) -> None:
         await jobs.enqueue(db, jobs.RANK_SUPPLIER, supplier_id)
 
 
-async def update_need(
-    db: asyncpg.Connection, principal: Principal, need_id: int, body: NeedUpdate
-) -> Need:
+async def update_need(db: Connection, principal: Principal, need_id: int, body: NeedUpdate) -> Need:
     """Change a need (its buyer or an admin); it is ranked again."""
     before = await _owned_need(db, principal, need_id)
     if before.status in {"closed", "withdrawn"}:
@@ -144,7 +142,7 @@ async def update_need(
 
 
 async def end_need(
-    db: asyncpg.Connection,
+    db: Connection,
     principal: Principal,
     need_id: int,
     status: Literal["closed", "withdrawn"],
@@ -177,7 +175,7 @@ class NeedController(Controller):
         return await create_need(db, require(principal, "admin", "buyer"), data)
 
     @get("/", summary="List and filter needs (public; drafts only to their buyer)")
-    async def list(
+    async def index(
         self,
         db: Db,
         principal: Caller,

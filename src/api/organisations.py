@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Literal
 
-import asyncpg
 import msgspec
 from litestar import Controller, delete, get, post
 from litestar.params import FromPath, FromQuery, JSONBody
@@ -14,6 +13,7 @@ from api.schemas import Email, Label, Name, OrgNumber, PageNumber, PageSize
 from api.state import Caller, Db, require
 from api.validation import Checker
 from storage import organisations as repo
+from storage.db import Connection
 from storage.organisations import ApiKey, DuplicateOrgNumber, Organisation, Principal
 from storage.paging import Page
 
@@ -48,7 +48,7 @@ class Me(msgspec.Struct, frozen=True, kw_only=True):
     key_id: FromPath[int]
 
 
-async def create_organisation(db: asyncpg.Connection, body: OrganisationCreate) -> Organisation:
+async def create_organisation(db: Connection, body: OrganisationCreate) -> Organisation:
     """Validate and insert an organisation; 409 if its number is already registered."""
     check = Checker()
     org_number = check.org_number("org_number", body.org_number)
@@ -85,7 +85,7 @@ class OrganisationController(Controller):
         return await create_organisation(db, data)
 
     @get("/", summary="List organisations (admin)")
-    async def list(
+    async def index(
         self,
         db: Db,
         principal: Caller,

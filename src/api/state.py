@@ -13,6 +13,7 @@ from litestar.di import NamedDependency
 
 from api.errors import ApiError
 from storage.cache import MatchCache, RateLimiter, RedisGate
+from storage.db import Connection
 from storage.organisations import Principal, authenticate
 from storage.services import Services
 from storage.settings import Settings
@@ -41,7 +42,7 @@ def resources(state: State) -> AppResources:
     return found
 
 
-async def provide_connection(state: State) -> AsyncIterator[asyncpg.Connection]:
+async def provide_connection(state: State) -> AsyncIterator[Connection]:
     """One connection and one transaction per request: committed when the handler returns,
     rolled back when it raises, so a request's writes and the jobs it queues land together."""
     pool = resources(state).pool

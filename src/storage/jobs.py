@@ -9,6 +9,8 @@ from typing import Any
 import asyncpg
 import msgspec
 
+from storage.db import Connection
+
 # Job kinds. A kind names what to do with the entity whose id the job carries.
 RANK_NEED = "rank_need"
 RANK_SUPPLIER = "rank_supplier"
@@ -30,7 +32,7 @@ class Job(msgspec.Struct, frozen=True, kw_only=True):
 
 
 async def enqueue(
-    connection: asyncpg.Connection,
+    connection: Connection,
     kind: str,
     entity_id: int,
     payload: dict[str, Any] | None = None,
@@ -55,7 +57,7 @@ async def enqueue(
 
 
 async def claim(
-    connection: asyncpg.Connection, worker_id: str, lease_seconds: float, kinds: list[str]
+    connection: Connection, worker_id: str, lease_seconds: float, kinds: list[str]
 ) -> Job | None:
     """Take the next due job (or one whose holder's lease ran out), or None if there is none.
 
@@ -87,7 +89,7 @@ async def claim(
 
 
 async def extend_lease(
-    connection: asyncpg.Connection, job_id: int, worker_id: str, lease_seconds: float
+    connection: Connection, job_id: int, worker_id: str, lease_seconds: float
 ) -> bool:
     """Renew the lease of a running job; False if another worker has taken it over."""
     status: str = await connection.execute(
@@ -102,7 +104,7 @@ async def extend_lease(
     return status.endswith(" 1")
 
 
-async def complete(connection: asyncpg.Connection, job_id: int, worker_id: str) -> bool:
+async def complete(connection: Connection, job_id: int, worker_id: str) -> bool:
     """Mark a job done if this worker still holds it; False means another worker took it over."""
     status: str = await connection.execute(
         """
@@ -121,7 +123,7 @@ def retry_delay(attempts: int) -> float:
     return base * (1 + random.random() * 0.25)  # noqa: S311 - jitter, not security
 
 
-async def fail(connection: asyncpg.Connection, job: Job, worker_id: str, error: str) -> str:
+async def fail(connection: Connection, job: Job, worker_id: str, error: str) -> str:
     """Record a failed attempt: queue it again after a backoff, or give up after max_attempts."""
     if job.attempts >= job.max_attempts:
         await connection.execute(
@@ -164,7 +166,7 @@ async def fail(connection: asyncpg.Connection, job: Job, worker_id: str, error: 
     return "retry"
 
 
-async def has_open_job(connection: asyncpg.Connection, kind: str, entity_id: int) -> bool:
+async def has_open_job(connection: Connection, kind: str, entity_id: int) -> bool:
     """True while a job of this kind for this entity is queued or running."""
     found = await connection.fetchval(
         """
@@ -177,7 +179,7 @@ async def has_open_job(connection: asyncpg.Connection, kind: str, entity_id: int
     return bool(found)
 
 
-async def counts(connection: asyncpg.Connection) -> dict[str, int]:
+async def counts(connection: Connection) -> dict[str, int]:
     """How many jobs are in each state (for health and the demo page)."""
     rows = await connection.fetch("SELECT state, count(*) AS n FROM jobs GROUP BY state")
     return {row["state"]: int(row["n"]) for row in rows}

@@ -6,8 +6,9 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-import asyncpg
 import msgspec
+
+from storage.db import Connection
 
 
 class StoredMatch(msgspec.Struct, frozen=True, kw_only=True):
@@ -33,7 +34,7 @@ class MatchOwner(msgspec.Struct, frozen=True, kw_only=True):
     status: str
 
 
-async def need_owner(connection: asyncpg.Connection, need_id: int) -> MatchOwner | None:
+async def need_owner(connection: Connection, need_id: int) -> MatchOwner | None:
     """The need's buyer, list version and status, or None if there is no such need."""
     row = await connection.fetchrow(
         "SELECT id, buyer_id AS owner_organisation_id, match_version, status FROM needs WHERE id = $1",
@@ -42,7 +43,7 @@ async def need_owner(connection: asyncpg.Connection, need_id: int) -> MatchOwner
     return None if row is None else MatchOwner(**dict(row))
 
 
-async def supplier_owner(connection: asyncpg.Connection, supplier_id: int) -> MatchOwner | None:
+async def supplier_owner(connection: Connection, supplier_id: int) -> MatchOwner | None:
     """The supplier's organisation, list version and state, or None if there is no such profile."""
     row = await connection.fetchrow(
         """
@@ -55,9 +56,7 @@ async def supplier_owner(connection: asyncpg.Connection, supplier_id: int) -> Ma
     return None if row is None else MatchOwner(**dict(row))
 
 
-async def matches_for_need(
-    connection: asyncpg.Connection, need_id: int, limit: int
-) -> list[StoredMatch]:
+async def matches_for_need(connection: Connection, need_id: int, limit: int) -> list[StoredMatch]:
     """The need's best suppliers, best first (ties by id, so the order is stable)."""
     rows = await connection.fetch(
         """
@@ -75,7 +74,7 @@ async def matches_for_need(
 
 
 async def matches_for_supplier(
-    connection: asyncpg.Connection, supplier_id: int, limit: int
+    connection: Connection, supplier_id: int, limit: int
 ) -> list[StoredMatch]:
     """The supplier's best open needs, best first."""
     rows = await connection.fetch(
@@ -92,7 +91,7 @@ async def matches_for_supplier(
     return [StoredMatch(**dict(row)) for row in rows]
 
 
-async def forget_need(connection: asyncpg.Connection, need_id: int) -> list[int]:
+async def forget_need(connection: Connection, need_id: int) -> list[int]:
     """Drop a need's stored pairs (its content changed or it closed); bump every list it was on.
 
     Returns the suppliers whose lists lost it, so their own lists can be refilled."""
@@ -107,7 +106,7 @@ async def forget_need(connection: asyncpg.Connection, need_id: int) -> list[int]
     return supplier_ids
 
 
-async def forget_supplier(connection: asyncpg.Connection, supplier_id: int) -> list[int]:
+async def forget_supplier(connection: Connection, supplier_id: int) -> list[int]:
     """Drop a supplier's stored pairs; bump every list it was on. Returns the needs affected."""
     needs = await connection.fetch(
         "DELETE FROM matches WHERE supplier_id = $1 RETURNING need_id", supplier_id
@@ -120,7 +119,7 @@ async def forget_supplier(connection: asyncpg.Connection, supplier_id: int) -> l
     return need_ids
 
 
-async def bump_needs(connection: asyncpg.Connection, need_ids: Sequence[int]) -> None:
+async def bump_needs(connection: Connection, need_ids: Sequence[int]) -> None:
     """Invalidate the cached lists of these needs."""
     if need_ids:
         await connection.execute(
@@ -129,7 +128,7 @@ async def bump_needs(connection: asyncpg.Connection, need_ids: Sequence[int]) ->
         )
 
 
-async def bump_suppliers(connection: asyncpg.Connection, supplier_ids: Sequence[int]) -> None:
+async def bump_suppliers(connection: Connection, supplier_ids: Sequence[int]) -> None:
     """Invalidate the cached lists of these suppliers."""
     if supplier_ids:
         await connection.execute(
@@ -151,7 +150,7 @@ class ScoredPair(msgspec.Struct, frozen=True, kw_only=True):
 
 
 async def list_floors(
-    connection: asyncpg.Connection, side: str, owner_ids: Sequence[int], size: int, exclude: int
+    connection: Connection, side: str, owner_ids: Sequence[int], size: int, exclude: int
 ) -> dict[int, float]:
     """For each need (side "need") or supplier (side "supplier") in `owner_ids`: the score a
     newcomer must beat to enter its list of `size`, ignoring pairs with `exclude`. 0 when the
@@ -183,7 +182,7 @@ def _side(side: str) -> tuple[str, str, str]:
 
 
 async def store_list(
-    connection: asyncpg.Connection,
+    connection: Connection,
     side: str,
     owner_id: int,
     own_list: Sequence[ScoredPair],

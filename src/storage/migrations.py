@@ -6,8 +6,9 @@ import hashlib
 import re
 from pathlib import Path
 
-import asyncpg
 import msgspec
+
+from storage.db import Connection
 
 # Any constant works; it only has to be the same for every asfmatch process.
 _MIGRATION_LOCK = 0x61736D67  # "asmg"
@@ -47,9 +48,7 @@ def load_migrations(directory: Path = DEFAULT_MIGRATIONS_DIR) -> list[Migration]
     return found
 
 
-async def migrate(
-    connection: asyncpg.Connection, directory: Path = DEFAULT_MIGRATIONS_DIR
-) -> list[str]:
+async def migrate(connection: Connection, directory: Path = DEFAULT_MIGRATIONS_DIR) -> list[str]:
     """Apply pending migrations under an advisory lock and return the names applied."""
     migrations = load_migrations(directory)
     # The session lock makes a second `asfmatch migrate` wait rather than apply twice.

@@ -9,6 +9,7 @@ import asyncpg
 import msgspec
 
 from matching.model import Need as RankedNeedInput
+from storage.db import Connection
 from storage.paging import Page
 
 NEED_COLUMNS = (
@@ -84,9 +85,7 @@ def _need(row: asyncpg.Record) -> Need:
     return Need(**{key: value for key, value in row.items() if key not in {"total", "change_seq"}})
 
 
-async def insert_need(
-    connection: asyncpg.Connection, buyer_id: int, fields: Mapping[str, object]
-) -> Need:
+async def insert_need(connection: Connection, buyer_id: int, fields: Mapping[str, object]) -> Need:
     """Create a need of `buyer_id` from `fields` (NEED_COLUMNS)."""
     columns = [column for column in NEED_COLUMNS if column in fields]
     placeholders = ", ".join(f"${i}" for i in range(2, len(columns) + 2))
@@ -101,7 +100,7 @@ async def insert_need(
 
 
 async def update_need(
-    connection: asyncpg.Connection, need_id: int, changes: Mapping[str, object]
+    connection: Connection, need_id: int, changes: Mapping[str, object]
 ) -> Need | None:
     """Apply `changes` (NEED_COLUMNS only) and return the new state, or None if unknown."""
     columns = [column for column in NEED_COLUMNS if column in changes]
@@ -115,14 +114,14 @@ async def update_need(
     return await get_need(connection, need_id)
 
 
-async def get_need(connection: asyncpg.Connection, need_id: int) -> Need | None:
+async def get_need(connection: Connection, need_id: int) -> Need | None:
     """The need with this id, or None."""
     row = await connection.fetchrow(_SELECT + " WHERE n.id = $1", need_id)
     return None if row is None else _need(row)
 
 
 async def list_needs(
-    connection: asyncpg.Connection, filters: NeedFilter, *, page: int, page_size: int
+    connection: Connection, filters: NeedFilter, *, page: int, page_size: int
 ) -> Page[Need]:
     """One page of needs matching `filters`, newest first."""
     conditions: list[str] = []
@@ -170,9 +169,7 @@ async def list_needs(
     return Page(items=[_need(row) for row in rows], page=page, page_size=page_size, total=total)
 
 
-async def needs_changed_since(
-    connection: asyncpg.Connection, change_seq: int
-) -> tuple[list[Need], int]:
+async def needs_changed_since(connection: Connection, change_seq: int) -> tuple[list[Need], int]:
     """Needs written after `change_seq`, and the highest change number seen."""
     rows = await connection.fetch(
         _SELECT.replace("SELECT n.id,", "SELECT n.change_seq, n.id,", 1)

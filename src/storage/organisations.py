@@ -10,6 +10,8 @@ from typing import Literal
 import asyncpg
 import msgspec
 
+from storage.db import Connection
+
 OrganisationKind = Literal["buyer", "supplier", "admin"]
 
 KEY_PREFIX = "asfm_"
@@ -59,7 +61,7 @@ def _organisation(row: asyncpg.Record) -> Organisation:
 
 
 async def create_organisation(
-    connection: asyncpg.Connection,
+    connection: Connection,
     *,
     kind: OrganisationKind,
     name: str,
@@ -84,9 +86,7 @@ async def create_organisation(
     return _organisation(row)
 
 
-async def get_organisation(
-    connection: asyncpg.Connection, organisation_id: int
-) -> Organisation | None:
+async def get_organisation(connection: Connection, organisation_id: int) -> Organisation | None:
     """The organisation with this id, or None."""
     row = await connection.fetchrow(
         f"SELECT {_ORG_COLUMNS} FROM organisations WHERE id = $1", organisation_id
@@ -94,7 +94,7 @@ async def get_organisation(
     return None if row is None else _organisation(row)
 
 
-async def find_organisation(connection: asyncpg.Connection, org_number: str) -> Organisation | None:
+async def find_organisation(connection: Connection, org_number: str) -> Organisation | None:
     """The organisation with this organisation number, or None."""
     row = await connection.fetchrow(
         f"SELECT {_ORG_COLUMNS} FROM organisations WHERE org_number = $1", org_number
@@ -103,7 +103,7 @@ async def find_organisation(connection: asyncpg.Connection, org_number: str) -> 
 
 
 async def list_organisations(
-    connection: asyncpg.Connection, *, kind: OrganisationKind | None, limit: int, offset: int
+    connection: Connection, *, kind: OrganisationKind | None, limit: int, offset: int
 ) -> tuple[list[Organisation], int]:
     """One page of organisations, optionally of one kind, and the total count."""
     rows = await connection.fetch(
@@ -119,7 +119,7 @@ async def list_organisations(
     return [Organisation(**{k: v for k, v in row.items() if k != "total"}) for row in rows], total
 
 
-async def _count_organisations(connection: asyncpg.Connection, kind: str | None) -> int:
+async def _count_organisations(connection: Connection, kind: str | None) -> int:
     count: int = await connection.fetchval(
         "SELECT count(*) FROM organisations WHERE $1::text IS NULL OR kind = $1", kind
     )
@@ -127,7 +127,7 @@ async def _count_organisations(connection: asyncpg.Connection, kind: str | None)
 
 
 async def update_organisation(
-    connection: asyncpg.Connection, organisation_id: int, changes: dict[str, object]
+    connection: Connection, organisation_id: int, changes: dict[str, object]
 ) -> None:
     """Change name, organisation number or contact e-mail of an organisation."""
     allowed = {"name", "org_number", "contact_email"}
@@ -150,7 +150,7 @@ def _hash_key(key: str) -> bytes:
 
 
 async def create_api_key(
-    connection: asyncpg.Connection, organisation_id: int, label: str = ""
+    connection: Connection, organisation_id: int, label: str = ""
 ) -> tuple[ApiKey, str]:
     """Make a key with 256 random bits; return its listing and the secret, which is not kept."""
     prefix = KEY_PREFIX + secrets.token_hex(4)
@@ -169,7 +169,7 @@ async def create_api_key(
     return ApiKey(**dict(row)), secret
 
 
-async def authenticate(connection: asyncpg.Connection, secret: str) -> Principal | None:
+async def authenticate(connection: Connection, secret: str) -> Principal | None:
     """The principal behind an unrevoked key, or None for an unknown or revoked key."""
     row = await connection.fetchrow(
         """
@@ -190,7 +190,7 @@ async def authenticate(connection: asyncpg.Connection, secret: str) -> Principal
     return Principal(organisation_id=row["organisation_id"], role=row["kind"], key_id=row["id"])
 
 
-async def list_api_keys(connection: asyncpg.Connection, organisation_id: int) -> list[ApiKey]:
+async def list_api_keys(connection: Connection, organisation_id: int) -> list[ApiKey]:
     """Every key of an organisation, revoked ones included, newest first."""
     rows = await connection.fetch(
         f"SELECT {_KEY_COLUMNS} FROM api_keys WHERE organisation_id = $1 ORDER BY id DESC",
@@ -200,7 +200,7 @@ async def list_api_keys(connection: asyncpg.Connection, organisation_id: int) ->
 
 
 async def revoke_api_key(
-    connection: asyncpg.Connection, organisation_id: int, key_id: int
+    connection: Connection, organisation_id: int, key_id: int
 ) -> ApiKey | None:
     """Revoke a key of this organisation (idempotent); None if it has no such key."""
     row = await connection.fetchrow(

@@ -9,6 +9,7 @@ import asyncpg
 import msgspec
 
 from matching.model import SupplierProfile
+from storage.db import Connection
 from storage.paging import Page
 
 PROFILE_COLUMNS = (
@@ -97,7 +98,7 @@ def _supplier(row: asyncpg.Record) -> Supplier:
 
 
 async def insert_supplier(
-    connection: asyncpg.Connection, organisation_id: int, fields: Mapping[str, object]
+    connection: Connection, organisation_id: int, fields: Mapping[str, object]
 ) -> Supplier:
     """Create the profile of a supplier organisation from `fields` (PROFILE_COLUMNS)."""
     columns = [column for column in PROFILE_COLUMNS if column in fields]
@@ -116,7 +117,7 @@ async def insert_supplier(
 
 
 async def update_supplier(
-    connection: asyncpg.Connection, supplier_id: int, changes: Mapping[str, object]
+    connection: Connection, supplier_id: int, changes: Mapping[str, object]
 ) -> Supplier | None:
     """Apply `changes` (PROFILE_COLUMNS only) and return the new state, or None if unknown."""
     columns = [column for column in PROFILE_COLUMNS if column in changes]
@@ -130,22 +131,20 @@ async def update_supplier(
     return await get_supplier(connection, supplier_id)
 
 
-async def get_supplier(connection: asyncpg.Connection, supplier_id: int) -> Supplier | None:
+async def get_supplier(connection: Connection, supplier_id: int) -> Supplier | None:
     """The supplier with this id, or None."""
     row = await connection.fetchrow(_SELECT + " WHERE s.id = $1", supplier_id)
     return None if row is None else _supplier(row)
 
 
-async def supplier_of_organisation(
-    connection: asyncpg.Connection, organisation_id: int
-) -> Supplier | None:
+async def supplier_of_organisation(connection: Connection, organisation_id: int) -> Supplier | None:
     """The profile of a supplier organisation, or None if it has none yet."""
     row = await connection.fetchrow(_SELECT + " WHERE s.organisation_id = $1", organisation_id)
     return None if row is None else _supplier(row)
 
 
 async def list_suppliers(
-    connection: asyncpg.Connection, filters: SupplierFilter, *, page: int, page_size: int
+    connection: Connection, filters: SupplierFilter, *, page: int, page_size: int
 ) -> Page[Supplier]:
     """One page of suppliers matching `filters`, in id order."""
     conditions: list[str] = []
@@ -194,7 +193,7 @@ async def list_suppliers(
 
 
 async def suppliers_changed_since(
-    connection: asyncpg.Connection, change_seq: int
+    connection: Connection, change_seq: int
 ) -> tuple[list[Supplier], int]:
     """Suppliers written after `change_seq`, and the highest change number seen."""
     rows = await connection.fetch(

@@ -9,10 +9,11 @@ from typing import Any
 
 import asyncpg
 import msgspec
-from matching.ranking import MatchIndex, RankedNeed, RankedSupplier
 
+from matching.ranking import MatchIndex, RankedNeed, RankedSupplier
 from reference.cpv import cpv_labels_sv
 from storage import jobs, matches
+from storage.db import Connection
 from storage.matches import ScoredPair
 from storage.needs import get_need, needs_changed_since
 from storage.settings import Settings
@@ -33,7 +34,7 @@ class Ranker:
         self.seen_change = 0
         self._lock = asyncio.Lock()
 
-    async def sync(self, connection: asyncpg.Connection) -> MatchIndex:
+    async def sync(self, connection: Connection) -> MatchIndex:
         """Bring the index up to date with every committed profile and need; refit when the
         corpus has drifted (or on first use)."""
         async with self._lock:
@@ -51,7 +52,7 @@ class Ranker:
                 self.index = await self._rebuild(connection)
             return self.index
 
-    async def _rebuild(self, connection: asyncpg.Connection) -> MatchIndex:
+    async def _rebuild(self, connection: Connection) -> MatchIndex:
         # Read the change counter first: anything written while we read is picked up next sync.
         high = int(await connection.fetchval("SELECT last_value FROM change_seq"))
         suppliers, _ = await suppliers_changed_since(connection, 0)
