@@ -18,6 +18,9 @@ class Kommun(msgspec.Struct, frozen=True, kw_only=True):
     name: str
     lan_code: str
     population: int
+    # Centroid, for placing the kommun on a map.
+    lat: float
+    lon: float
 
 
 class Lan(msgspec.Struct, frozen=True, kw_only=True):
@@ -39,6 +42,8 @@ def kommuner() -> dict[str, Kommun]:
                 name=row["kommun_name"],
                 lan_code=row["lan_code"],
                 population=int(row["population_recent"] or 0),
+                lat=float(row["centroid_lat"]),
+                lon=float(row["centroid_lon"]),
             )
             for row in csv.DictReader(handle)
         }
