@@ -83,10 +83,13 @@ CREATE INDEX needs_cpv ON needs USING gin (cpv_codes);
 CREATE INDEX needs_change_seq ON needs (change_seq);
 
 -- Only content changes count: bumping match_version alone must not look like an edit.
+-- Generated columns (needs.lan) are still NULL in NEW inside a BEFORE trigger, so they are
+-- left out of the comparison too; they follow from columns that are compared.
 CREATE FUNCTION touch_change_seq() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    ignored CONSTANT text[] := ARRAY['match_version', 'updated_at', 'change_seq', 'lan'];
 BEGIN
-    IF (to_jsonb(NEW) - 'match_version' - 'updated_at' - 'change_seq')
-       IS DISTINCT FROM (to_jsonb(OLD) - 'match_version' - 'updated_at' - 'change_seq') THEN
+    IF (to_jsonb(NEW) - ignored) IS DISTINCT FROM (to_jsonb(OLD) - ignored) THEN
         NEW.change_seq := nextval('change_seq');
         NEW.updated_at := now();
     END IF;

@@ -27,7 +27,9 @@ async def empty_database(server_urls: tuple[str, str]) -> AsyncIterator[str]:
     await admin.close()
 
 
-async def test_migrate_on_an_empty_database_applies_every_file_in_order(empty_database: str) -> None:
+async def test_migrate_on_an_empty_database_applies_every_file_in_order(
+    empty_database: str,
+) -> None:
     connection = await asyncpg.connect(empty_database)
     try:
         applied = await migrate(connection)
@@ -53,7 +55,9 @@ async def test_two_concurrent_migrations_apply_each_file_once(empty_database: st
     try:
         results = await asyncio.gather(migrate(first), migrate(second))
         assert sorted(results[0] + results[1]) == sorted(m.name for m in load_migrations())
-        assert await first.fetchval("SELECT count(*) FROM schema_migrations") == len(load_migrations())
+        assert await first.fetchval("SELECT count(*) FROM schema_migrations") == len(
+            load_migrations()
+        )
     finally:
         await first.close()
         await second.close()
@@ -97,3 +101,20 @@ def test_oddly_named_migration_files_are_refused(tmp_path: Path) -> None:
     (tmp_path / "1-first.sql").write_text("SELECT 1;")
     with pytest.raises(MigrationError, match="NNN_snake_case"):
         load_migrations(tmp_path)
+
+
+async def test_bumping_a_match_version_is_not_an_edit_but_a_content_change_is(
+    db: asyncpg.Connection,
+) -> None:
+    organisation = await db.fetchval(
+        "INSERT INTO organisations (kind, name, org_number) VALUES ('buyer', 'B', '212000-2742') RETURNING id"
+    )
+    need = await db.fetchval(
+        "INSERT INTO needs (buyer_id, title, description, kommun) VALUES ($1, 'T', '', '2580') RETURNING id",
+        organisation,
+    )
+    seq = await db.fetchval("SELECT change_seq FROM needs WHERE id = $1", need)
+    await db.execute("UPDATE needs SET match_version = match_version + 1 WHERE id = $1", need)
+    assert await db.fetchval("SELECT change_seq FROM needs WHERE id = $1", need) == seq
+    await db.execute("UPDATE needs SET kommun = '0180' WHERE id = $1", need)
+    assert await db.fetchval("SELECT change_seq FROM needs WHERE id = $1", need) > seq

@@ -236,3 +236,25 @@ async def test_each_stored_match_records_the_model_version(
     await _drain(settings)
     versions = await db.fetch("SELECT DISTINCT model_version FROM matches")
     assert len(versions) == 1 and versions[0]["model_version"]
+
+
+async def test_ranking_jobs_do_not_refit_the_model_when_no_content_changed(
+    settings: Settings, world: dict[str, Any], db: asyncpg.Connection
+) -> None:
+    assert settings.database_url is not None
+    worker = Worker(settings, settings.database_url)
+    pool = await create_pool(settings.database_url, settings)
+    try:
+        await worker.drain(pool)
+        index = worker.ranker.index
+        # Storing results bumps every touched list's cache version; that is no edit.
+        await db.execute(
+            "INSERT INTO jobs (kind, entity_id) SELECT 'rank_need', id FROM needs ON CONFLICT DO NOTHING"
+        )
+        await db.execute(
+            "INSERT INTO jobs (kind, entity_id) SELECT 'rank_supplier', id FROM supplier_profiles ON CONFLICT DO NOTHING"
+        )
+        assert await worker.drain(pool) >= 3
+        assert worker.ranker.index is index
+    finally:
+        await pool.close()
