@@ -18,7 +18,6 @@ class Health(msgspec.Struct, frozen=True, kw_only=True):
     status: str
     postgres: str
     redis: str
-    embedded: bool
     jobs: dict[str, int]
 
 
@@ -40,7 +39,6 @@ async def health(state: State) -> Response[Health]:
         status=status,
         postgres=postgres,
         redis=redis,
-        embedded=app.services.embedded_database or app.services.embedded_redis,
         jobs=job_counts,
     )
     return Response(body, status_code=200 if postgres == "ok" else 503)

@@ -53,20 +53,22 @@ def cpv_labels_sv() -> dict[str, str]:
 
 
 def search_cpv(query: str, limit: int = 20) -> list[CpvCode]:
-    """CPV codes whose code starts with `query` (digits) or whose labels contain every word of it."""
+    """CPV codes whose code starts with `query` (digits), or whose labels have words starting
+    with every word of it (Swedish or English)."""
     query = query.strip()
     catalog = cpv_catalog()
     digits = query.replace("-", "")
     if digits.isdigit():
         found = [entry for code, entry in catalog.items() if code.startswith(digits[:8])]
     else:
-        words = [word for word in query.casefold().split() if word]
+        # Each word must start a word of a label: "städ" finds "Städning", not "bostäder".
+        patterns = [re.compile(r"\b" + re.escape(word)) for word in query.casefold().split()]
         found = [
             entry
             for entry in catalog.values()
             if all(
-                word in entry.label_sv.casefold() or word in entry.label_en.casefold()
-                for word in words
+                pattern.search(entry.label_sv.casefold()) or pattern.search(entry.label_en.casefold())
+                for pattern in patterns
             )
         ]
         # General codes first: a search for "catering" should offer 55520000 before its children.
