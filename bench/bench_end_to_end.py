@@ -1,0 +1,215 @@
+"""End to end: time from `POST /api/v1/needs` to its match list being ready, through the real
+API (uvicorn), the PostgreSQL queue and a worker process, with 10 000 suppliers loaded.
+
+Baselines measured in the same run: the in-process ranking of the same needs against the same
+suppliers (the compute floor), and a GET /health round trip (the HTTP floor).
+
+    .venv/bin/python bench/bench_end_to_end.py [--suppliers 10000] [--needs 60]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import platform
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from synthetic import Generator  # noqa: E402
+
+from matching.ranking import MatchIndex  # noqa: E402
+from reference.cpv import cpv_labels_sv  # noqa: E402
+from reference.org_numbers import luhn_check_digit  # noqa: E402
+from storage import organisations, suppliers  # noqa: E402
+from storage.db import connect  # noqa: E402
+from storage.migrations import migrate  # noqa: E402
+from storage.services import running_services  # noqa: E402
+from storage.settings import Settings  # noqa: E402
+
+
+def _org_number(serial: int, prefix: str) -> str:
+    digits = f"{prefix}{serial:06d}"[:9]
+    return f"{digits[:6]}-{digits[6:]}{luhn_check_digit(digits)}"
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+async def _load(database_url: str, count: int, generator: Generator) -> str:
+    """Migrate, insert `count` suppliers and one buyer; return an admin key."""
+    connection = await connect(database_url)
+    try:
+        await migrate(connection)
+        async with connection.transaction():
+            for serial in range(1, count + 1):
+                profile = generator.supplier(serial)
+                organisation = await organisations.create_organisation(
+                    connection,
+                    kind="supplier",
+                    name=profile.name,
+                    org_number=_org_number(serial, "769"),
+                )
+                await suppliers.insert_supplier(
+                    connection,
+                    organisation.id,
+                    {
+                        "legal_form": "ekonomisk_forening",
+                        "description": profile.description,
+                        "cpv_codes": list(profile.cpv_codes),
+                        "service_area": list(profile.service_area),
+                        "employees": 10,
+                        "target_group_share": profile.target_group_share,
+                        "max_contract_value_sek": profile.max_contract_value_sek,
+                        "training_places": profile.training_places,
+                        "active": profile.active,
+                    },
+                )
+            admin = await organisations.create_organisation(
+                connection, kind="admin", name="bench", org_number=_org_number(1, "555")
+            )
+            _, key = await organisations.create_api_key(connection, admin.id, "bench")
+        return key
+    finally:
+        await connection.close()
+
+
+async def _bench(args: argparse.Namespace) -> None:
+    data_dir = Path(tempfile.mkdtemp(prefix="asfbench", dir="/tmp"))
+    settings = Settings.from_env({**os.environ, "ASFMATCH_DATA_DIR": str(data_dir)})
+    generator = Generator(seed=11)
+    async with running_services(settings) as services:
+        started = time.perf_counter()
+        key = await _load(services.database_url, args.suppliers, generator)
+        print(f"loaded {args.suppliers} suppliers in {time.perf_counter() - started:.1f} s")
+        env = {
+            **os.environ,
+            "DATABASE_URL": services.database_url,
+            "REDIS_URL": services.redis_url,
+            "ASFMATCH_DATA_DIR": str(data_dir),
+            "ASFMATCH_LOG_LEVEL": "WARNING",
+            "ASFMATCH_RATE_LIMIT_PER_KEY": "100000",
+            "ASFMATCH_RATE_LIMIT_PER_ADDRESS": "100000",
+        }
+        port = _free_port()
+        command = [sys.executable, "-m", "asfmatch"]
+        api = subprocess.Popen([*command, "serve", "--port", str(port)], env=env)
+        worker = subprocess.Popen([*command, "worker"], env=env)
+        try:
+            await _measure(args, key, port, generator)
+        finally:
+            for process in (api, worker):
+                process.terminate()
+                process.wait(timeout=30)
+
+
+async def _measure(args: argparse.Namespace, key: str, port: int, generator: Generator) -> None:
+    base = f"http://127.0.0.1:{port}"
+    headers = {"Authorization": f"Bearer {key}"}
+    async with httpx.AsyncClient(base_url=base, headers=headers, timeout=30) as client:
+        for _ in range(200):
+            try:
+                if (await client.get("/health")).status_code == 200:
+                    break
+            except httpx.TransportError:
+                await asyncio.sleep(0.1)
+        buyer = await client.post(
+            "/api/v1/organisations",
+            json={"kind": "buyer", "name": "Bench kommun", "org_number": _org_number(2, "212")},
+        )
+        buyer_id = buyer.json()["id"]
+        needs = [generator.need(n) for n in range(args.needs + 1)]
+
+        async def post_and_wait(need_index: int) -> tuple[float, float, int]:
+            need = needs[need_index]
+            body = {
+                "title": need.title,
+                "description": need.description,
+                "cpv_codes": list(need.cpv_codes),
+                "kommun": need.kommun,
+                "estimated_value_sek": need.estimated_value_sek,
+                "reserved": need.reserved,
+                "training_places": need.training_places,
+                "buyer_id": buyer_id,
+            }
+            started = time.perf_counter()
+            created = await client.post("/api/v1/needs", json=body)
+            posted = time.perf_counter() - started
+            need_id = created.json()["id"]
+            while True:
+                listed = (await client.get(f"/api/v1/needs/{need_id}/matches")).json()
+                if listed["status"] == "ready":
+                    return time.perf_counter() - started, posted, len(listed["matches"])
+                await asyncio.sleep(0.002)
+
+        await post_and_wait(0)  # the worker builds its index on the first job: not measured
+        ready, posts, found = [], [], []
+        for index in range(1, args.needs + 1):
+            total, posted, count = await post_and_wait(index)
+            ready.append(total * 1000)
+            posts.append(posted * 1000)
+            found.append(count)
+        health = []
+        for _ in range(args.needs):
+            started = time.perf_counter()
+            await client.get("/health")
+            health.append((time.perf_counter() - started) * 1000)
+
+    profiles = [Generator(seed=11).supplier(serial) for serial in range(1, args.suppliers + 1)]
+    index = MatchIndex.build(profiles, [], cpv_labels_sv())
+    compute = []
+    for need in needs[1:]:
+        started = time.perf_counter()
+        index.rank_suppliers(need, limit=200)
+        compute.append((time.perf_counter() - started) * 1000)
+
+    p50 = statistics.median(ready)
+    print(
+        f"\nmachine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
+    )
+    print(f"{args.needs} needs posted one after another, {args.suppliers} suppliers loaded\n")
+    print(f"{'measure':44} {'p50 ms':>9} {'p95 ms':>9}")
+    print(
+        f"{'POST /needs -> matches ready (end to end)':44} {p50:9.1f} {_percentile(ready, 0.95):9.1f}"
+    )
+    print(
+        f"{'  of which POST /needs itself':44} {statistics.median(posts):9.1f} {_percentile(posts, 0.95):9.1f}"
+    )
+    print(
+        f"{'baseline: ranking in-process (top 200)':44} {statistics.median(compute):9.2f} {_percentile(compute, 0.95):9.2f}"
+    )
+    print(
+        f"{'baseline: GET /health round trip':44} {statistics.median(health):9.2f} {_percentile(health, 0.95):9.2f}"
+    )
+    print(f"\nend to end / in-process ranking: {p50 / statistics.median(compute):.1f}x")
+    print(f"end to end / health round trip:  {p50 / statistics.median(health):.1f}x")
+    print(f"suppliers per match list (median): {statistics.median(found):.0f}")
+
+
+def main() -> None:
+    """Parse arguments and run the benchmark."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--suppliers", type=int, default=10_000)
+    parser.add_argument("--needs", type=int, default=60)
+    asyncio.run(_bench(parser.parse_args()))
+
+
+if __name__ == "__main__":
+    main()
