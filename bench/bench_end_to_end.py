@@ -25,16 +25,15 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from synthetic import Generator  # noqa: E402
-
-from matching.ranking import MatchIndex  # noqa: E402
-from reference.cpv import cpv_labels_sv  # noqa: E402
-from reference.org_numbers import luhn_check_digit  # noqa: E402
-from storage import organisations, suppliers  # noqa: E402
-from storage.db import connect  # noqa: E402
-from storage.migrations import migrate  # noqa: E402
-from storage.services import running_services  # noqa: E402
-from storage.settings import Settings  # noqa: E402
+from matching.ranking import MatchIndex
+from reference.cpv import cpv_labels_sv
+from reference.org_numbers import luhn_check_digit
+from storage import organisations, suppliers
+from storage.db import connect
+from storage.migrations import migrate
+from storage.services import running_services
+from storage.settings import Settings
+from synthetic import Generator
 
 
 def _org_number(serial: int, prefix: str) -> str:
