@@ -178,3 +178,15 @@ async def needs_changed_since(connection: Connection, change_seq: int) -> tuple[
     )
     high = max((row["change_seq"] for row in rows), default=change_seq)
     return [_need(row) for row in rows], high
+
+
+async def close_needs_past_deadline(connection: Connection) -> list[int]:
+    """Set every open need whose closes_at has passed to closed; return their ids."""
+    rows = await connection.fetch(
+        """
+        UPDATE needs SET status = 'closed'
+        WHERE status = 'open' AND closes_at IS NOT NULL AND closes_at <= now()
+        RETURNING id
+        """
+    )
+    return [row["id"] for row in rows]

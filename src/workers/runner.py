@@ -11,6 +11,7 @@ import contextlib
 import logging
 import os
 import socket
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -20,6 +21,7 @@ from storage import jobs
 from storage.db import connect, create_pool
 from storage.jobs import Job
 from storage.settings import Settings
+from workers.deadlines import close_expired_needs
 from workers.ranking import Ranker
 
 log = logging.getLogger(__name__)
@@ -40,6 +42,7 @@ class Worker:
             jobs.RANK_SUPPLIER: lambda pool, job: self.ranker.rank_supplier(pool, job.entity_id),
         }
         self._wake = asyncio.Event()
+        self._next_housekeeping = 0.0
         self.processed = 0
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -50,7 +53,14 @@ class Worker:
         log.info("worker %s started", self.worker_id)
         try:
             while not stop.is_set():
-                if await self.run_one(pool):
+                try:
+                    if await self.run_one(pool):
+                        continue
+                    await self._housekeeping(pool)
+                except (OSError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError) as error:
+                    # PostgreSQL restarting or unreachable: wait and try again, never exit.
+                    log.warning("database unavailable (%s); retrying in 1 s", error)
+                    await asyncio.sleep(1)
                     continue
                 self._wake.clear()
                 stopping = asyncio.ensure_future(stop.wait())
@@ -68,6 +78,17 @@ class Worker:
                 await listener.close()
             await pool.close()
             log.info("worker %s stopped after %d jobs", self.worker_id, self.processed)
+
+    async def _housekeeping(self, pool: asyncpg.Pool) -> None:
+        """Between jobs, at most once a minute: close needs whose deadline has passed."""
+        now = time.monotonic()
+        if now < self._next_housekeeping:
+            return
+        self._next_housekeeping = now + 60
+        async with pool.acquire() as connection:
+            closed = await close_expired_needs(connection)
+        if closed:
+            log.info("closed %d need(s) past their deadline", len(closed))
 
     def _on_notify(self, *_: Any) -> None:
         self._wake.set()

@@ -258,3 +258,28 @@ async def test_ranking_jobs_do_not_refit_the_model_when_no_content_changed(
         assert worker.ranker.index is index
     finally:
         await pool.close()
+
+
+async def test_a_need_past_its_deadline_is_closed_and_leaves_the_supplier_lists(
+    client: AsyncTestClient,  # type: ignore[type-arg]
+    settings: Settings,
+    world: dict[str, Any],
+    db: asyncpg.Connection,
+) -> None:
+    from workers.deadlines import close_expired_needs
+
+    await _drain(settings)
+    assert await close_expired_needs(db) == []
+    await db.execute(
+        "UPDATE needs SET closes_at = now() - interval '1 minute' WHERE id = $1", world["need"]
+    )
+    assert await close_expired_needs(db) == [world["need"]]
+    await _drain(settings)
+    need = (await client.get(f"/api/v1/needs/{world['need']}")).json()
+    assert need["status"] == "closed"
+    body = (
+        await client.get(
+            f"/api/v1/suppliers/{world['cleaner']}/matches", headers=world["cleaner_headers"]
+        )
+    ).json()
+    assert body["matches"] == []

@@ -1,0 +1,18 @@
+"""Needs close on their own when their `closes_at` has passed, and leave every match list."""
+
+from __future__ import annotations
+
+from storage import jobs, matches
+from storage.db import Connection
+from storage.needs import close_needs_past_deadline
+
+
+async def close_expired_needs(connection: Connection) -> list[int]:
+    """Close every open need past its deadline in one transaction; return their ids."""
+    async with connection.transaction():
+        closed = await close_needs_past_deadline(connection)
+        for need_id in closed:
+            # Suppliers that had this need on their lists get them refilled.
+            for supplier_id in await matches.forget_need(connection, need_id):
+                await jobs.enqueue(connection, jobs.RANK_SUPPLIER, supplier_id)
+    return closed
