@@ -6,6 +6,7 @@ import logging
 import re
 from typing import Any
 
+import asyncpg
 import msgspec
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
@@ -36,13 +37,19 @@ class ApiError(Exception):
     """Raised by handlers to answer with a problem document."""
 
     def __init__(
-        self, status: int, title: str, detail: str, errors: list[FieldError] | None = None
+        self,
+        status: int,
+        title: str,
+        detail: str,
+        errors: list[FieldError] | None = None,
+        headers: dict[str, str] | None = None,
     ) -> None:
         super().__init__(detail)
         self.status = status
         self.title = title
         self.detail = detail
         self.errors = errors or []
+        self.headers = headers or {}
 
 
 class InvalidInput(ApiError):
@@ -70,7 +77,16 @@ def conflict(detail: str, field: str | None = None) -> ApiError:
 
 
 _PATH = re.compile(r"`\$\.?([^`]*)`")
+# Litestar: "Missing required query parameter 'q' for path /api/v1/cpv".
+_MISSING_PARAMETER = re.compile(r"Missing required \w+ parameter '([^']+)'")
 _SECRET_HEADERS = {"authorization"}
+
+
+def unauthorized(detail: str) -> ApiError:
+    """401 with the challenge RFC 9110 requires, naming the scheme a client should use."""
+    return ApiError(
+        401, "Unauthorized", detail, headers={"WWW-Authenticate": 'Bearer realm="asf-match"'}
+    )
 
 
 def _field_from_message(message: str) -> tuple[str | None, str]:
@@ -78,6 +94,10 @@ def _field_from_message(message: str) -> tuple[str | None, str]:
     reason, _, where = message.partition(" - at ")
     found = _PATH.search(where) if where else None
     field = found.group(1) if found else None
+    if reason.startswith("Object missing required field"):
+        missing = re.search(r"`([^`]+)`", reason)
+        prefix = f"{field}." if field else ""
+        return (prefix + missing.group(1) if missing else field), "required field is missing"
     if reason.startswith("Object contains unknown field"):
         unknown = re.search(r"`([^`]+)`", reason)
         prefix = f"{field}." if field else ""
@@ -100,11 +120,23 @@ def _validation_errors(exc: ValidationException) -> list[FieldError]:
         message = str(item.get("message", "invalid value"))
         path, reason = _field_from_message(message)
         key = str(item.get("key", "")) or None
+        missing = _MISSING_PARAMETER.match(message)
+        if missing:
+            errors.append(FieldError(missing.group(1), "required parameter is missing"))
+            continue
+        if message == "'data'":
+            errors.append(FieldError("body", "a JSON body is required"))
+            continue
         # Litestar reports body fields as "data"; the client knows them by their own names.
         field = path or (None if key in {None, "data"} else key) or "body"
         errors.append(FieldError(field, reason))
     if not errors:
-        errors.append(FieldError("body", exc.detail or "invalid request"))
+        detail = str(exc.detail or "invalid request")
+        missing = _MISSING_PARAMETER.match(detail)
+        if missing:
+            errors.append(FieldError(missing.group(1), "required parameter is missing"))
+        else:
+            errors.append(FieldError("body", detail))
     return errors
 
 
@@ -120,14 +152,13 @@ def _problem(
 
 def handle_api_error(_: Request[Any, Any, Any], exc: ApiError) -> Response[Problem]:
     """Render an ApiError raised by a handler."""
-    return _problem(exc.status, exc.title, exc.detail, exc.errors)
+    response = _problem(exc.status, exc.title, exc.detail, exc.errors)
+    response.headers.update(exc.headers)
+    return response
 
 
 def handle_validation(_: Request[Any, Any, Any], exc: ValidationException) -> Response[Problem]:
-    """Litestar's body/query decoding failures become 422s naming each field (400 for bad JSON)."""
-    detail = str(exc.detail)
-    if "JSON is malformed" in detail or "Malformed" in detail or "invalid json" in detail.lower():
-        return _problem(400, "Malformed JSON", "the request body is not valid JSON")
+    """Litestar's body/query decoding failures become 422s naming each field."""
     errors = _validation_errors(exc)
     return _problem(
         422, "Validation failed", "invalid value for: " + ", ".join(e.field for e in errors), errors
@@ -135,9 +166,21 @@ def handle_validation(_: Request[Any, Any, Any], exc: ValidationException) -> Re
 
 
 def handle_http(_: Request[Any, Any, Any], exc: HTTPException) -> Response[Problem]:
-    """Framework errors (404 route, 405, 413, …) in the same shape as ours."""
+    """Framework errors (404 route, 405, 413, malformed JSON, …) in the same shape as ours."""
     status = exc.status_code
     return _problem(status, _TITLES.get(status, "Error"), str(exc.detail))
+
+
+def handle_nesting(_: Request[Any, Any, Any], exc: RecursionError) -> Response[Problem]:
+    """JSON nested deeper than the decoder will follow is a malformed request, not our failure."""
+    return _problem(400, "Bad request", "the JSON body is nested too deeply")
+
+
+def handle_data_error(request: Request[Any, Any, Any], exc: asyncpg.DataError) -> Response[Problem]:
+    """Backstop: a value the validation let through but PostgreSQL cannot store or compare
+    (out of range, bad encoding). Still the client's input, so a 422, and logged as our gap."""
+    log.warning("database refused input on %s %s: %s", request.method, request.url.path, exc)
+    return _problem(422, "Validation failed", "a value is outside what the service can store")
 
 
 def handle_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[Problem]:
@@ -166,5 +209,7 @@ EXCEPTION_HANDLERS = {
     ApiError: handle_api_error,
     ValidationException: handle_validation,
     HTTPException: handle_http,
+    RecursionError: handle_nesting,
+    asyncpg.DataError: handle_data_error,
     Exception: handle_unexpected,
 }

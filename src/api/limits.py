@@ -54,7 +54,12 @@ class RequestLimits(ASGIMiddleware):
     limit. Counting happens in Redis; if Redis is down the API stays open rather than failing."""
 
     scopes = (ScopeType.HTTP,)
-    exclude_path_pattern = ("^/health$", "^/schema")
+
+    @staticmethod
+    def should_bypass_for_scope(scope: Scope) -> bool:
+        """Health checks and the API documentation are never limited."""
+        path = str(scope.get("path", ""))
+        return path == "/health" or path == "/schema" or path.startswith("/schema/")
 
     async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
         headers = _headers(scope)

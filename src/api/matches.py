@@ -8,9 +8,9 @@ from typing import Any, Literal
 import msgspec
 from litestar import Controller, Response, get
 from litestar.datastructures import State
-from litestar.params import FromPath
 
 from api.errors import forbidden, not_found
+from api.schemas import PathId
 from api.state import Caller, Db, require, resources
 from storage import jobs, matches
 from storage.matches import MatchOwner, StoredMatch
@@ -105,7 +105,7 @@ class MatchController(Controller):
         summary="A need's ranked suppliers (its buyer, admins, or a matched supplier: its own row)",
     )
     async def need_matches(
-        self, state: State, db: Db, principal: Caller, need_id: FromPath[int]
+        self, state: State, db: Db, principal: Caller, need_id: PathId
     ) -> Response[bytes]:
         caller = require(principal, "admin", "buyer", "supplier")
         owner = await matches.need_owner(db, need_id)
@@ -145,7 +145,7 @@ class MatchController(Controller):
 
     @get("/suppliers/{supplier_id:int}/matches", summary="A supplier's ranked open needs")
     async def supplier_matches(
-        self, state: State, db: Db, principal: Caller, supplier_id: FromPath[int]
+        self, state: State, db: Db, principal: Caller, supplier_id: PathId
     ) -> Response[bytes]:
         caller = require(principal, "admin", "buyer", "supplier")
         owner = await matches.supplier_owner(db, supplier_id)

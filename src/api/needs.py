@@ -6,18 +6,22 @@ from typing import Any, Literal
 
 import msgspec
 from litestar import Controller, get, patch, post
-from litestar.params import FromPath, FromQuery, JSONBody
+from litestar.params import FromQuery, JSONBody
 
 from api.errors import ApiError, FieldError, InvalidInput, forbidden, not_found
 from api.schemas import (
     AwareDatetime,
     Count,
     CpvCodes,
+    Id,
     KommunCode,
     LongText,
     Name,
     PageNumber,
     PageSize,
+    PathId,
+    QueryId,
+    SearchText,
     Sek,
 )
 from api.state import Caller, Db, require
@@ -43,7 +47,7 @@ class NeedCreate(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     training_places: Count = 0
     closes_at: AwareDatetime | None = None
     status: Literal["draft", "open"] = "open"
-    buyer_id: int | None = None
+    buyer_id: Id | None = None
 
 
 class NeedUpdate(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -147,10 +151,14 @@ async def end_need(
     need_id: int,
     status: Literal["closed", "withdrawn"],
 ) -> Need:
-    """Close (procured) or withdraw (cancelled) a need; it leaves every match list."""
+    """Close (procured: only an open need) or withdraw (cancelled: an open need or a draft);
+    it leaves every match list. Repeating the same action is harmless."""
     before = await _owned_need(db, principal, need_id)
     if before.status == status:
         return before
+    allowed_from = {"closed": {"open"}, "withdrawn": {"open", "draft"}}[status]
+    if before.status not in allowed_from:
+        raise ApiError(409, "Conflict", f"need {need_id} is {before.status}; it cannot be {status}")
     after = await repo.update_need(db, need_id, {"status": status})
     assert after is not None
     await _changed(db, before, after)
@@ -184,8 +192,8 @@ class NeedController(Controller):
         cpv: FromQuery[str | None] = None,
         status: FromQuery[Literal["draft", "open", "closed", "withdrawn"] | None] = None,
         reserved: FromQuery[bool | None] = None,
-        buyer_id: FromQuery[int | None] = None,
-        q: FromQuery[str | None] = None,
+        buyer_id: QueryId = None,
+        q: SearchText = None,
         page: PageNumber = 1,
         page_size: PageSize = 20,
     ) -> Page[Need]:
@@ -206,7 +214,7 @@ class NeedController(Controller):
         return await repo.list_needs(db, filters, page=page, page_size=page_size)
 
     @get("/{need_id:int}", summary="One need (public unless it is a draft)")
-    async def read(self, db: Db, principal: Caller, need_id: FromPath[int]) -> Need:
+    async def read(self, db: Db, principal: Caller, need_id: PathId) -> Need:
         need = await repo.get_need(db, need_id)
         if need is None or (need.status == "draft" and not _may_write(principal, need)):
             raise not_found("need", need_id)
@@ -214,14 +222,14 @@ class NeedController(Controller):
 
     @patch("/{need_id:int}", summary="Change a need (its buyer or an admin)")
     async def update(
-        self, db: Db, principal: Caller, need_id: FromPath[int], data: JSONBody[NeedUpdate]
+        self, db: Db, principal: Caller, need_id: PathId, data: JSONBody[NeedUpdate]
     ) -> Need:
         return await update_need(db, require(principal, "admin", "buyer"), need_id, data)
 
     @post("/{need_id:int}/close", status_code=200, summary="Close a need: it has been procured")
-    async def close(self, db: Db, principal: Caller, need_id: FromPath[int]) -> Need:
+    async def close(self, db: Db, principal: Caller, need_id: PathId) -> Need:
         return await end_need(db, require(principal, "admin", "buyer"), need_id, "closed")
 
     @post("/{need_id:int}/withdraw", status_code=200, summary="Withdraw a need: it is cancelled")
-    async def withdraw(self, db: Db, principal: Caller, need_id: FromPath[int]) -> Need:
+    async def withdraw(self, db: Db, principal: Caller, need_id: PathId) -> Need:
         return await end_need(db, require(principal, "admin", "buyer"), need_id, "withdrawn")

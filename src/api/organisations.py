@@ -6,10 +6,10 @@ from typing import Literal
 
 import msgspec
 from litestar import Controller, delete, get, post
-from litestar.params import FromPath, FromQuery, JSONBody
+from litestar.params import FromQuery, JSONBody
 
 from api.errors import InvalidInput, conflict, forbidden, not_found
-from api.schemas import Email, Label, Name, OrgNumber, PageNumber, PageSize
+from api.schemas import Email, Label, Name, OrgNumber, PageNumber, PageSize, PathId
 from api.state import Caller, Db, require
 from api.validation import Checker
 from storage import organisations as repo
@@ -45,19 +45,20 @@ class Me(msgspec.Struct, frozen=True, kw_only=True):
 
     organisation: Organisation
     role: str
-    key_id: FromPath[int]
+    key_id: PathId
 
 
 async def create_organisation(db: Connection, body: OrganisationCreate) -> Organisation:
     """Validate and insert an organisation; 409 if its number is already registered."""
     check = Checker()
+    name = check.text("name", body.name)
     org_number = check.org_number("org_number", body.org_number)
     email = check.email("contact_email", body.contact_email)
     if check.errors:
         raise InvalidInput(check.errors)
     try:
         return await repo.create_organisation(
-            db, kind=body.kind, name=body.name.strip(), org_number=org_number, contact_email=email
+            db, kind=body.kind, name=name, org_number=org_number, contact_email=email
         )
     except DuplicateOrgNumber:
         raise conflict(
@@ -100,7 +101,7 @@ class OrganisationController(Controller):
         return Page(items=items, page=page, page_size=page_size, total=total)
 
     @get("/{organisation_id:int}", summary="One organisation (admin or itself)")
-    async def read(self, db: Db, principal: Caller, organisation_id: FromPath[int]) -> Organisation:
+    async def read(self, db: Db, principal: Caller, organisation_id: PathId) -> Organisation:
         may_manage(require(principal, "admin", "buyer", "supplier"), organisation_id)
         found = await repo.get_organisation(db, organisation_id)
         if found is None:
@@ -112,7 +113,7 @@ class OrganisationController(Controller):
         self,
         db: Db,
         principal: Caller,
-        organisation_id: FromPath[int],
+        organisation_id: PathId,
         data: JSONBody[KeyCreate | None] = None,
     ) -> CreatedKey:
         may_manage(require(principal, "admin", "buyer", "supplier"), organisation_id)
@@ -122,9 +123,7 @@ class OrganisationController(Controller):
         return CreatedKey(key=secret, api_key=api_key)
 
     @get("/{organisation_id:int}/keys", summary="List API keys (never their secrets)")
-    async def list_keys(
-        self, db: Db, principal: Caller, organisation_id: FromPath[int]
-    ) -> list[ApiKey]:
+    async def list_keys(self, db: Db, principal: Caller, organisation_id: PathId) -> list[ApiKey]:
         may_manage(require(principal, "admin", "buyer", "supplier"), organisation_id)
         if await repo.get_organisation(db, organisation_id) is None:
             raise not_found("organisation", organisation_id)
@@ -132,7 +131,7 @@ class OrganisationController(Controller):
 
     @delete("/{organisation_id:int}/keys/{key_id:int}", status_code=200, summary="Revoke a key")
     async def revoke_key(
-        self, db: Db, principal: Caller, organisation_id: FromPath[int], key_id: FromPath[int]
+        self, db: Db, principal: Caller, organisation_id: PathId, key_id: PathId
     ) -> ApiKey:
         may_manage(require(principal, "admin", "buyer", "supplier"), organisation_id)
         revoked = await repo.revoke_api_key(db, organisation_id, key_id)

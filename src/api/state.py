@@ -11,7 +11,7 @@ from litestar import Request
 from litestar.datastructures import State
 from litestar.di import NamedDependency
 
-from api.errors import ApiError
+from api.errors import ApiError, unauthorized
 from storage.cache import MatchCache, RateLimiter, RedisGate
 from storage.db import Connection
 from storage.organisations import Principal, authenticate
@@ -57,7 +57,7 @@ def bearer_token(request: Request[Any, Any, Any]) -> str | None:
         return None
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
-        raise ApiError(401, "Unauthorized", "use the header Authorization: Bearer <api key>")
+        raise unauthorized("use the header Authorization: Bearer <api key>")
     return token.strip()
 
 
@@ -68,14 +68,14 @@ async def provide_principal(request: Request[Any, Any, Any], db: Db) -> Principa
         return None
     principal = await authenticate(db, token)
     if principal is None:
-        raise ApiError(401, "Unauthorized", "unknown or revoked API key")
+        raise unauthorized("unknown or revoked API key")
     return principal
 
 
 def require(principal: Principal | None, *roles: str) -> Principal:
     """The principal if it has one of `roles`; 401 when anonymous, 403 when the role is wrong."""
     if principal is None:
-        raise ApiError(401, "Unauthorized", "this needs an API key (Authorization: Bearer …)")
+        raise unauthorized("this needs an API key (Authorization: Bearer …)")
     if principal.role not in roles:
         raise ApiError(403, "Forbidden", f"a {principal.role} key may not do this")
     return principal

@@ -6,12 +6,11 @@ from typing import Any
 
 import msgspec
 from litestar import Controller, get, patch, post
-from litestar.params import FromPath, FromQuery, JSONBody
+from litestar.params import FromQuery, JSONBody
 
 from api.errors import InvalidInput, conflict, forbidden, not_found
 from api.organisations import OrganisationCreate, create_organisation
 from api.schemas import (
-    AreaCode,
     Count,
     CpvCodes,
     Description,
@@ -22,6 +21,8 @@ from api.schemas import (
     OrgNumber,
     PageNumber,
     PageSize,
+    PathId,
+    SearchText,
     Sek,
     ServiceArea,
     Share,
@@ -34,7 +35,7 @@ from storage import suppliers as repo
 from storage.db import Connection
 from storage.organisations import Principal
 from storage.paging import Page
-from storage.suppliers import Supplier, SupplierFilter
+from storage.suppliers import ProfileExists, Supplier, SupplierFilter
 
 
 class SupplierCreate(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -67,7 +68,7 @@ class SupplierUpdate(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     description: Description | msgspec.UnsetType = msgspec.UNSET
     home_kommun: KommunCode | msgspec.UnsetType | None = msgspec.UNSET
     cpv_codes: CpvCodes | msgspec.UnsetType = msgspec.UNSET
-    service_area: list[AreaCode] | msgspec.UnsetType = msgspec.UNSET
+    service_area: ServiceArea | msgspec.UnsetType = msgspec.UNSET
     employees: Count | msgspec.UnsetType = msgspec.UNSET
     target_group_share: Share | msgspec.UnsetType = msgspec.UNSET
     max_contract_value_sek: Sek | msgspec.UnsetType | None = msgspec.UNSET
@@ -99,7 +100,7 @@ def _checked_fields(body: SupplierCreate | SupplierUpdate) -> dict[str, Any]:
     if "org_number" in fields:
         fields["org_number"] = check.org_number("org_number", fields["org_number"])
     if isinstance(fields.get("name"), str):
-        fields["name"] = fields["name"].strip()
+        fields["name"] = check.text("name", fields["name"])
     if check.errors:
         raise InvalidInput(check.errors)
     return fields
@@ -132,7 +133,13 @@ async def create_supplier(db: Connection, principal: Principal, body: SupplierCr
             f"organisation {organisation.org_number} already has a profile", "org_number"
         )
     await organisations_repo.update_organisation(db, organisation.id, {"name": fields["name"]})
-    supplier = await repo.insert_supplier(db, organisation.id, fields)
+    try:
+        supplier = await repo.insert_supplier(db, organisation.id, fields)
+    except ProfileExists:
+        # A concurrent request created it between our check and our insert.
+        raise conflict(
+            f"organisation {organisation.org_number} already has a profile", "org_number"
+        ) from None
     await jobs.enqueue(db, jobs.RANK_SUPPLIER, supplier.id)
     return supplier
 
@@ -190,7 +197,7 @@ class SupplierController(Controller):
         kommun: FromQuery[str | None] = None,
         cpv: FromQuery[str | None] = None,
         active: FromQuery[bool | None] = None,
-        q: FromQuery[str | None] = None,
+        q: SearchText = None,
         page: PageNumber = 1,
         page_size: PageSize = 20,
     ) -> Page[Supplier]:
@@ -210,7 +217,7 @@ class SupplierController(Controller):
         )
 
     @get("/{supplier_id:int}", summary="One supplier profile (public)")
-    async def read(self, db: Db, principal: Caller, supplier_id: FromPath[int]) -> Supplier:
+    async def read(self, db: Db, principal: Caller, supplier_id: PathId) -> Supplier:
         found = await repo.get_supplier(db, supplier_id)
         if found is None:
             raise not_found("supplier", supplier_id)
@@ -221,7 +228,7 @@ class SupplierController(Controller):
         self,
         db: Db,
         principal: Caller,
-        supplier_id: FromPath[int],
+        supplier_id: PathId,
         data: JSONBody[SupplierUpdate],
     ) -> Supplier:
         return await update_supplier(db, require(principal, "admin", "supplier"), supplier_id, data)

@@ -11,6 +11,8 @@ from reference.cpv import cpv_catalog, normalise_cpv
 from reference.org_numbers import normalise_org_number
 from reference.regions import WHOLE_COUNTRY, kommuner, lan
 
+_FAR_FUTURE = datetime(2100, 1, 1, tzinfo=UTC)
+
 # Deliberately loose: the address is confirmed by mail, not by a regular expression.
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
@@ -92,7 +94,18 @@ class Checker:
         return raw
 
     def future(self, field: str, moment: datetime | None) -> datetime | None:
-        """A moment that has not passed yet (a need cannot close in the past)."""
-        if moment is not None and moment <= datetime.now(UTC):
+        """A moment that has not passed yet (a need cannot close in the past), before 2100."""
+        if moment is None:
+            return None
+        if moment <= datetime.now(UTC):
             self.fail(field, "lies in the past")
+        elif moment >= _FAR_FUTURE:
+            self.fail(field, "lies too far in the future (before 2100, please)")
         return moment
+
+    def text(self, field: str, value: str) -> str:
+        """Stripped text that is not blank."""
+        stripped = value.strip()
+        if not stripped:
+            self.fail(field, "must not be blank")
+        return stripped

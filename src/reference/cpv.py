@@ -9,7 +9,7 @@ from importlib.resources import files
 
 import msgspec
 
-_CODE = re.compile(r"^(\d{8})(?:-(\d))?$")
+_CODE = re.compile(r"^([0-9]{8})(?:-([0-9]))?$")
 
 
 class CpvCode(msgspec.Struct, frozen=True, kw_only=True):
@@ -67,7 +67,8 @@ def search_cpv(query: str, limit: int = 20) -> list[CpvCode]:
             entry
             for entry in catalog.values()
             if all(
-                pattern.search(entry.label_sv.casefold()) or pattern.search(entry.label_en.casefold())
+                pattern.search(entry.label_sv.casefold())
+                or pattern.search(entry.label_en.casefold())
                 for pattern in patterns
             )
         ]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-_FORM = re.compile(r"^(\d{6})-?(\d{4})$")
+_FORM = re.compile(r"^([0-9]{6})-?([0-9]{4})$")
 
 
 def luhn_check_digit(digits: str) -> int:

@@ -10,7 +10,7 @@ import msgspec
 
 from matching.model import Need as RankedNeedInput
 from storage.db import Connection
-from storage.paging import Page
+from storage.paging import Page, contains_pattern
 
 NEED_COLUMNS = (
     "title",
@@ -149,7 +149,7 @@ async def list_needs(
     if filters.buyer_id is not None:
         conditions.append(f"n.buyer_id = {arg(filters.buyer_id)}")
     if filters.query is not None:
-        pattern = arg("%" + filters.query.replace("\\", "\\\\").replace("%", "\\%") + "%")
+        pattern = arg(contains_pattern(filters.query))
         conditions.append(f"(n.title ILIKE {pattern} OR n.description ILIKE {pattern})")
     where = (" WHERE " + " AND ".join(conditions)) if conditions else ""
     count_args = list(args)

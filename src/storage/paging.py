@@ -1,4 +1,4 @@
-"""One page of a listing, with the total so clients can draw a pager."""
+"""One page of a listing, with the total so clients can draw a pager; and the text filter."""
 
 from __future__ import annotations
 
@@ -18,3 +18,9 @@ class Page(msgspec.Struct, Generic[T], frozen=True, kw_only=True):
     page: int
     page_size: int
     total: int
+
+
+def contains_pattern(text: str) -> str:
+    """An ILIKE pattern matching `text` literally anywhere (%, _ and \\ escaped)."""
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"

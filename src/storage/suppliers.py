@@ -10,7 +10,7 @@ import msgspec
 
 from matching.model import SupplierProfile
 from storage.db import Connection
-from storage.paging import Page
+from storage.paging import Page, contains_pattern
 
 PROFILE_COLUMNS = (
     "legal_form",
@@ -91,6 +91,10 @@ _SELECT = """
 """
 
 
+class ProfileExists(Exception):
+    """The organisation already has a supplier profile."""
+
+
 def _supplier(row: asyncpg.Record) -> Supplier:
     return Supplier(
         **{key: value for key, value in row.items() if key not in {"total", "change_seq"}}
@@ -103,14 +107,18 @@ async def insert_supplier(
     """Create the profile of a supplier organisation from `fields` (PROFILE_COLUMNS)."""
     columns = [column for column in PROFILE_COLUMNS if column in fields]
     placeholders = ", ".join(f"${i}" for i in range(2, len(columns) + 2))
-    supplier_id = await connection.fetchval(
-        f"""
-        INSERT INTO supplier_profiles (organisation_id, {", ".join(columns)})
-        VALUES ($1, {placeholders}) RETURNING id
-        """,
-        organisation_id,
-        *(fields[column] for column in columns),
-    )
+    try:
+        async with connection.transaction():
+            supplier_id = await connection.fetchval(
+                f"""
+                INSERT INTO supplier_profiles (organisation_id, {", ".join(columns)})
+                VALUES ($1, {placeholders}) RETURNING id
+                """,
+                organisation_id,
+                *(fields[column] for column in columns),
+            )
+    except asyncpg.UniqueViolationError:
+        raise ProfileExists(organisation_id) from None
     supplier = await get_supplier(connection, supplier_id)
     assert supplier is not None
     return supplier
@@ -172,7 +180,7 @@ async def list_suppliers(
     if filters.active is not None:
         conditions.append(f"s.active = {arg(filters.active)}")
     if filters.query is not None:
-        pattern = arg("%" + filters.query.replace("\\", "\\\\").replace("%", "\\%") + "%")
+        pattern = arg(contains_pattern(filters.query))
         conditions.append(f"(o.name ILIKE {pattern} OR s.description ILIKE {pattern})")
     where = (" WHERE " + " AND ".join(conditions)) if conditions else ""
     count_args = list(args)
