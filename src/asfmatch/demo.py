@@ -66,8 +66,13 @@ async def run_demo(settings: Settings, host: str, port: int) -> int:
     started = time.perf_counter()
     async with running_services(settings) as services:
         admin_key = await load_demo_data(services.database_url)
+        # On a conference laptop the webhook receivers are local, so private addresses are
+        # allowed here (and only here, unless ASFMATCH_WEBHOOK_ALLOW_PRIVATE says so).
         running = msgspec.structs.replace(
-            settings, database_url=services.database_url, redis_url=services.redis_url
+            settings,
+            database_url=services.database_url,
+            redis_url=services.redis_url,
+            webhook_allow_private=True,
         )
         server = uvicorn.Server(
             uvicorn.Config(create_app(running), host=host, port=port, log_level="warning")

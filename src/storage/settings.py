@@ -44,6 +44,13 @@ def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
     raise SettingsError(f"{name} must be true or false, got {raw!r}")
 
 
+def _choice(env: Mapping[str, str], name: str, default: str, allowed: tuple[str, ...]) -> str:
+    raw = (env.get(name) or default).lower()
+    if raw not in allowed:
+        raise SettingsError(f"{name} must be one of {', '.join(allowed)}, got {raw!r}")
+    return raw
+
+
 class Settings(msgspec.Struct, frozen=True, kw_only=True):
     """Service configuration; build it with `Settings.from_env()` and pass it down."""
 
@@ -59,9 +66,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     redis_timeout: float = 0.25
     db_pool_min: int = 1
     db_pool_max: int = 10
-    # Requests per minute per API key, and per client address for unauthenticated calls.
+    # Requests per minute per API key, and per client address (every call, keyed or not: a
+    # client cycling through made-up keys still meets the address limit). The address limit
+    # is the higher one, so one office behind one address can use a full key's allowance.
     rate_limit_per_key: int = 600
-    rate_limit_per_address: int = 300
+    rate_limit_per_address: int = 1200
     # Largest request body accepted, in bytes.
     max_body_bytes: int = 1_000_000
     # Public base URL, used in links sent to suppliers (webhooks, e-mail).
@@ -73,6 +82,31 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # Seconds a worker holds a job before another worker may take it over (crash recovery).
     job_lease_seconds: float = 30.0
     log_level: str = "INFO"
+    # Match notifications (docs/notifications.md). A need tells at most this many of its best
+    # suppliers, and only those scoring at least notify_min_score.
+    notify_top_n: int = 10
+    notify_min_score: float = 0.15
+    # Instant pushes (live stream, webhook) per supplier and Swedish calendar day; the rest
+    # still reach the inbox and the e-mail digest.
+    notify_daily_cap: int = 20
+    # Seconds between keep-alive comments on a live stream (each also re-reads PostgreSQL).
+    sse_heartbeat_seconds: float = 15.0
+    # Allow webhook URLs that resolve to loopback, private or link-local addresses (tests, demo).
+    webhook_allow_private: bool = False
+    # Seconds one webhook request may take, connect to last header.
+    webhook_timeout_seconds: float = 15.0
+    # An endpoint still failing this many days after its first failure is disabled.
+    webhook_disable_after_days: float = 5.0
+    # Hours a rotated-away webhook secret keeps signing next to the new one.
+    webhook_secret_overlap_hours: float = 24.0
+    # SMTP server for e-mail digests; unset turns e-mail off.
+    smtp_host: str | None = None
+    smtp_port: int = 587
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    # "starttls" (upgrade a plain connection), "tls" (implicit TLS, port 465) or "none".
+    smtp_security: str = "starttls"
+    email_from: str = "asf-match <noreply@asf-match.invalid>"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -87,11 +121,27 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             db_pool_min=_int(env, "ASFMATCH_DB_POOL_MIN", 1),
             db_pool_max=_int(env, "ASFMATCH_DB_POOL_MAX", 10),
             rate_limit_per_key=_int(env, "ASFMATCH_RATE_LIMIT_PER_KEY", 600),
-            rate_limit_per_address=_int(env, "ASFMATCH_RATE_LIMIT_PER_ADDRESS", 300),
+            rate_limit_per_address=_int(env, "ASFMATCH_RATE_LIMIT_PER_ADDRESS", 1200),
             max_body_bytes=_int(env, "ASFMATCH_MAX_BODY_BYTES", 1_000_000),
             public_url=env.get("ASFMATCH_PUBLIC_URL", "http://127.0.0.1:8000"),
             match_list_size=_int(env, "ASFMATCH_MATCH_LIST_SIZE", 20),
             worker_poll_seconds=_float(env, "ASFMATCH_WORKER_POLL_SECONDS", 2.0),
             job_lease_seconds=_float(env, "ASFMATCH_JOB_LEASE_SECONDS", 30.0),
             log_level=env.get("ASFMATCH_LOG_LEVEL", "INFO"),
+            notify_top_n=_int(env, "ASFMATCH_NOTIFY_TOP_N", 10),
+            notify_min_score=_float(env, "ASFMATCH_NOTIFY_MIN_SCORE", 0.15),
+            notify_daily_cap=_int(env, "ASFMATCH_NOTIFY_DAILY_CAP", 20),
+            sse_heartbeat_seconds=_float(env, "ASFMATCH_SSE_HEARTBEAT_SECONDS", 15.0),
+            webhook_allow_private=_bool(env, "ASFMATCH_WEBHOOK_ALLOW_PRIVATE", False),
+            webhook_timeout_seconds=_float(env, "ASFMATCH_WEBHOOK_TIMEOUT_SECONDS", 15.0),
+            webhook_disable_after_days=_float(env, "ASFMATCH_WEBHOOK_DISABLE_AFTER_DAYS", 5.0),
+            webhook_secret_overlap_hours=_float(env, "ASFMATCH_WEBHOOK_SECRET_OVERLAP_HOURS", 24.0),
+            smtp_host=env.get("ASFMATCH_SMTP_HOST") or None,
+            smtp_port=_int(env, "ASFMATCH_SMTP_PORT", 587),
+            smtp_username=env.get("ASFMATCH_SMTP_USERNAME") or None,
+            smtp_password=env.get("ASFMATCH_SMTP_PASSWORD") or None,
+            smtp_security=_choice(
+                env, "ASFMATCH_SMTP_SECURITY", "starttls", ("starttls", "tls", "none")
+            ),
+            email_from=env.get("ASFMATCH_EMAIL_FROM") or "asf-match <noreply@asf-match.invalid>",
         )

@@ -18,6 +18,7 @@ from storage.matches import ScoredPair
 from storage.needs import get_need, needs_changed_since
 from storage.settings import Settings
 from storage.suppliers import get_supplier, suppliers_changed_since
+from workers.notifications import Notifier
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +31,7 @@ class Ranker:
 
     def __init__(self, settings: Settings) -> None:
         self.list_size = settings.match_list_size
+        self.notifier = Notifier(settings)
         self.index: MatchIndex | None = None
         self.seen_change = 0
         self._lock = asyncio.Lock()
@@ -89,6 +91,7 @@ class Ranker:
                 await matches.store_list(
                     connection, "need", need_id, pairs[: self.list_size], entering, index.version
                 )
+                await self.notifier.need_ranked(connection, need_id, pairs[: self.list_size])
 
     async def rank_supplier(self, pool: asyncpg.Pool, supplier_id: int) -> None:
         """Store a supplier's best open needs and enter it in the needs' lists it now beats.
@@ -115,6 +118,7 @@ class Ranker:
                     entering,
                     index.version,
                 )
+                await self.notifier.supplier_ranked(connection, supplier_id)
 
 
 def _pair(need_id: int, supplier_id: int, item: RankedSupplier | RankedNeed) -> ScoredPair:

@@ -17,12 +17,14 @@ from typing import Any
 
 import asyncpg
 
-from storage import jobs
+from storage import jobs, notifications, webhooks
 from storage.db import connect, create_pool
 from storage.jobs import Job
 from storage.settings import Settings
 from workers.deadlines import close_expired_needs
+from workers.email import Mailer
 from workers.ranking import Ranker
+from workers.webhooks import Deliverer
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +42,9 @@ class Worker:
         self.handlers: dict[str, Handler] = {
             jobs.RANK_NEED: lambda pool, job: self.ranker.rank_need(pool, job.entity_id),
             jobs.RANK_SUPPLIER: lambda pool, job: self.ranker.rank_supplier(pool, job.entity_id),
+            notifications.DIGEST_JOB: self.ranker.notifier.run_digest,
+            notifications.EMAIL_JOB: Mailer(settings).run,
+            webhooks.DELIVERY_JOB: Deliverer(settings, self.ranker.notifier).run,
         }
         self._wake = asyncio.Event()
         self._next_housekeeping = 0.0
@@ -53,6 +58,9 @@ class Worker:
         log.info("worker %s started", self.worker_id)
         try:
             while not stop.is_set():
+                # Clear before looking for work: a NOTIFY that lands while we look must still
+                # wake the wait below, or its job would sit until the next poll.
+                self._wake.clear()
                 try:
                     if await self.run_one(pool):
                         continue
@@ -62,7 +70,6 @@ class Worker:
                     log.warning("database unavailable (%s); retrying in 1 s", error)
                     await asyncio.sleep(1)
                     continue
-                self._wake.clear()
                 stopping = asyncio.ensure_future(stop.wait())
                 waking = asyncio.ensure_future(self._wake.wait())
                 # NOTIFY wakes us at commit time; the poll also catches retries that fall due.

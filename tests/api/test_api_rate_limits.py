@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import uuid
 
-import pytest
 from api_testkit import API, assert_problem, away_from_window_edge, need_body
 
 

@@ -10,8 +10,8 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from conftest import with_database
 from storage.migrations import MigrationError, load_migrations, migrate
+from testkit import with_database
 
 
 @pytest.fixture

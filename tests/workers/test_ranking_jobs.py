@@ -9,9 +9,9 @@ import pytest
 import redis.asyncio as aioredis
 from litestar.testing import AsyncTestClient
 
-from conftest import Keys
 from storage.db import create_pool
 from storage.settings import Settings
+from testkit import Keys
 from workers.runner import Worker
 
 CLEANING = {

@@ -11,8 +11,8 @@ import pytest
 from litestar.testing import AsyncTestClient
 
 from api.app import create_app
-from conftest import Keys
 from storage.settings import Settings
+from testkit import Keys
 
 
 @pytest.fixture

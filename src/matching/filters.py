@@ -1,0 +1,146 @@
+"""Eligibility rules between a need and a supplier, each with a concrete reason."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import msgspec
+
+from matching.model import Need, SupplierProfile
+
+WHOLE_COUNTRY = "SE"
+RESERVED_MIN_SHARE = 0.30
+# Shares are entered as decimals (0.3) and may come back from float arithmetic as
+# 0.29999999999999999; the tolerance lets exactly 30 % pass without admitting 29.99 %.
+SHARE_TOLERANCE = 1e-9
+
+
+class FilterCheck(msgspec.Struct, frozen=True, kw_only=True):
+    """One eligibility rule applied to a pair, and why it passed or failed."""
+
+    name: str
+    passed: bool
+    reason: str
+
+
+def lan_of(kommun: str) -> str:
+    """The län code of a kommun code (its first two digits)."""
+    return kommun[:2]
+
+
+def is_whole_country(area_code: str) -> bool:
+    """True for the whole-country code "SE" (any case)."""
+    return area_code.strip().upper() == WHOLE_COUNTRY
+
+
+def serves_kommun(service_area: Sequence[str], kommun: str) -> bool:
+    """True when the area lists the kommun, its län, or "SE"."""
+    return _region_check(service_area, kommun).passed
+
+
+def meets_reserved_share(share: float) -> bool:
+    """True when a target-group share admits the supplier to reserved contracts (>= 30 %)."""
+    return share + SHARE_TOLERANCE >= RESERVED_MIN_SHARE
+
+
+def _region_check(service_area: Sequence[str], kommun: str) -> FilterCheck:
+    codes = [code.strip() for code in service_area]
+    lan = lan_of(kommun)
+    if kommun in codes:
+        reason = f"supplier serves kommun {kommun}"
+    elif lan in codes:
+        reason = f"supplier serves län {lan} which contains kommun {kommun}"
+    elif any(is_whole_country(code) for code in codes):
+        reason = f"supplier serves the whole country (SE), which contains kommun {kommun}"
+    else:
+        listed = ", ".join(codes) if codes else "nothing"
+        return FilterCheck(
+            name="region",
+            passed=False,
+            reason=f"supplier serves {listed}, which includes neither kommun {kommun} "
+            f"nor its län {lan}",
+        )
+    return FilterCheck(name="region", passed=True, reason=reason)
+
+
+def _percent(share: float) -> str:
+    # Two decimals at most, so 0.295 reads "29.5%" and is not rounded up to the 30% it misses.
+    return f"{round(share * 100, 2):g}%"
+
+
+def _sek(value: int) -> str:
+    return f"{value:,}".replace(",", " ") + " SEK"
+
+
+def _capacity_check(need: Need, supplier: SupplierProfile) -> FilterCheck:
+    value, cap = need.estimated_value_sek, supplier.max_contract_value_sek
+    if value is None or cap is None:
+        unknown = "need value" if value is None else "supplier's max contract value"
+        return FilterCheck(
+            name="capacity", passed=True, reason=f"{unknown} unknown, so capacity is not limiting"
+        )
+    if value <= cap:
+        return FilterCheck(
+            name="capacity",
+            passed=True,
+            reason=f"need value {_sek(value)} is within supplier's max contract value {_sek(cap)}",
+        )
+    return FilterCheck(
+        name="capacity",
+        passed=False,
+        reason=f"need value {_sek(value)} exceeds supplier's max contract value {_sek(cap)}",
+    )
+
+
+def _training_check(need: Need, supplier: SupplierProfile) -> FilterCheck:
+    wanted, offered = need.training_places, supplier.training_places
+    if wanted <= 0:
+        return FilterCheck(
+            name="training_places", passed=True, reason="need buys no training places"
+        )
+    passed = offered >= wanted
+    verb = "offers" if passed else "offers only"
+    return FilterCheck(
+        name="training_places",
+        passed=passed,
+        reason=f"need buys {wanted} training places; supplier {verb} {offered}",
+    )
+
+
+def _reserved_check(need: Need, supplier: SupplierProfile) -> FilterCheck:
+    share = supplier.target_group_share
+    if not need.reserved:
+        return FilterCheck(name="reserved", passed=True, reason="need is not a reserved contract")
+    passed = meets_reserved_share(share)
+    relation = "meets" if passed else "is below"
+    return FilterCheck(
+        name="reserved",
+        passed=passed,
+        reason=f"reserved contract; supplier's target-group share {_percent(share)} {relation} "
+        f"the {RESERVED_MIN_SHARE:.0%} minimum (LOU 4 kap. 18 §)",
+    )
+
+
+def eligibility(need: Need, supplier: SupplierProfile) -> list[FilterCheck]:
+    """Every rule applied to the pair: region, capacity, training places, reserved, status."""
+    return [
+        _region_check(supplier.service_area, need.kommun),
+        _capacity_check(need, supplier),
+        _training_check(need, supplier),
+        _reserved_check(need, supplier),
+        FilterCheck(
+            name="supplier_active",
+            passed=supplier.active,
+            reason="supplier is active" if supplier.active else "supplier is inactive",
+        ),
+        FilterCheck(
+            name="need_open",
+            passed=need.status == "open",
+            reason=f"need status is {need.status!r}",
+        ),
+    ]
+
+
+def is_eligible(need: Need, supplier: SupplierProfile) -> bool:
+    """True when every eligibility rule passes."""
+    return all(check.passed for check in eligibility(need, supplier))

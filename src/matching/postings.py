@@ -1,0 +1,175 @@
+"""Inverted-index segments over a block of documents: text postings and CPV code pairs."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import numpy.typing as npt
+from scipy import sparse
+
+try:
+    # The C++ kernels behind scipy.sparse indexing and products. Called directly they cost a
+    # few microseconds; through the public API the same two steps cost 100-200 us of Python
+    # checks, which is most of a query's budget on a small partition.
+    from scipy.sparse import _sparsetools
+except ImportError:  # pragma: no cover - a future scipy may move them
+    _sparsetools = None
+
+from matching.cpv import ANCESTOR_SIMILARITY, SIBLING_SIMILARITY, significant
+from matching.tfidf import SparseVector
+
+FloatArray = npt.NDArray[np.float64]
+SlotArray = npt.NDArray[np.int64]
+RowArray = npt.NDArray[np.int32]
+
+# Similarity by shared significant prefix length 0..8, as in matching.cpv.relation_of.
+_ANCESTOR = np.array([ANCESTOR_SIMILARITY.get(n, 0.0) for n in range(8)] + [1.0])
+_SIBLING = np.array([SIBLING_SIMILARITY.get(n, 0.0) for n in range(8)] + [1.0])
+
+
+class CodeTable:
+    """The distinct CPV codes of one side, numbered, with vectorised similarity to a code."""
+
+    def __init__(self) -> None:
+        self.ids: dict[str, int] = {}
+        self._digits = np.zeros((0, 8), dtype=np.int8)
+        self._lengths = np.zeros(0, dtype=np.int8)
+        self._pending: list[str] = []
+
+    def id_of(self, code: str) -> int:
+        """The number of a code, adding it if new."""
+        found = self.ids.get(code)
+        if found is None:
+            found = self.ids[code] = len(self.ids)
+            self._pending.append(code)
+        return found
+
+    def _arrays(self) -> tuple[npt.NDArray[np.int8], npt.NDArray[np.int8]]:
+        if self._pending:
+            digits = np.array([[int(c) for c in code] for code in self._pending], dtype=np.int8)
+            lengths = np.array([len(significant(code)) for code in self._pending], np.int8)
+            self._digits = np.concatenate([self._digits, digits.reshape(-1, 8)])
+            self._lengths = np.concatenate([self._lengths, lengths])
+            self._pending = []
+        return self._digits, self._lengths
+
+    def similarity(self, code: str) -> FloatArray:
+        """Similarity of every known code to `code`, equal to cpv.relation_of's."""
+        digits, lengths = self._arrays()
+        query = np.array([int(c) for c in code], dtype=np.int8)
+        query_length = len(significant(code))
+        # Leading equal digits, capped at the shorter significant prefix: the length of the
+        # common prefix of the two significant prefixes.
+        leading = np.cumprod(digits == query, axis=1).sum(axis=1)
+        shorter = np.minimum(lengths, query_length)
+        common = np.minimum(leading, shorter)
+        # One significant prefix is a prefix of the other (or they are equal): ancestor or
+        # exact; else siblings under the common prefix.
+        is_ancestor = common == shorter
+        exact = is_ancestor & (lengths == query_length)
+        similarity: FloatArray = np.where(is_ancestor, _ANCESTOR[common], _SIBLING[common])
+        similarity[exact] = 1.0
+        return similarity
+
+
+class Segment:
+    """An immutable inverted index over some documents, addressed by local row."""
+
+    __slots__ = ("first_pair", "has_codes", "n_codes", "pair_code", "pair_doc", "slots", "text")
+
+    def __init__(
+        self,
+        slots: SlotArray,
+        text: sparse.csc_matrix,
+        pair_doc: RowArray,
+        pair_code: RowArray,
+    ) -> None:
+        self.slots = slots
+        self.text = text
+        # (document, code) pairs in document then code order, so per-document sums of pair
+        # scores add up in the same order as the pure cpv_score() does.
+        self.pair_doc = pair_doc
+        self.pair_code = pair_code
+        counts = np.bincount(pair_doc, minlength=slots.size)
+        self.n_codes = counts.astype(np.float64)
+        self.has_codes = np.flatnonzero(counts)
+        # Where each document with codes starts in the pairs, for per-document maxima.
+        self.first_pair = (np.cumsum(counts) - counts)[self.has_codes]
+
+    @classmethod
+    def build(
+        cls,
+        slots: SlotArray,
+        rows: sparse.csr_matrix,
+        codes: Sequence[tuple[str, ...]],
+        table: CodeTable,
+    ) -> Segment:
+        """Index documents given their global slots, text rows and normalised CPV codes."""
+        text = sparse.csc_matrix(rows)
+        text.sort_indices()
+        pair_doc = [doc for doc, doc_codes in enumerate(codes) for _ in doc_codes]
+        pair_code = [table.id_of(code) for doc_codes in codes for code in doc_codes]
+        return cls(
+            slots,
+            text,
+            np.asarray(pair_doc, dtype=np.int32),
+            np.asarray(pair_code, dtype=np.int32),
+        )
+
+    @property
+    def size(self) -> int:
+        """Number of documents."""
+        return int(self.slots.size)
+
+    def text_scores(self, query: SparseVector) -> FloatArray:
+        """Cosine of the query with every document, touching only the query's postings."""
+        scores = np.zeros(self.size)
+        if query.cols.size == 0 or self.size == 0:
+            return scores
+        text, cols = self.text, query.cols
+        if _sparsetools is None:  # pragma: no cover
+            return np.asarray(text[:, cols] @ query.vals, dtype=np.float64)
+        # Copy just the query's posting lists (column gather), then one pass over them:
+        # far fewer values than all non-zeros of the segment.
+        lengths = text.indptr[cols + 1] - text.indptr[cols]
+        indptr = np.zeros(cols.size + 1, dtype=text.indptr.dtype)
+        np.cumsum(lengths, out=indptr[1:])
+        total = int(indptr[-1])
+        rows = np.empty(total, dtype=text.indices.dtype)
+        values = np.empty(total, dtype=text.data.dtype)
+        _sparsetools.csr_row_index(
+            cols.size,
+            cols.astype(text.indices.dtype),
+            text.indptr,
+            text.indices,
+            text.data,
+            rows,
+            values,
+        )
+        _sparsetools.csc_matvec(self.size, cols.size, indptr, rows, values, query.vals, scores)
+        return scores
+
+    def cpv_scores_of_suppliers(self, need_code_similarity: Sequence[FloatArray]) -> FloatArray:
+        """Documents are suppliers: mean over the need's codes of the best supplier code."""
+        # need_code_similarity: per need code, CodeTable.similarity over the supplier codes.
+        total = np.zeros(self.size)
+        if not need_code_similarity or self.has_codes.size == 0:
+            return total
+        for similarity in need_code_similarity:
+            best = np.maximum.reduceat(similarity[self.pair_code], self.first_pair)
+            total[self.has_codes] += best
+        total /= len(need_code_similarity)
+        return total
+
+    def cpv_scores_of_needs(self, best_by_code: FloatArray | None) -> FloatArray:
+        """Documents are needs: mean over each need's codes of its best supplier code."""
+        # best_by_code: per need code, the best similarity to any of the supplier's codes.
+        if best_by_code is None or self.pair_doc.size == 0:
+            return np.zeros(self.size)
+        weights = best_by_code[self.pair_code]
+        total: FloatArray = np.bincount(self.pair_doc, weights, minlength=self.size).astype(
+            np.float64, copy=False
+        )
+        total[self.has_codes] /= self.n_codes[self.has_codes]
+        return total

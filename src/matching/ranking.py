@@ -1,0 +1,521 @@
+"""The match index: rank eligible suppliers for a need, and open needs for a supplier."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+import msgspec
+import numpy as np
+import numpy.typing as npt
+from scipy import sparse
+
+from matching.cpv import SIBLING_SIMILARITY, CpvLink, best_links, normalise_codes
+from matching.explanation import Explanation, TermAttribution, TermWeight
+from matching.filters import (
+    RESERVED_MIN_SHARE,
+    SHARE_TOLERANCE,
+    FilterCheck,
+    eligibility,
+    is_whole_country,
+    lan_of,
+    meets_reserved_share,
+)
+from matching.model import Need, SupplierProfile
+from matching.postings import FloatArray, Segment, SlotArray
+from matching.store import DocumentStore
+from matching.tfidf import TextModel
+
+__all__ = [
+    "CPV_WEIGHT",
+    "MIN_CPV_EVIDENCE",
+    "MIN_TEXT_EVIDENCE",
+    "TEXT_WEIGHT",
+    "CpvLink",
+    "Explanation",
+    "FilterCheck",
+    "MatchIndex",
+    "RankedNeed",
+    "RankedSupplier",
+    "TermWeight",
+    "need_document",
+    "supplier_document",
+]
+
+# Score = TEXT_WEIGHT * text cosine + CPV_WEIGHT * CPV similarity. Text carries what is
+# actually asked ("städning av skolor, fönsterputs två gånger per år"); CPV codes are a
+# strong but coarse signal (buyers pick one code of ~9,500, suppliers often a broad one), and
+# CPV similarities are large numbers (0.35-1) where relevant text cosines are 0.1-0.5, so the
+# smaller weight still lets a matching code lift a supplier clearly. A need without codes is
+# ranked on text alone (weight 1) so its scores still span [0, 1].
+TEXT_WEIGHT = 0.6
+CPV_WEIGHT = 0.4
+# A pair is a match only with some evidence: a text cosine of at least MIN_TEXT_EVIDENCE, or
+# CPV codes in the same group or closer. Below that it scores 0 and is left out. Without this
+# floor every need lists dozens of suppliers that share one incidental n-gram ("förvaltning")
+# or only a CPV division (79 holds law, printing, staffing and interpreting), and a need that
+# nobody can deliver still gets a list of noise; a shared division still nudges real matches.
+MIN_TEXT_EVIDENCE = 0.02
+MIN_CPV_EVIDENCE = SIBLING_SIMILARITY[3]
+# Scores are rounded so that a pair scores the same whichever direction it was ranked in and
+# whichever segment held it (sums in a different order differ in the last bits).
+SCORE_DECIMALS = 6
+# Refit when documents added, changed or removed since the fit exceed 20 % of the fitted
+# corpus (at least 50): new words are unknown to the fitted vocabulary until then, and IDF
+# weights drift as the corpus changes.
+REFIT_FRACTION = 0.2
+REFIT_MIN_CHANGES = 50
+
+
+class RankedSupplier(msgspec.Struct, frozen=True, kw_only=True):
+    """A supplier in a need's ranking."""
+
+    supplier_id: int
+    score: float
+    rank: int
+    explanation: Explanation
+
+
+class RankedNeed(msgspec.Struct, frozen=True, kw_only=True):
+    """A need in a supplier's ranking."""
+
+    need_id: int
+    score: float
+    rank: int
+    explanation: Explanation
+
+
+def _labels_text(codes: Iterable[str], cpv_labels: Mapping[str, str]) -> str:
+    return " ".join(cpv_labels.get(code, "") for code in normalise_codes(codes))
+
+
+def supplier_document(supplier: SupplierProfile, cpv_labels: Mapping[str, str]) -> str:
+    """The text indexed for a supplier: name, description and its CPV codes' labels."""
+    labels = _labels_text(supplier.cpv_codes, cpv_labels)
+    return f"{supplier.name}\n{supplier.description}\n{labels}"
+
+
+def need_document(need: Need, cpv_labels: Mapping[str, str]) -> str:
+    """The text indexed for a need: title, description and its CPV codes' labels."""
+    return f"{need.title}\n{need.description}\n{_labels_text(need.cpv_codes, cpv_labels)}"
+
+
+_LAN_KEY = "län:"
+
+
+def _area(service_area: Sequence[str]) -> tuple[set[str], set[str]] | None:
+    # (län codes, kommuner outside those län) of a service area; None for the whole country.
+    # Redundant kommuner are dropped so no document sits in two partitions one query reads.
+    codes = [code.strip() for code in service_area]
+    if any(is_whole_country(code) for code in codes):
+        return None
+    lans = {code for code in codes if len(code) == 2}
+    return lans, {code for code in codes if len(code) != 2 and lan_of(code) not in lans}
+
+
+def supplier_partitions(service_area: Sequence[str]) -> tuple[str, ...]:
+    """Partition keys of a supplier: "SE", or its län codes and kommuner outside those län."""
+    area = _area(service_area)
+    return ("SE",) if area is None else tuple(sorted(area[0] | area[1]))
+
+
+def need_partitions(kommun: str) -> tuple[str, str]:
+    """Partition keys of a need: its kommun and its län (a need is in both)."""
+    return (kommun, _LAN_KEY + lan_of(kommun))
+
+
+def _served_need_partitions(service_area: Sequence[str]) -> list[str] | None:
+    # The need partitions a service area covers exactly; None for the whole country.
+    area = _area(service_area)
+    return None if area is None else sorted({_LAN_KEY + lan for lan in area[0]} | area[1])
+
+
+def _top_k(scores: FloatArray, ids: npt.NDArray[np.int64], k: int) -> npt.NDArray[np.intp]:
+    """Positions of the k best (score desc, id asc), in that order, in O(n + k log k)."""
+    n = scores.size
+    if n > k:
+        kth = np.partition(scores, n - k)[n - k]
+        above = np.flatnonzero(scores > kth)
+        tied = np.flatnonzero(scores == kth)
+        wanted = k - above.size
+        if tied.size > wanted:
+            # Ties at the cut go to the lowest ids, so the result does not depend on the
+            # order segments were visited in.
+            tied = tied[np.argpartition(ids[tied], wanted - 1)[:wanted]]
+        chosen = np.concatenate([above, tied])
+    else:
+        chosen = np.arange(n)
+    order = np.lexsort((ids[chosen], -scores[chosen]))
+    return chosen[order]
+
+
+class _Candidates:
+    """Scored candidates gathered from segments: global slots and score parts."""
+
+    def __init__(self) -> None:
+        self.slots: list[SlotArray] = []
+        self.text: list[FloatArray] = []
+        self.cpv: list[FloatArray] = []
+
+    def add(self, segment: Segment, text: FloatArray, cpv: FloatArray) -> None:
+        hit = np.flatnonzero((text >= MIN_TEXT_EVIDENCE) | (cpv >= MIN_CPV_EVIDENCE))
+        if hit.size:
+            self.slots.append(segment.slots[hit])
+            self.text.append(text[hit])
+            self.cpv.append(cpv[hit])
+
+    def arrays(self) -> tuple[SlotArray, FloatArray, FloatArray]:
+        if not self.slots:
+            empty = np.zeros(0)
+            return np.zeros(0, np.int64), empty, empty
+        return np.concatenate(self.slots), np.concatenate(self.text), np.concatenate(self.cpv)
+
+
+class MatchIndex:
+    """TF-IDF and CPV index over suppliers and needs, with eligibility filters built in."""
+
+    # Not safe for concurrent writes: serialise upserts and removals with ranking calls.
+    # Explanation terms are the query's words: the need's in rank_suppliers, the supplier's in
+    # rank_needs; scores are the same in both directions.
+
+    def __init__(
+        self,
+        model: TextModel,
+        suppliers: DocumentStore,
+        needs: DocumentStore,
+        supplier_profiles: dict[int, SupplierProfile],
+        need_profiles: dict[int, Need],
+        cpv_labels: Mapping[str, str],
+        fitted_documents: int,
+    ) -> None:
+        self._model = model
+        self._suppliers = suppliers
+        self._needs = needs
+        self._supplier_profiles = supplier_profiles
+        self._need_profiles = need_profiles
+        self._labels = cpv_labels
+        self._fitted_documents = fitted_documents
+        self._changes = 0
+        self.version = f"tfidf-{fitted_documents}-{model.fingerprint}"
+
+    @classmethod
+    def build(
+        cls,
+        suppliers: Iterable[SupplierProfile],
+        needs: Iterable[Need],
+        cpv_labels: Mapping[str, str],
+        *,
+        use_synonyms: bool = True,
+    ) -> MatchIndex:
+        """Fit TF-IDF on all supplier and need texts (with CPV labels) and index them."""
+        supplier_profiles = {s.id: s for s in sorted(suppliers, key=lambda s: s.id)}
+        need_profiles = {n.id: n for n in sorted(needs, key=lambda n: n.id)}
+        sups, nds = list(supplier_profiles.values()), list(need_profiles.values())
+        documents = [supplier_document(s, cpv_labels) for s in sups]
+        documents += [need_document(n, cpv_labels) for n in nds]
+        model, matrix = TextModel.fit(documents, use_synonyms)
+        del documents
+        supplier_side = DocumentStore(
+            ids=[s.id for s in sups],
+            rows=sparse.csr_matrix(matrix[: len(sups)]),
+            codes=[normalise_codes(s.cpv_codes) for s in sups],
+            partitions=[supplier_partitions(s.service_area) for s in sups],
+            alive=[s.active for s in sups],
+            attributes=_supplier_columns(sups),
+        )
+        need_side = DocumentStore(
+            ids=[n.id for n in nds],
+            rows=sparse.csr_matrix(matrix[len(sups) :]),
+            codes=[normalise_codes(n.cpv_codes) for n in nds],
+            partitions=[need_partitions(n.kommun) for n in nds],
+            alive=[n.status == "open" for n in nds],
+            attributes=_need_columns(nds),
+        )
+        return cls(
+            model,
+            supplier_side,
+            need_side,
+            supplier_profiles,
+            need_profiles,
+            cpv_labels,
+            fitted_documents=len(sups) + len(nds),
+        )
+
+    def refit(self) -> MatchIndex:
+        """A new index fitted on the profiles this one holds now."""
+        return MatchIndex.build(
+            self._supplier_profiles.values(),
+            self._need_profiles.values(),
+            self._labels,
+            use_synonyms=self._model.use_synonyms,
+        )
+
+    @property
+    def supplier_count(self) -> int:
+        """Suppliers held, active or not."""
+        return len(self._supplier_profiles)
+
+    @property
+    def need_count(self) -> int:
+        """Needs held, open or not."""
+        return len(self._need_profiles)
+
+    def needs_refit(self) -> bool:
+        """True when changes since the fit exceed REFIT_FRACTION of it (REFIT_MIN_CHANGES+)."""
+        threshold = max(REFIT_MIN_CHANGES, REFIT_FRACTION * self._fitted_documents)
+        return self._changes > threshold
+
+    def upsert_supplier(self, s: SupplierProfile) -> None:
+        """Add or replace a supplier using the fitted vocabulary (no refit)."""
+        self._supplier_profiles[s.id] = s
+        self._suppliers.add(
+            s.id,
+            self._model.vectorize(supplier_document(s, self._labels)),
+            normalise_codes(s.cpv_codes),
+            supplier_partitions(s.service_area),
+            s.active,
+            _supplier_row(s),
+        )
+        self._changes += 1
+
+    def remove_supplier(self, supplier_id: int) -> None:
+        """Forget a supplier; unknown ids are ignored."""
+        if self._supplier_profiles.pop(supplier_id, None) is not None:
+            self._suppliers.kill(supplier_id)
+            self._changes += 1
+
+    def upsert_need(self, n: Need) -> None:
+        """Add or replace a need using the fitted vocabulary (no refit)."""
+        self._need_profiles[n.id] = n
+        self._needs.add(
+            n.id,
+            self._model.vectorize(need_document(n, self._labels)),
+            normalise_codes(n.cpv_codes),
+            need_partitions(n.kommun),
+            n.status == "open",
+            _need_row(n),
+        )
+        self._changes += 1
+
+    def remove_need(self, need_id: int) -> None:
+        """Forget a need; unknown ids are ignored."""
+        if self._need_profiles.pop(need_id, None) is not None:
+            self._needs.kill(need_id)
+            self._changes += 1
+
+    def rank_suppliers(
+        self, need: Need, limit: int = 20, min_score: float = 0.0
+    ) -> list[RankedSupplier]:
+        """Eligible suppliers for a need, best first; pairs scoring exactly 0 are left out."""
+        if need.status != "open" or limit <= 0:
+            return []
+        side = self._suppliers
+        side.flush()
+        codes = normalise_codes(need.cpv_codes)
+        analysed = self._model.analyse(need_document(need, self._labels))
+        query = analysed.vector
+        similarity = [side.code_table.similarity(code) for code in codes]
+        found = _Candidates()
+        # A supplier serves the need's kommun exactly when it sits in the partition of that
+        # kommun, of its län, or of the whole country, so only those are scored.
+        for group in side.groups():
+            for key in dict.fromkeys((need.kommun, lan_of(need.kommun), "SE")):
+                segment = group.get(key)
+                if segment is not None:
+                    found.add(
+                        segment,
+                        segment.text_scores(query),
+                        segment.cpv_scores_of_suppliers(similarity),
+                    )
+        slots, text_part, cpv_part = found.arrays()
+        ok = side.alive.values[slots]
+        columns = side.attributes
+        if need.reserved:
+            ok &= columns["share"].values[slots] + SHARE_TOLERANCE >= RESERVED_MIN_SHARE
+        if need.estimated_value_sek is not None:
+            ok &= columns["capacity"].values[slots] >= need.estimated_value_sek
+        if need.training_places > 0:
+            ok &= columns["training_places"].values[slots] >= need.training_places
+        chosen, scores = self._select(
+            slots, text_part, cpv_part, ok, bool(codes), side, limit, min_score
+        )
+        chosen_slots = slots[chosen].tolist()
+        terms = TermAttribution(analysed, self._model.size).top_terms(
+            [side.row(slot) for slot in chosen_slots]
+        )
+        ranked: list[RankedSupplier] = []
+        for rank, (i, slot) in enumerate(zip(chosen.tolist(), chosen_slots, strict=True), 1):
+            supplier = self._supplier_profiles[int(side.ids.values[slot])]
+            explanation = self._explain(
+                need,
+                supplier,
+                terms[rank - 1],
+                best_links(codes, side.codes[slot]),
+                text_part[i],
+                cpv_part[i],
+            )
+            ranked.append(
+                RankedSupplier(
+                    supplier_id=supplier.id,
+                    score=float(scores[rank - 1]),
+                    rank=rank,
+                    explanation=explanation,
+                )
+            )
+        return ranked
+
+    def rank_needs(
+        self, supplier: SupplierProfile, limit: int = 20, min_score: float = 0.0
+    ) -> list[RankedNeed]:
+        """Open needs a supplier is eligible for, best first; zero-score pairs left out."""
+        if not supplier.active or limit <= 0:
+            return []
+        side = self._needs
+        side.flush()
+        codes = normalise_codes(supplier.cpv_codes)
+        analysed = self._model.analyse(supplier_document(supplier, self._labels))
+        query = analysed.vector
+        best_by_code: FloatArray | None = None
+        for code in codes:
+            similarity = side.code_table.similarity(code)
+            best_by_code = (
+                similarity if best_by_code is None else np.maximum(best_by_code, similarity)
+            )
+        keys = _served_need_partitions(supplier.service_area)
+        found = _Candidates()
+        for group in side.groups():
+            # The whole country: every län partition. Otherwise the partitions of the listed
+            # län and kommuner, which hold exactly the needs the supplier may serve.
+            segments = (
+                [seg for key, seg in group.items() if key.startswith(_LAN_KEY)]
+                if keys is None
+                else [group[key] for key in keys if key in group]
+            )
+            for segment in segments:
+                found.add(
+                    segment,
+                    segment.text_scores(query),
+                    segment.cpv_scores_of_needs(best_by_code),
+                )
+        slots, text_part, cpv_part = found.arrays()
+        ok = side.alive.values[slots]
+        columns = side.attributes
+        if not meets_reserved_share(supplier.target_group_share):
+            ok &= ~columns["reserved"].values[slots]
+        if supplier.max_contract_value_sek is not None:
+            ok &= columns["value"].values[slots] <= supplier.max_contract_value_sek
+        wanted = columns["training_places"].values[slots]
+        ok &= (wanted <= 0) | (wanted <= supplier.training_places)
+        need_has_codes = columns["n_codes"].values[slots] > 0
+        chosen, scores = self._select(
+            slots, text_part, cpv_part, ok, need_has_codes, side, limit, min_score
+        )
+        chosen_slots = slots[chosen].tolist()
+        terms = TermAttribution(analysed, self._model.size).top_terms(
+            [side.row(slot) for slot in chosen_slots]
+        )
+        ranked: list[RankedNeed] = []
+        for rank, (i, slot) in enumerate(zip(chosen.tolist(), chosen_slots, strict=True), 1):
+            need = self._need_profiles[int(side.ids.values[slot])]
+            explanation = self._explain(
+                need,
+                supplier,
+                terms[rank - 1],
+                best_links(side.codes[slot], codes),
+                text_part[i],
+                cpv_part[i],
+            )
+            ranked.append(
+                RankedNeed(
+                    need_id=need.id,
+                    score=float(scores[rank - 1]),
+                    rank=rank,
+                    explanation=explanation,
+                )
+            )
+        return ranked
+
+    @staticmethod
+    def _select(
+        slots: SlotArray,
+        text: FloatArray,
+        cpv: FloatArray,
+        ok: npt.NDArray[np.bool_],
+        need_has_codes: bool | npt.NDArray[np.bool_],
+        side: DocumentStore,
+        limit: int,
+        min_score: float,
+    ) -> tuple[npt.NDArray[np.intp], FloatArray]:
+        """Combine score parts, apply filters and min_score, and pick the top `limit`."""
+        text_weight = np.where(need_has_codes, TEXT_WEIGHT, 1.0)
+        cpv_weight = np.where(need_has_codes, CPV_WEIGHT, 0.0)
+        combined = np.clip(text_weight * text + cpv_weight * cpv, 0.0, 1.0)
+        score: FloatArray = np.round(combined, SCORE_DECIMALS).astype(np.float64)
+        keep = np.flatnonzero(ok & (score > 0) & (score >= min_score))
+        ids = side.ids.values[slots[keep]]
+        best = keep[_top_k(score[keep], ids, limit)]
+        return best, score[best]
+
+    @staticmethod
+    def _explain(
+        need: Need,
+        supplier: SupplierProfile,
+        terms: list[TermWeight],
+        cpv: list[CpvLink],
+        text_score: float,
+        cpv_score: float,
+    ) -> Explanation:
+        return Explanation(
+            text_score=round(float(text_score), SCORE_DECIMALS),
+            cpv_score=round(float(cpv_score), SCORE_DECIMALS),
+            terms=terms,
+            cpv=cpv,
+            filters=eligibility(need, supplier),
+        )
+
+
+# Unknown capacity passes every value and an unknown value fits every capacity, as in filters.
+_UNLIMITED = int(np.iinfo(np.int64).max)
+_NOTHING = int(np.iinfo(np.int64).min)
+
+
+def _supplier_row(s: SupplierProfile) -> dict[str, Any]:
+    return {
+        "share": s.target_group_share,
+        "capacity": _UNLIMITED if s.max_contract_value_sek is None else s.max_contract_value_sek,
+        "training_places": s.training_places,
+    }
+
+
+def _need_row(n: Need) -> dict[str, Any]:
+    return {
+        "value": _NOTHING if n.estimated_value_sek is None else n.estimated_value_sek,
+        "reserved": n.reserved,
+        "training_places": n.training_places,
+        "n_codes": len(normalise_codes(n.cpv_codes)),
+    }
+
+
+def _columns(
+    rows: list[dict[str, Any]], dtypes: dict[str, type[Any]]
+) -> dict[str, tuple[type[Any], Sequence[Any]]]:
+    return {name: (dtype, [row[name] for row in rows]) for name, dtype in dtypes.items()}
+
+
+def _supplier_columns(sups: list[SupplierProfile]) -> dict[str, tuple[type[Any], Sequence[Any]]]:
+    dtypes: dict[str, type[Any]] = {
+        "share": np.float64,
+        "capacity": np.int64,
+        "training_places": np.int64,
+    }
+    return _columns([_supplier_row(s) for s in sups], dtypes)
+
+
+def _need_columns(nds: list[Need]) -> dict[str, tuple[type[Any], Sequence[Any]]]:
+    dtypes: dict[str, type[Any]] = {
+        "value": np.int64,
+        "reserved": np.bool_,
+        "training_places": np.int64,
+        "n_codes": np.int64,
+    }
+    return _columns([_need_row(n) for n in nds], dtypes)

@@ -1,0 +1,223 @@
+"""TF-IDF text model: fitted once on all documents, then turns any text into a unit vector."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+
+import numpy as np
+import numpy.typing as npt
+from scipy import sparse
+from sklearn.feature_extraction.text import TfidfVectorizer
+
+from matching.analysis import (
+    GRAM_MARK,
+    SYNONYM_MARK,
+    SwedishAnalyser,
+    split_words,
+    token_features,
+)
+
+# A text's vector has three blocks: word stems, character n-grams and synonym concepts. Each
+# block is L2-normalised and scaled by the square root of its share, so the cosine of two texts
+# is the share-weighted sum of the three block cosines (a text without synonym concepts simply
+# has an empty block and can reach at most WORD_SHARE + GRAM_SHARE).
+# Stems are the precise signal. N-grams add recall for compounds, inflections and misspellings
+# but also match unrelated words that share letters. Synonym groups name the service asked
+# for ("lokalvård" = "städning"); in their own block a service match is not outweighed by
+# incidental shared words such as "förskolor" or "kontor". The labelled dev set (bench/eval.py)
+# scores the same for concept shares 0.15-0.35; 0.30 lets one service match outweigh one shared
+# object word ("Lokalvård förskolor" ranks a cleaner above a preschool caterer).
+WORD_SHARE = 0.45
+GRAM_SHARE = 0.25
+CONCEPT_SHARE = 0.30
+WORD, GRAM, CONCEPT = 0, 1, 2
+_BLOCK_SCALE = np.sqrt(np.array([WORD_SHARE, GRAM_SHARE, CONCEPT_SHARE]))
+# N-grams found in more than this fraction of documents are inflection endings ("ning>",
+# "ing>") or boilerplate fragments: they carry no topic, and their long posting lists would
+# make every document a candidate for every query. Document frequencies only mean something
+# in a corpus of some size, so small corpora keep all their n-grams.
+GRAM_MAX_DF = 0.2
+GRAM_PRUNING_MIN_DOCS = 1000
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int32]
+
+
+class SparseVector:
+    """A sparse row: sorted column ids and their values."""
+
+    __slots__ = ("cols", "vals")
+
+    def __init__(self, cols: IntArray, vals: FloatArray) -> None:
+        self.cols = cols
+        self.vals = vals
+
+    def dot(self, other: SparseVector) -> float:
+        """Inner product: the text cosine, as share-weighted sum of block cosines."""
+        common, mine, theirs = np.intersect1d(
+            self.cols, other.cols, assume_unique=True, return_indices=True
+        )
+        if common.size == 0:
+            return 0.0
+        return float(np.dot(self.vals[mine], other.vals[theirs]))
+
+
+def block_of(feature: str) -> int:
+    """The block a feature belongs to, from its mark."""
+    if feature.startswith(GRAM_MARK):
+        return GRAM
+    return CONCEPT if feature.startswith(SYNONYM_MARK) else WORD
+
+
+def _block_scale(
+    data: npt.NDArray[np.float32], block: npt.NDArray[np.int8], rows: npt.NDArray[np.intp], n: int
+) -> npt.NDArray[np.float32]:
+    squares = data.astype(np.float64) ** 2
+    # Sum of squares per (row, block), then each value scaled by its block's share / norm.
+    norms = np.sqrt(np.bincount(rows * 3 + block, squares, minlength=3 * n))
+    norms[norms == 0] = 1.0
+    scale = _BLOCK_SCALE[block] / norms[rows * 3 + block]
+    scaled: npt.NDArray[np.float32] = (data * scale).astype(np.float32)
+    return scaled
+
+
+_NORMALISE_CHUNK = 20_000
+
+
+def block_normalise(matrix: sparse.csr_matrix, block: npt.NDArray[np.int8]) -> None:
+    """Scale each row's blocks in place to norms sqrt(share): the row gets norm <= 1."""
+    indptr = matrix.indptr
+    # In row chunks: whole-matrix temporaries would double the build's peak memory.
+    for start in range(0, matrix.shape[0], _NORMALISE_CHUNK):
+        stop = min(start + _NORMALISE_CHUNK, matrix.shape[0])
+        lo, hi = indptr[start], indptr[stop]
+        rows = np.repeat(np.arange(stop - start), np.diff(indptr[start : stop + 1]))
+        matrix.data[lo:hi] = _block_scale(
+            matrix.data[lo:hi], block[matrix.indices[lo:hi]], rows, stop - start
+        )
+
+
+class AnalysedText:
+    """A text's vector and, for explanations, which of its words own each vector feature."""
+
+    __slots__ = ("share", "vector", "words")
+
+    def __init__(self, vector: SparseVector, words: list[str], share: FloatArray) -> None:
+        self.vector = vector
+        self.words = words
+        # share[i, w]: the part of feature vector.cols[i] owned by word w (rows sum to 1 or 0);
+        # words are in alphabetical order.
+        self.share = share
+
+
+class TextModel:
+    """Fitted vocabulary and IDF weights; vectorises documents the same way as at fit time."""
+
+    def __init__(
+        self,
+        vocabulary: dict[str, int],
+        idf: FloatArray,
+        block: npt.NDArray[np.int8],
+        feature_names: Sequence[str],
+        use_synonyms: bool,
+    ) -> None:
+        self.vocabulary = vocabulary
+        self.idf = idf
+        self.block = block
+        self.feature_names = feature_names
+        self.use_synonyms = use_synonyms
+        # (token, is hyphen part) -> its feature columns. Texts are short and the vocabulary
+        # small, so after warm-up vectorising is a few dict hits and one np.unique.
+        self._token_cols: dict[tuple[str, bool], IntArray] = {}
+        digest = hashlib.sha1(usedforsecurity=False)
+        digest.update(f"{WORD_SHARE}/{GRAM_SHARE}/{CONCEPT_SHARE}/{use_synonyms}".encode())
+        digest.update("\n".join(feature_names).encode())
+        digest.update(idf.tobytes())
+        self.fingerprint = digest.hexdigest()[:12]
+
+    @classmethod
+    def fit(
+        cls, documents: Sequence[str], use_synonyms: bool
+    ) -> tuple[TextModel, sparse.csr_matrix]:
+        """Fit on the documents; return the model and their block-normalised float32 rows."""
+        vectorizer = TfidfVectorizer(
+            analyzer=SwedishAnalyser(use_synonyms),
+            sublinear_tf=True,
+            norm=None,
+            dtype=np.float32,
+        )
+        if not any(split_words(document) for document in documents):
+            # scikit-learn refuses an empty vocabulary; a new service has no profiles yet, and
+            # CPV codes alone can still match, so fit an empty text model instead.
+            empty = sparse.csr_matrix((len(documents), 0), dtype=np.float32)
+            return cls({}, np.zeros(0), np.zeros(0, np.int8), [], use_synonyms), empty
+        matrix = sparse.csr_matrix(vectorizer.fit_transform(documents))
+        names = [str(name) for name in vectorizer.get_feature_names_out()]
+        idf = np.asarray(vectorizer.idf_, np.float64)
+        block = np.fromiter((block_of(n) for n in names), np.int8, len(names))
+        n_docs = matrix.shape[0]
+        if n_docs >= GRAM_PRUNING_MIN_DOCS:
+            df = np.bincount(matrix.indices, minlength=len(names))
+            keep = np.flatnonzero(~((block == GRAM) & (df > GRAM_MAX_DF * n_docs)))
+            if keep.size < len(names):
+                matrix = sparse.csr_matrix(matrix[:, keep])
+                names = [names[i] for i in keep]
+                idf, block = idf[keep], block[keep]
+        block_normalise(matrix, block)
+        matrix.sort_indices()
+        vocabulary = {name: i for i, name in enumerate(names)}
+        model = cls(vocabulary, idf, block, names, use_synonyms)
+        return model, matrix
+
+    @property
+    def size(self) -> int:
+        """Number of features in the vocabulary."""
+        return len(self.feature_names)
+
+    def _columns(self, token: str, is_part: bool) -> IntArray:
+        cols = self._token_cols.get((token, is_part))
+        if cols is None:
+            # Features unseen at fit time are dropped: they have no IDF. needs_refit()
+            # counts documents changed since, so a drifting vocabulary gets refitted.
+            features = token_features(token, self.use_synonyms, not is_part)
+            vocabulary = self.vocabulary
+            found = [vocabulary[f] for f in features if f in vocabulary]
+            cols = np.asarray(found, dtype=np.int32)
+            self._token_cols[(token, is_part)] = cols
+        return cols
+
+    def vectorize(self, text: str) -> SparseVector:
+        """The block-normalised TF-IDF vector of a text, equal to its row had it been fitted."""
+        columns = [self._columns(token, is_part) for token, _, is_part in split_words(text)]
+        return self._weigh(np.concatenate(columns) if columns else np.zeros(0, np.int32))
+
+    def analyse(self, text: str) -> AnalysedText:
+        """The vector of a text together with the words that own each of its features."""
+        items = split_words(text)
+        columns = [self._columns(token, is_part) for token, _, is_part in items]
+        found = np.concatenate(columns) if columns else np.zeros(0, np.int32)
+        vector = self._weigh(found)
+        # Words numbered alphabetically, so explanations can break weight ties by word.
+        words = {word: i for i, word in enumerate(sorted({display for _, display, _ in items}))}
+        owner_of_item = [words[display] for _, display, _ in items]
+        owner = np.repeat(np.asarray(owner_of_item, dtype=np.int64), [c.size for c in columns])
+        position = np.searchsorted(vector.cols, found)
+        width = max(len(words), 1)
+        # A feature shared by several words (an n-gram in two compounds) is split evenly.
+        pairs = np.unique(position.astype(np.int64) * width + owner)
+        rows, owners = pairs // width, pairs % width
+        share = np.zeros((vector.cols.size, width))
+        share[rows, owners] = 1.0 / np.bincount(rows, minlength=vector.cols.size)[rows]
+        return AnalysedText(vector, list(words), share)
+
+    def _weigh(self, found: IntArray) -> SparseVector:
+        cols, counts = np.unique(found, return_counts=True)
+        cols = cols.astype(np.int32)
+        # The same float32 steps as scikit-learn's sublinear TF-IDF at fit time, so a text
+        # vectorised here equals the row it got in the fit, bit for bit.
+        tf = np.log(counts.astype(np.float32)) + np.float32(1.0)
+        vals = (tf * self.idf[cols]).astype(np.float32)
+        rows = np.zeros(cols.size, dtype=np.intp)
+        scaled = _block_scale(vals, self.block[cols], rows, 1)
+        return SparseVector(cols, scaled.astype(np.float64))
