@@ -11,12 +11,12 @@ import anyio
 import msgspec
 from litestar import Controller, Request, get, post, put
 from litestar.datastructures import State
-from litestar.params import FromPath, FromQuery, JSONBody
+from litestar.params import FromQuery, JSONBody
 from litestar.response import ServerSentEvent, ServerSentEventMessage
 from msgspec import Meta
 
 from api.errors import ApiError, FieldError, InvalidInput, forbidden, not_found
-from api.schemas import PageNumber, PageSize
+from api.schemas import PageNumber, PageSize, PathId
 from api.state import AppResources, Caller, Db, bearer_token, require, resources
 from api.validation import Checker
 from storage import matches
@@ -130,9 +130,7 @@ class NotificationController(Controller):
         "/suppliers/{supplier_id:int}/notification-preferences",
         summary="A supplier's notification preferences (the supplier or an admin)",
     )
-    async def preferences(
-        self, db: Db, principal: Caller, supplier_id: FromPath[int]
-    ) -> Preferences:
+    async def preferences(self, db: Db, principal: Caller, supplier_id: PathId) -> Preferences:
         await owned_supplier(db, principal, supplier_id)
         return await repo.get_preferences(db, supplier_id)
 
@@ -144,7 +142,7 @@ class NotificationController(Controller):
         self,
         db: Db,
         principal: Caller,
-        supplier_id: FromPath[int],
+        supplier_id: PathId,
         data: JSONBody[PreferencesUpdate],
     ) -> Preferences:
         await owned_supplier(db, principal, supplier_id)
@@ -158,7 +156,7 @@ class NotificationController(Controller):
         self,
         db: Db,
         principal: Caller,
-        supplier_id: FromPath[int],
+        supplier_id: PathId,
         unread_only: FromQuery[bool] = False,
         page: PageNumber = 1,
         page_size: PageSize = 20,
@@ -176,8 +174,8 @@ class NotificationController(Controller):
         self,
         db: Db,
         principal: Caller,
-        supplier_id: FromPath[int],
-        notification_id: FromPath[int],
+        supplier_id: PathId,
+        notification_id: PathId,
     ) -> Notification:
         await owned_supplier(db, principal, supplier_id)
         return await _notification(db, supplier_id, notification_id)
@@ -191,8 +189,8 @@ class NotificationController(Controller):
         self,
         db: Db,
         principal: Caller,
-        supplier_id: FromPath[int],
-        notification_id: FromPath[int],
+        supplier_id: PathId,
+        notification_id: PathId,
     ) -> Notification:
         await owned_supplier(db, principal, supplier_id)
         if not await repo.mark_read(db, supplier_id, notification_id):
@@ -204,9 +202,7 @@ class NotificationController(Controller):
         status_code=200,
         summary="Mark every notification read",
     )
-    async def mark_all_read(
-        self, db: Db, principal: Caller, supplier_id: FromPath[int]
-    ) -> MarkedRead:
+    async def mark_all_read(self, db: Db, principal: Caller, supplier_id: PathId) -> MarkedRead:
         await owned_supplier(db, principal, supplier_id)
         return MarkedRead(marked=await repo.mark_all_read(db, supplier_id))
 
@@ -219,8 +215,8 @@ class NotificationController(Controller):
         self,
         db: Db,
         principal: Caller,
-        supplier_id: FromPath[int],
-        notification_id: FromPath[int],
+        supplier_id: PathId,
+        notification_id: PathId,
         data: JSONBody[Answer],
     ) -> Notification:
         await owned_supplier(db, principal, supplier_id)
@@ -255,7 +251,7 @@ class NotificationController(Controller):
         summary="Who answered a need's notifications: interested suppliers by name (its buyer, "
         "admins)",
     )
-    async def interest(self, db: Db, principal: Caller, need_id: FromPath[int]) -> NeedInterest:
+    async def interest(self, db: Db, principal: Caller, need_id: PathId) -> NeedInterest:
         caller = require(principal, "admin", "buyer")
         owner = await matches.need_owner(db, need_id)
         mine = owner is not None and (
@@ -273,7 +269,7 @@ class NotificationController(Controller):
         "Last-Event-ID to replay what was missed",
     )
     async def events(
-        self, request: Request[Any, Any, Any], state: State, supplier_id: FromPath[int]
+        self, request: Request[Any, Any, Any], state: State, supplier_id: PathId
     ) -> ServerSentEvent:
         app = resources(state)
         # Not the per-request connection dependency: that would hold a pooled connection and a

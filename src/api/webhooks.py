@@ -9,12 +9,12 @@ from typing import Annotated
 import msgspec
 from litestar import Controller, delete, get, patch, post
 from litestar.datastructures import State
-from litestar.params import FromPath, JSONBody
+from litestar.params import JSONBody
 from msgspec import Meta
 
 from api.errors import ApiError, FieldError, InvalidInput, conflict, not_found
 from api.notifications import owned_supplier
-from api.schemas import PageNumber, PageSize
+from api.schemas import PageNumber, PageSize, PathId
 from api.state import Caller, Db, resources
 from storage import outbound
 from storage import webhooks as repo
@@ -91,7 +91,7 @@ class WebhookController(Controller):
         state: State,
         db: Db,
         principal: Caller,
-        supplier_id: FromPath[int],
+        supplier_id: PathId,
         data: JSONBody[EndpointCreate],
     ) -> EndpointCreated:
         await owned_supplier(db, principal, supplier_id)
@@ -106,13 +106,13 @@ class WebhookController(Controller):
         return EndpointCreated(**msgspec.structs.asdict(endpoint), secret=secret)
 
     @get("/", summary="A supplier's webhook endpoints")
-    async def index(self, db: Db, principal: Caller, supplier_id: FromPath[int]) -> list[Endpoint]:
+    async def index(self, db: Db, principal: Caller, supplier_id: PathId) -> list[Endpoint]:
         await owned_supplier(db, principal, supplier_id)
         return await repo.list_endpoints(db, supplier_id)
 
     @get("/{endpoint_id:int}", summary="One webhook endpoint")
     async def read(
-        self, db: Db, principal: Caller, supplier_id: FromPath[int], endpoint_id: FromPath[int]
+        self, db: Db, principal: Caller, supplier_id: PathId, endpoint_id: PathId
     ) -> Endpoint:
         await owned_supplier(db, principal, supplier_id)
         return await _endpoint(db, supplier_id, endpoint_id)
@@ -123,8 +123,8 @@ class WebhookController(Controller):
         state: State,
         db: Db,
         principal: Caller,
-        supplier_id: FromPath[int],
-        endpoint_id: FromPath[int],
+        supplier_id: PathId,
+        endpoint_id: PathId,
         data: JSONBody[EndpointUpdate],
     ) -> Endpoint:
         await owned_supplier(db, principal, supplier_id)
@@ -142,7 +142,7 @@ class WebhookController(Controller):
 
     @delete("/{endpoint_id:int}", summary="Remove a webhook endpoint and its delivery log")
     async def remove(
-        self, db: Db, principal: Caller, supplier_id: FromPath[int], endpoint_id: FromPath[int]
+        self, db: Db, principal: Caller, supplier_id: PathId, endpoint_id: PathId
     ) -> None:
         await owned_supplier(db, principal, supplier_id)
         await _endpoint(db, supplier_id, endpoint_id)
@@ -158,8 +158,8 @@ class WebhookController(Controller):
         state: State,
         db: Db,
         principal: Caller,
-        supplier_id: FromPath[int],
-        endpoint_id: FromPath[int],
+        supplier_id: PathId,
+        endpoint_id: PathId,
     ) -> SecretRotated:
         await owned_supplier(db, principal, supplier_id)
         await _endpoint(db, supplier_id, endpoint_id)
@@ -173,8 +173,8 @@ class WebhookController(Controller):
         state: State,
         db: Db,
         principal: Caller,
-        supplier_id: FromPath[int],
-        endpoint_id: FromPath[int],
+        supplier_id: PathId,
+        endpoint_id: PathId,
     ) -> TestEventQueued:
         await owned_supplier(db, principal, supplier_id)
         endpoint = await _endpoint(db, supplier_id, endpoint_id)
@@ -197,8 +197,8 @@ class WebhookController(Controller):
         self,
         db: Db,
         principal: Caller,
-        supplier_id: FromPath[int],
-        endpoint_id: FromPath[int],
+        supplier_id: PathId,
+        endpoint_id: PathId,
         page: PageNumber = 1,
         page_size: PageSize = 20,
     ) -> Page[Attempt]:

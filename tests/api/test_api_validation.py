@@ -606,6 +606,13 @@ async def test_ids_beyond_64_bits_are_client_errors(client, world: World):
         ("GET", f"/organisations/{huge}", None),
         ("DELETE", f"/organisations/{world.admin.org_id}/keys/{huge}", None),
         ("POST", "/needs", need_body(buyer_id=2**64 - 1)),
+        ("GET", f"/needs/{huge}/matches", None),
+        ("GET", f"/suppliers/{huge}/matches", None),
+        ("GET", f"/needs/{huge}/interest", None),
+        ("GET", f"/suppliers/{huge}/notifications", None),
+        ("GET", f"/suppliers/{huge}/notification-preferences", None),
+        ("GET", f"/suppliers/{huge}/webhooks", None),
+        ("GET", f"/suppliers/{world.profile_id}/webhooks/{huge}", None),
     ]
     statuses = []
     for method, url, body in cases:
