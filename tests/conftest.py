@@ -112,6 +112,20 @@ async def database_url(server_urls: tuple[str, str], template_database: str) -> 
 
 
 @pytest.fixture
+async def empty_database(server_urls: tuple[str, str]) -> AsyncIterator[str]:
+    """A database with nothing in it, not even the migrations."""
+    admin_url, _ = server_urls
+    name = f"e_{uuid.uuid4().hex[:16]}"
+    admin = await asyncpg.connect(admin_url)
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    await admin.close()
+    yield with_database(admin_url, name)
+    admin = await asyncpg.connect(admin_url)
+    await admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+    await admin.close()
+
+
+@pytest.fixture
 def redis_url(server_urls: tuple[str, str]) -> str:
     """The shared Redis; tests keep apart through their key prefix."""
     return server_urls[1]

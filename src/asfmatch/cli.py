@@ -98,6 +98,17 @@ async def _pending_migrations(database_url: str) -> list[str]:
     return [m.name for m in load_migrations() if m.version not in applied]
 
 
+async def _migrated(database_url: str, command: str) -> bool:
+    """True if every migration is applied; otherwise tell the operator what to run."""
+    pending = await _pending_migrations(database_url)
+    if pending:
+        print(
+            f"asfmatch {command}: pending migrations {pending}; run `asfmatch migrate`",
+            file=sys.stderr,
+        )
+    return not pending
+
+
 async def _migrate(settings: Settings) -> int:
     from storage.db import connect
     from storage.migrations import MigrationError, migrate
@@ -123,12 +134,7 @@ def _serve(settings: Settings, host: str, port: int, workers: int) -> int:
         from storage.services import running_services
 
         async with running_services(settings) as services:
-            pending = await _pending_migrations(services.database_url)
-            if pending:
-                print(
-                    f"asfmatch serve: pending migrations {pending}; run `asfmatch migrate`",
-                    file=sys.stderr,
-                )
+            if not await _migrated(services.database_url, "serve"):
                 return None
             return services.database_url, services.redis_url
 
@@ -162,12 +168,7 @@ async def _worker(settings: Settings, drain: bool) -> int:
     from workers.runner import Worker
 
     async with running_services(settings) as services:
-        pending = await _pending_migrations(services.database_url)
-        if pending:
-            print(
-                f"asfmatch worker: pending migrations {pending}; run `asfmatch migrate`",
-                file=sys.stderr,
-            )
+        if not await _migrated(services.database_url, "worker"):
             return 1
         worker = Worker(settings, services.database_url)
         if drain:
@@ -197,12 +198,7 @@ async def _import(settings: Settings, path: Path) -> int:
         print(f"asfmatch import: cannot read {path}: {error.strerror}", file=sys.stderr)
         return 2
     async with running_services(settings) as services:
-        pending = await _pending_migrations(services.database_url)
-        if pending:
-            print(
-                f"asfmatch import: pending migrations {pending}; run `asfmatch migrate`",
-                file=sys.stderr,
-            )
+        if not await _migrated(services.database_url, "import"):
             return 1
         connection = await connect(services.database_url)
         try:

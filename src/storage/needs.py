@@ -10,7 +10,7 @@ import msgspec
 
 from matching.model import Need as RankedNeedInput
 from storage.db import Connection
-from storage.paging import Page, contains_pattern
+from storage.paging import Page, Query, contains_pattern
 
 NEED_COLUMNS = (
     "title",
@@ -124,49 +124,29 @@ async def list_needs(
     connection: Connection, filters: NeedFilter, *, page: int, page_size: int
 ) -> Page[Need]:
     """One page of needs matching `filters`, newest first."""
-    conditions: list[str] = []
-    args: list[object] = []
-
-    def arg(value: object) -> str:
-        args.append(value)
-        return f"${len(args)}"
-
+    query = Query()
+    arg = query.arg
     if not filters.all_drafts:
         owner = "false" if filters.drafts_of is None else f"n.buyer_id = {arg(filters.drafts_of)}"
-        conditions.append(f"(n.status <> 'draft' OR {owner})")
+        query.where(f"(n.status <> 'draft' OR {owner})")
     if filters.lan is not None:
-        conditions.append(f"n.lan = {arg(filters.lan)}")
+        query.where(f"n.lan = {arg(filters.lan)}")
     if filters.kommun is not None:
-        conditions.append(f"n.kommun = {arg(filters.kommun)}")
+        query.where(f"n.kommun = {arg(filters.kommun)}")
     if filters.cpv_prefix is not None:
-        conditions.append(
+        query.where(
             f"EXISTS (SELECT 1 FROM unnest(n.cpv_codes) c WHERE c LIKE {arg(filters.cpv_prefix)} || '%')"
         )
     if filters.status is not None:
-        conditions.append(f"n.status = {arg(filters.status)}")
+        query.where(f"n.status = {arg(filters.status)}")
     if filters.reserved is not None:
-        conditions.append(f"n.reserved = {arg(filters.reserved)}")
+        query.where(f"n.reserved = {arg(filters.reserved)}")
     if filters.buyer_id is not None:
-        conditions.append(f"n.buyer_id = {arg(filters.buyer_id)}")
+        query.where(f"n.buyer_id = {arg(filters.buyer_id)}")
     if filters.query is not None:
         pattern = arg(contains_pattern(filters.query))
-        conditions.append(f"(n.title ILIKE {pattern} OR n.description ILIKE {pattern})")
-    where = (" WHERE " + " AND ".join(conditions)) if conditions else ""
-    count_args = list(args)
-    rows = await connection.fetch(
-        f"""
-        SELECT *, count(*) OVER () AS total FROM ({_SELECT}{where}) q
-        ORDER BY id DESC LIMIT {arg(page_size)} OFFSET {arg((page - 1) * page_size)}
-        """,
-        *args,
-    )
-    if rows:
-        total = int(rows[0]["total"])
-    else:
-        total = int(
-            await connection.fetchval(f"SELECT count(*) FROM ({_SELECT}{where}) q", *count_args)
-        )
-    return Page(items=[_need(row) for row in rows], page=page, page_size=page_size, total=total)
+        query.where(f"(n.title ILIKE {pattern} OR n.description ILIKE {pattern})")
+    return await query.page(connection, _SELECT, "id DESC", _need, page=page, page_size=page_size)
 
 
 async def needs_changed_since(connection: Connection, change_seq: int) -> tuple[list[Need], int]:

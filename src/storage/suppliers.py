@@ -10,7 +10,7 @@ import msgspec
 
 from matching.model import SupplierProfile
 from storage.db import Connection
-from storage.paging import Page, contains_pattern
+from storage.paging import Page, Query, contains_pattern
 
 PROFILE_COLUMNS = (
     "legal_form",
@@ -155,49 +155,29 @@ async def list_suppliers(
     connection: Connection, filters: SupplierFilter, *, page: int, page_size: int
 ) -> Page[Supplier]:
     """One page of suppliers matching `filters`, in id order."""
-    conditions: list[str] = []
-    args: list[object] = []
-
-    def arg(value: object) -> str:
-        args.append(value)
-        return f"${len(args)}"
-
+    query = Query()
+    arg = query.arg
     if filters.kommun is not None:
         # Serves the kommun: lists it, its län, or the whole country.
-        conditions.append(
+        query.where(
             f"s.service_area && ARRAY[{arg(filters.kommun)}, {arg(filters.kommun[:2])}, 'SE']"
         )
     if filters.lan is not None:
         # Serves at least part of the län.
-        conditions.append(
+        query.where(
             f"""EXISTS (SELECT 1 FROM unnest(s.service_area) a
                         WHERE a = 'SE' OR left(a, 2) = {arg(filters.lan)})"""
         )
     if filters.cpv_prefix is not None:
-        conditions.append(
+        query.where(
             f"EXISTS (SELECT 1 FROM unnest(s.cpv_codes) c WHERE c LIKE {arg(filters.cpv_prefix)} || '%')"
         )
     if filters.active is not None:
-        conditions.append(f"s.active = {arg(filters.active)}")
+        query.where(f"s.active = {arg(filters.active)}")
     if filters.query is not None:
         pattern = arg(contains_pattern(filters.query))
-        conditions.append(f"(o.name ILIKE {pattern} OR s.description ILIKE {pattern})")
-    where = (" WHERE " + " AND ".join(conditions)) if conditions else ""
-    count_args = list(args)
-    rows = await connection.fetch(
-        f"""
-        SELECT * , count(*) OVER () AS total FROM ({_SELECT}{where}) q
-        ORDER BY id LIMIT {arg(page_size)} OFFSET {arg((page - 1) * page_size)}
-        """,
-        *args,
-    )
-    if rows:
-        total = int(rows[0]["total"])
-    else:
-        total = int(
-            await connection.fetchval(f"SELECT count(*) FROM ({_SELECT}{where}) q", *count_args)
-        )
-    return Page(items=[_supplier(row) for row in rows], page=page, page_size=page_size, total=total)
+        query.where(f"(o.name ILIKE {pattern} OR s.description ILIKE {pattern})")
+    return await query.page(connection, _SELECT, "id", _supplier, page=page, page_size=page_size)
 
 
 async def suppliers_changed_since(

@@ -3,28 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import uuid
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import asyncpg
 import pytest
 
 from storage.migrations import MigrationError, load_migrations, migrate
-from testkit import with_database
-
-
-@pytest.fixture
-async def empty_database(server_urls: tuple[str, str]) -> AsyncIterator[str]:
-    admin_url, _ = server_urls
-    name = f"e_{uuid.uuid4().hex[:16]}"
-    admin = await asyncpg.connect(admin_url)
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    await admin.close()
-    yield with_database(admin_url, name)
-    admin = await asyncpg.connect(admin_url)
-    await admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
-    await admin.close()
 
 
 async def test_migrate_on_an_empty_database_applies_every_file_in_order(
