@@ -29,12 +29,17 @@ typecheck: $(STAMP)
 
 check: lint typecheck test
 
+# Benchmarks print their figures; they assert nothing and take several minutes (1M profiles).
 bench: $(STAMP)
 	$(BIN)/python bench/bench_ranking.py
-	$(BIN)/python bench/eval.py
+	$(BIN)/python bench/bench_end_to_end.py
+	$(BIN)/python bench/bench_notifications.py
+	$(MAKE) eval
 
+# Relevance: ours against PostgreSQL full-text search, on the dev set and on the held-out set.
 eval: $(STAMP)
-	$(BIN)/asfmatch eval
+	$(BIN)/python bench/eval.py --devset bench/eval_data/devset.json
+	$(BIN)/python bench/eval.py --devset bench/eval_data/heldout.json
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
