@@ -13,6 +13,7 @@ import msgspec
 from matching.ranking import MatchIndex, RankedNeed, RankedSupplier
 from reference.cpv import cpv_labels_sv
 from storage import jobs, matches
+from storage.changes import current_change
 from storage.db import Connection
 from storage.matches import ScoredPair
 from storage.needs import get_need, needs_changed_since
@@ -56,7 +57,7 @@ class Ranker:
 
     async def _rebuild(self, connection: Connection) -> MatchIndex:
         # Read the change counter first: anything written while we read is picked up next sync.
-        high = int(await connection.fetchval("SELECT last_value FROM change_seq"))
+        high = await current_change(connection)
         suppliers, _ = await suppliers_changed_since(connection, 0)
         needs, _ = await needs_changed_since(connection, 0)
         index = await asyncio.to_thread(
