@@ -88,11 +88,15 @@ class EmbeddedPostgres:
                 f"data dir {self.root.parent} is too deep for a unix socket; "
                 "set ASFMATCH_DATA_DIR to a shorter path"
             )
-        # The wheel's server counts its users per process and stops with the last one.
-        server = get_server(self.root, cleanup_mode="stop")
+        # The wheel's server counts its users per process and stops with the last one. Its
+        # first-run mkdir is outside its own lock, so two processes starting together on a new
+        # data dir would race; our lock makes them take turns.
+        with _file_lock(self.root.parent / "postgres.lock"):
+            self.root.mkdir(exist_ok=True)
+            server = get_server(self.root, cleanup_mode="stop")
+            _ensure_database(server, DATABASE_NAME)
         self._server = server
         admin_dsn: str = server.get_uri()
-        _ensure_database(server, DATABASE_NAME)
         return admin_dsn.replace("/postgres?", f"/{DATABASE_NAME}?", 1)
 
     def stop(self) -> None:

@@ -29,8 +29,11 @@ _SCRIPT = textwrap.dedent(
         connection = await asyncpg.connect(database_url)
         client = redis.Redis.from_url(redis_url)
         if action == "write":
-            await connection.execute("CREATE TABLE IF NOT EXISTS kept (value text)")
-            await connection.execute("INSERT INTO kept VALUES ('hej')")
+            async with connection.transaction():
+                # Two writers may start together; CREATE TABLE IF NOT EXISTS itself races.
+                await connection.execute("SELECT pg_advisory_xact_lock(1)")
+                await connection.execute("CREATE TABLE IF NOT EXISTS kept (value text)")
+                await connection.execute("INSERT INTO kept VALUES ('hej')")
             client.set("kept", "hej")
         elif action == "hold":
             print("holding", flush=True)
@@ -128,3 +131,18 @@ def test_embedded_servers_listen_on_unix_sockets_only(data_dir: Path) -> None:
         assert (data_dir / "postgres" / ".s.PGSQL.5432").exists()
     finally:
         holder.communicate("\n", timeout=60)
+
+
+def test_two_processes_starting_together_on_a_new_data_dir_both_succeed(data_dir: Path) -> None:
+    runs = [
+        subprocess.Popen(
+            [sys.executable, "-c", _SCRIPT, str(data_dir), "write"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(2)
+    ]
+    outcomes = [run.communicate(timeout=120) for run in runs]
+    assert [run.returncode for run in runs] == [0, 0], outcomes
+    assert _run(data_dir, "read").split() == ["hej,hej", "hej"]
