@@ -13,7 +13,6 @@ import argparse
 import asyncio
 import os
 import platform
-import socket
 import statistics
 import subprocess
 import sys
@@ -23,33 +22,15 @@ from pathlib import Path
 
 import httpx
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
+from harness import free_port, org_number, percentile
 from matching.ranking import MatchIndex
 from reference.cpv import cpv_labels_sv
-from reference.org_numbers import luhn_check_digit
 from storage import organisations, suppliers
 from storage.db import connect
 from storage.migrations import migrate
 from storage.services import running_services
 from storage.settings import Settings
 from synthetic import Generator
-
-
-def _org_number(serial: int, prefix: str) -> str:
-    digits = f"{prefix}{serial:06d}"[:9]
-    return f"{digits[:6]}-{digits[6:]}{luhn_check_digit(digits)}"
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def _percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
 async def _load(database_url: str, count: int, generator: Generator) -> str:
@@ -64,7 +45,7 @@ async def _load(database_url: str, count: int, generator: Generator) -> str:
                     connection,
                     kind="supplier",
                     name=profile.name,
-                    org_number=_org_number(serial, "769"),
+                    org_number=org_number(serial, "769"),
                 )
                 await suppliers.insert_supplier(
                     connection,
@@ -82,7 +63,7 @@ async def _load(database_url: str, count: int, generator: Generator) -> str:
                     },
                 )
             admin = await organisations.create_organisation(
-                connection, kind="admin", name="bench", org_number=_org_number(1, "555")
+                connection, kind="admin", name="bench", org_number=org_number(1, "555")
             )
             _, key = await organisations.create_api_key(connection, admin.id, "bench")
         return key
@@ -107,7 +88,7 @@ async def _bench(args: argparse.Namespace) -> None:
             "ASFMATCH_RATE_LIMIT_PER_KEY": "100000",
             "ASFMATCH_RATE_LIMIT_PER_ADDRESS": "100000",
         }
-        port = _free_port()
+        port = free_port()
         command = [sys.executable, "-m", "asfmatch"]
         api = subprocess.Popen([*command, "serve", "--port", str(port)], env=env)
         worker = subprocess.Popen([*command, "worker"], env=env)
@@ -131,7 +112,7 @@ async def _measure(args: argparse.Namespace, key: str, port: int, generator: Gen
                 await asyncio.sleep(0.1)
         buyer = await client.post(
             "/api/v1/organisations",
-            json={"kind": "buyer", "name": "Bench kommun", "org_number": _org_number(2, "212")},
+            json={"kind": "buyer", "name": "Bench kommun", "org_number": org_number(2, "212")},
         )
         buyer_id = buyer.json()["id"]
         needs = [generator.need(n) for n in range(args.needs + 1)]
@@ -186,16 +167,16 @@ async def _measure(args: argparse.Namespace, key: str, port: int, generator: Gen
     print(f"{args.needs} needs posted one after another, {args.suppliers} suppliers loaded\n")
     print(f"{'measure':44} {'p50 ms':>9} {'p95 ms':>9}")
     print(
-        f"{'POST /needs -> matches ready (end to end)':44} {p50:9.1f} {_percentile(ready, 0.95):9.1f}"
+        f"{'POST /needs -> matches ready (end to end)':44} {p50:9.1f} {percentile(ready, 0.95):9.1f}"
     )
     print(
-        f"{'  of which POST /needs itself':44} {statistics.median(posts):9.1f} {_percentile(posts, 0.95):9.1f}"
+        f"{'  of which POST /needs itself':44} {statistics.median(posts):9.1f} {percentile(posts, 0.95):9.1f}"
     )
     print(
-        f"{'baseline: ranking in-process (top 200)':44} {statistics.median(compute):9.2f} {_percentile(compute, 0.95):9.2f}"
+        f"{'baseline: ranking in-process (top 200)':44} {statistics.median(compute):9.2f} {percentile(compute, 0.95):9.2f}"
     )
     print(
-        f"{'baseline: GET /health round trip':44} {statistics.median(health):9.2f} {_percentile(health, 0.95):9.2f}"
+        f"{'baseline: GET /health round trip':44} {statistics.median(health):9.2f} {percentile(health, 0.95):9.2f}"
     )
     print(f"\nend to end / in-process ranking: {p50 / statistics.median(compute):.1f}x")
     print(f"end to end / health round trip:  {p50 / statistics.median(health):.1f}x")

@@ -15,7 +15,6 @@ import asyncio
 import json
 import os
 import platform
-import socket
 import statistics
 import subprocess
 import sys
@@ -26,7 +25,7 @@ from pathlib import Path
 import httpx
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
-from reference.org_numbers import luhn_check_digit
+from harness import free_port, org_number, percentile
 from storage import organisations, suppliers, webhooks
 from storage.db import connect
 from storage.migrations import migrate
@@ -43,22 +42,6 @@ TRADES = [
     ("Flyttjänster och magasinering för kommuner.", ["60000000"]),
 ]
 FAR_AWAY = ["01", "12", "14", "03", "05"]
-
-
-def _org_number(serial: int, prefix: str) -> str:
-    digits = f"{prefix}{serial:06d}"[:9]
-    return f"{digits[:6]}-{digits[6:]}{luhn_check_digit(digits)}"
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def _percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
 class Receiver:
@@ -119,7 +102,7 @@ async def _load(database_url: str, receiver: Receiver, port: int) -> str:
                     connection,
                     kind="supplier",
                     name=f"Kooperativ {serial}",
-                    org_number=_org_number(serial, "769"),
+                    org_number=org_number(serial, "769"),
                 )
                 if serial <= MATCHED:
                     description = (
@@ -149,7 +132,7 @@ async def _load(database_url: str, receiver: Receiver, port: int) -> str:
                     )
                     receiver.secrets[path] = secret
             admin = await organisations.create_organisation(
-                connection, kind="admin", name="bench", org_number=_org_number(1, "555")
+                connection, kind="admin", name="bench", org_number=org_number(1, "555")
             )
             _, key = await organisations.create_api_key(connection, admin.id, "bench")
         return key
@@ -179,7 +162,7 @@ async def _bench(args: argparse.Namespace) -> None:
             "ASFMATCH_NOTIFY_DAILY_CAP": "1000000",
             "ASFMATCH_WEBHOOK_ALLOW_PRIVATE": "true",
         }
-        api_port = _free_port()
+        api_port = free_port()
         command = [sys.executable, "-m", "asfmatch"]
         processes = [subprocess.Popen([*command, "serve", "--port", str(api_port)], env=env)]
         processes += [subprocess.Popen([*command, "worker"], env=env) for _ in range(args.workers)]
@@ -205,7 +188,7 @@ async def _measure(args: argparse.Namespace, key: str, port: int, receiver: Rece
             await asyncio.sleep(0.1)
         buyer = await client.post(
             "/api/v1/organisations",
-            json={"kind": "buyer", "name": "Luleå kommun", "org_number": _org_number(2, "212")},
+            json={"kind": "buyer", "name": "Luleå kommun", "org_number": org_number(2, "212")},
         )
         buyer_id = buyer.json()["id"]
 
@@ -258,11 +241,11 @@ async def _measure(args: argparse.Namespace, key: str, port: int, receiver: Rece
     print(f"{'measure':52} {'p50 ms':>9} {'p95 ms':>9}")
     print(
         f"{'POST /needs -> webhook received (each of 50)':52} "
-        f"{statistics.median(each):9.1f} {_percentile(each, 0.95):9.1f}"
+        f"{statistics.median(each):9.1f} {percentile(each, 0.95):9.1f}"
     )
     print(
         f"{'POST /needs -> the 50th webhook received':52} "
-        f"{statistics.median(last):9.1f} {_percentile(last, 0.95):9.1f}"
+        f"{statistics.median(last):9.1f} {percentile(last, 0.95):9.1f}"
     )
     print(f"  ({args.needs} needs posted one after another, {len(each)} deliveries)\n")
     print(
