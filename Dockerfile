@@ -7,7 +7,8 @@ WORKDIR /app
 COPY pyproject.toml README.md ./
 COPY src ./src
 COPY sql ./sql
-# Editable install keeps sql/ where storage.migrations looks for it (next to src/).
+# Editable install keeps sql/ where storage.migrations looks for it (next to src/). No
+# [embedded] extra: this image always runs against the PostgreSQL and Redis it is given.
 RUN pip install -e . && useradd --system --home /app asfmatch
 USER asfmatch
 

