@@ -50,6 +50,10 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `asfmatch` command; returns the exit status."""
     args = _parser().parse_args(argv)
+    # SIGTERM (systemd, docker stop, `timeout`) unwinds like Ctrl-C, so every `finally` runs and
+    # the last user of embedded servers stops them. Without this, uvicorn re-raises SIGTERM
+    # after its own shutdown and the process dies with the servers still running.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
         settings = Settings.from_env()
     except SettingsError as error:
@@ -66,6 +70,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except EmbeddedServerError as error:
         print(f"asfmatch: {error}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        return 130
 
 
 def _dispatch(args: argparse.Namespace, settings: Settings) -> int:

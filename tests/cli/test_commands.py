@@ -85,3 +85,49 @@ def test_import_of_a_missing_file_is_a_clear_error(
     done = _run(["import", str(tmp_path / "nope.json")], database_url, redis_url, tmp_path)
     assert done.returncode == 2
     assert "cannot read" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_sigterm_stops_the_demo_and_the_embedded_servers_it_started() -> None:
+    import socket
+    import tempfile
+
+    import psutil
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    with tempfile.TemporaryDirectory(prefix="asfm", dir="/tmp") as data_dir:
+        env = {
+            key: value
+            for key, value in os.environ.items()
+            if key not in {"DATABASE_URL", "REDIS_URL"}
+        }
+        env["ASFMATCH_DATA_DIR"] = data_dir
+        demo = subprocess.Popen(
+            [sys.executable, "-m", "asfmatch", "demo", "--port", str(port)],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+        )
+        left: list[psutil.Process] = []
+        try:
+            assert demo.stdout is not None
+            for line in demo.stdout:
+                if "demo ready" in line:
+                    break
+            demo.terminate()
+            status = demo.wait(timeout=60)
+        finally:
+            if demo.poll() is None:
+                demo.kill()
+            demo.stdout.close()  # type: ignore[union-attr]
+            left = [
+                process
+                for process in psutil.process_iter(["cmdline"])
+                if data_dir in " ".join(process.info["cmdline"] or [])
+            ]
+            for process in left:
+                process.kill()
+        assert status == 130, "SIGTERM unwinds like Ctrl-C"
+        assert left == [], "the servers outlived the demo"
