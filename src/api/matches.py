@@ -111,7 +111,7 @@ class MatchController(Controller):
         owner = await matches.need_owner(db, need_id)
         if owner is None or (owner.status == "draft" and not _owns(caller, owner)):
             raise not_found("need", need_id)
-        body = await self._need_body(state, db, owner)
+        body = await _list_body(state, db, owner, "need")
         if caller.role == "supplier":
             # A supplier sees that it was matched and why, not who else was.
             own = await _supplier_id_of(db, caller)
@@ -126,23 +126,6 @@ class MatchController(Controller):
             raise forbidden("only the need's buyer and the suppliers matched to it see its matches")
         return _json(body)
 
-    async def _need_body(self, state: State, db: Db, owner: MatchOwner) -> bytes:
-        app = resources(state)
-        if await jobs.has_open_job(db, jobs.RANK_NEED, owner.id):
-            rows = await matches.matches_for_need(db, owner.id, app.settings.match_list_size)
-            return _encoder.encode(
-                NeedMatches(need_id=owner.id, status="pending", matches=_supplier_items(rows))
-            )
-        cached = await app.cache.get("need", owner.id, owner.match_version)
-        if cached is not None:
-            return cached
-        rows = await matches.matches_for_need(db, owner.id, app.settings.match_list_size)
-        body = _encoder.encode(
-            NeedMatches(need_id=owner.id, status="ready", matches=_supplier_items(rows))
-        )
-        await app.cache.put("need", owner.id, owner.match_version, body)
-        return body
-
     @get("/suppliers/{supplier_id:int}/matches", summary="A supplier's ranked open needs")
     async def supplier_matches(
         self, state: State, db: Db, principal: Caller, supplier_id: PathId
@@ -153,25 +136,43 @@ class MatchController(Controller):
             raise not_found("supplier", supplier_id)
         if not _owns(caller, owner):
             raise forbidden("only the supplier itself and admins see its matches")
-        app = resources(state)
-        if await jobs.has_open_job(db, jobs.RANK_SUPPLIER, supplier_id):
-            rows = await matches.matches_for_supplier(db, supplier_id, app.settings.match_list_size)
-            return _json(
-                _encoder.encode(
-                    SupplierMatches(
-                        supplier_id=supplier_id, status="pending", matches=_need_items(rows)
-                    )
-                )
-            )
-        cached = await app.cache.get("supplier", supplier_id, owner.match_version)
-        if cached is not None:
-            return _json(cached)
-        rows = await matches.matches_for_supplier(db, supplier_id, app.settings.match_list_size)
-        body = _encoder.encode(
-            SupplierMatches(supplier_id=supplier_id, status="ready", matches=_need_items(rows))
-        )
-        await app.cache.put("supplier", supplier_id, owner.match_version, body)
-        return _json(body)
+        return _json(await _list_body(state, db, owner, "supplier"))
+
+
+def _render_need_list(owner_id: int, status: MatchStatus, rows: list[StoredMatch]) -> bytes:
+    return _encoder.encode(
+        NeedMatches(need_id=owner_id, status=status, matches=_supplier_items(rows))
+    )
+
+
+def _render_supplier_list(owner_id: int, status: MatchStatus, rows: list[StoredMatch]) -> bytes:
+    return _encoder.encode(
+        SupplierMatches(supplier_id=owner_id, status=status, matches=_need_items(rows))
+    )
+
+
+_SIDES = {
+    "need": (jobs.RANK_NEED, matches.matches_for_need, _render_need_list),
+    "supplier": (jobs.RANK_SUPPLIER, matches.matches_for_supplier, _render_supplier_list),
+}
+
+
+async def _list_body(
+    state: State, db: Db, owner: MatchOwner, side: Literal["need", "supplier"]
+) -> bytes:
+    """A list as JSON: "pending" straight from PostgreSQL while its job is open, otherwise the
+    cached body for the owner's current version, filled from PostgreSQL on a miss."""
+    app = resources(state)
+    job_kind, load, render = _SIDES[side]
+    size = app.settings.match_list_size
+    if await jobs.has_open_job(db, job_kind, owner.id):
+        return render(owner.id, "pending", await load(db, owner.id, size))
+    cached = await app.cache.get(side, owner.id, owner.match_version)
+    if cached is not None:
+        return cached
+    body = render(owner.id, "ready", await load(db, owner.id, size))
+    await app.cache.put(side, owner.id, owner.match_version, body)
+    return body
 
 
 def _owns(caller: Principal, owner: MatchOwner) -> bool:

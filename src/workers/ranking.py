@@ -41,11 +41,12 @@ class Ranker:
         """Bring the index up to date with every committed profile and need; refit when the
         corpus has drifted (or on first use)."""
         async with self._lock:
-            suppliers, high_s = await suppliers_changed_since(connection, self.seen_change)
-            needs, high_n = await needs_changed_since(connection, self.seen_change)
-            if self.index is None or self.index.needs_refit():
+            # First use: build from everything, without first reading everything as "changes".
+            if self.index is None:
                 self.index = await self._rebuild(connection)
                 return self.index
+            suppliers, high_s = await suppliers_changed_since(connection, self.seen_change)
+            needs, high_n = await needs_changed_since(connection, self.seen_change)
             for supplier in suppliers:
                 self.index.upsert_supplier(supplier.profile())
             for need in needs:
