@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import uuid
+from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 from reference.org_numbers import luhn_check_digit
@@ -36,3 +40,22 @@ class Keys:
         )
         _, secret = await create_api_key(self.db, organisation.id, "test")
         return organisation.id, {"Authorization": f"Bearer {secret}"}
+
+
+def run_asfmatch(
+    args: list[str], database_url: str, redis_url: str, data_dir: Path
+) -> subprocess.CompletedProcess[str]:
+    """Run the `asfmatch` command against the given servers, as an operator would."""
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "REDIS_URL": redis_url,
+        "ASFMATCH_DATA_DIR": str(data_dir),
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "asfmatch", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )

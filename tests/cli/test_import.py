@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import asyncpg
@@ -13,6 +10,7 @@ import pytest
 
 from asfmatch.demo import demo_data
 from asfmatch.importing import ImportFileError, import_file
+from testkit import run_asfmatch
 
 GOOD_SUPPLIER = {
     "key": "s1",
@@ -107,24 +105,6 @@ async def test_a_file_of_the_wrong_shape_is_refused_whole(
         await import_file(db, raw)
 
 
-def _cli(
-    args: list[str], database_url: str, redis_url: str, tmp_path: Path
-) -> subprocess.CompletedProcess[str]:
-    env = {
-        **os.environ,
-        "DATABASE_URL": database_url,
-        "REDIS_URL": redis_url,
-        "ASFMATCH_DATA_DIR": str(tmp_path),
-    }
-    return subprocess.run(
-        [sys.executable, "-m", "asfmatch", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=120,
-    )
-
-
 @pytest.mark.slow
 def test_the_import_command_prints_ids_by_key_and_progress_on_large_files(
     database_url: str, redis_url: str, tmp_path: Path
@@ -145,7 +125,7 @@ def test_the_import_command_prints_ids_by_key_and_progress_on_large_files(
     path.write_text(
         json.dumps({"buyers": [GOOD_BUYER], "suppliers": suppliers, "needs": [GOOD_NEED]})
     )
-    done = _cli(["import", str(path)], database_url, redis_url, tmp_path)
+    done = run_asfmatch(["import", str(path)], database_url, redis_url, tmp_path)
     assert done.returncode == 0, done.stderr
     ids = json.loads(done.stdout)
     assert len(ids["suppliers"]) == 300 and set(ids["needs"]) == {"n1"}
@@ -162,7 +142,7 @@ def test_the_import_command_fails_with_every_reason_and_imports_nothing(
             {"buyers": [GOOD_BUYER], "suppliers": [], "needs": [{**GOOD_NEED, "kommun": "0000"}]}
         )
     )
-    done = _cli(["import", str(path)], database_url, redis_url, tmp_path)
+    done = run_asfmatch(["import", str(path)], database_url, redis_url, tmp_path)
     assert done.returncode == 1
     assert "needs[0] (key n1): kommun: unknown kommun code '0000'" in done.stderr
     assert "nothing was imported" in done.stderr
