@@ -7,7 +7,11 @@ import contextlib
 import logging
 import sys
 import time
+from datetime import date, datetime, timedelta
+from datetime import time as clock_time
 from importlib.resources import files
+from typing import Any
+from zoneinfo import ZoneInfo
 
 import msgspec
 import uvicorn
@@ -24,11 +28,24 @@ from workers.runner import Worker
 log = logging.getLogger(__name__)
 
 DEMO_ADMIN_ORG = "000000-0000"
+_SWEDEN = ZoneInfo("Europe/Stockholm")
 
 
-def demo_data() -> bytes:
-    """The packaged demo data set (buyers, ASFs and needs)."""
-    return files("asfmatch").joinpath("data/demo.json").read_bytes()
+def demo_data(today: date | None = None) -> bytes:
+    """The packaged demo data set (buyers, ASFs and needs), its deadlines counted from `today`.
+
+    The file gives each need `closes_in_days` and a local `closes_at_time` instead of a fixed
+    date, so the demo loads (and its needs stay open for weeks) whatever day it is started.
+    """
+    day = today or datetime.now(_SWEDEN).date()
+    document: dict[str, Any] = msgspec.json.decode(
+        files("asfmatch").joinpath("data/demo.json").read_bytes()
+    )
+    for need in document["needs"]:
+        closes_on = day + timedelta(days=need.pop("closes_in_days"))
+        local = clock_time.fromisoformat(need.pop("closes_at_time"))
+        need["closes_at"] = datetime.combine(closes_on, local, tzinfo=_SWEDEN).isoformat()
+    return msgspec.json.encode(document)
 
 
 async def load_demo_data(database_url: str) -> str:

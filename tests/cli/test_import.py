@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import asyncpg
 import pytest
+import time_machine
 
 from asfmatch.demo import demo_data
 from asfmatch.importing import ImportFileError, import_file
@@ -55,6 +57,36 @@ async def test_the_demo_file_imports_completely_and_queues_ranking(db: asyncpg.C
     assert set(result.buyers) == {b["key"] for b in document["buyers"]}
     queued = await db.fetchval("SELECT count(*) FROM jobs WHERE state = 'queued'")
     assert queued == len(document["suppliers"]) + len(document["needs"])
+
+
+async def test_the_demo_file_loads_a_year_from_now_with_every_need_open(
+    db: asyncpg.Connection,
+) -> None:
+    later = datetime.now(UTC) + timedelta(days=365)
+    with time_machine.travel(later, tick=True):
+        result = await import_file(db, demo_data())
+        assert result.rejected == []
+        deadlines = await db.fetch("SELECT closes_at FROM needs WHERE status = 'open'")
+        assert len(deadlines) == len(result.needs) > 0
+        # Every deadline lies ahead of the travelled clock, the nearest at least a week away.
+        assert min(row["closes_at"] for row in deadlines) > later + timedelta(days=7)
+
+
+def test_demo_deadlines_are_counted_from_the_day_the_data_is_loaded() -> None:
+    first = [
+        datetime.fromisoformat(n["closes_at"])
+        for n in json.loads(demo_data(date(2030, 6, 1)))["needs"]
+    ]
+    second = [
+        datetime.fromisoformat(n["closes_at"])
+        for n in json.loads(demo_data(date(2030, 6, 11)))["needs"]
+    ]
+    # Local dates move with the load day; the local time of day stays as written.
+    assert [b.date() - a.date() for a, b in zip(first, second, strict=True)] == [
+        timedelta(days=10)
+    ] * len(first)
+    assert [a.time() for a in first] == [b.time() for b in second]
+    assert min(first).date() > date(2030, 6, 1)
 
 
 async def test_one_bad_row_imports_nothing_and_every_bad_row_is_reported(
