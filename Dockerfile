@@ -1,15 +1,18 @@
 # The production image: the API or the worker, against a real PostgreSQL and Redis.
-FROM python:3.12-slim
-
-ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1
-WORKDIR /app
-
+FROM python:3.12-slim AS build
+WORKDIR /build
 COPY pyproject.toml README.md ./
 COPY src ./src
 COPY sql ./sql
-# Editable install keeps sql/ where storage.migrations looks for it (next to src/). No
-# [embedded] extra: this image always runs against the PostgreSQL and Redis it is given.
-RUN pip install -e . && useradd --system --home /app asfmatch
+# The wheel carries the migrations and reference data (src/asfmatch/sql links to sql/).
+RUN pip wheel --no-cache-dir --no-deps -w /dist .
+
+FROM python:3.12-slim
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1
+WORKDIR /app
+COPY --from=build /dist /dist
+# No [embedded] extra: this image always runs against the PostgreSQL and Redis it is given.
+RUN pip install /dist/*.whl && rm -rf /dist && useradd --system --home /app asfmatch
 USER asfmatch
 
 EXPOSE 8000

@@ -22,14 +22,14 @@ from pathlib import Path
 
 import httpx
 
+from asfmatch.matching.ranking import MatchIndex
+from asfmatch.reference.cpv import cpv_labels_sv
+from asfmatch.storage import organisations, suppliers
+from asfmatch.storage.db import connect
+from asfmatch.storage.migrations import migrate
+from asfmatch.storage.services import running_services
+from asfmatch.storage.settings import Settings
 from harness import free_port, org_number, percentile
-from matching.ranking import MatchIndex
-from reference.cpv import cpv_labels_sv
-from storage import organisations, suppliers
-from storage.db import connect
-from storage.migrations import migrate
-from storage.services import running_services
-from storage.settings import Settings
 from synthetic import Generator
 
 

@@ -25,12 +25,12 @@ from pathlib import Path
 import httpx
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
+from asfmatch.storage import organisations, suppliers, webhooks
+from asfmatch.storage.db import connect
+from asfmatch.storage.migrations import migrate
+from asfmatch.storage.services import running_services
+from asfmatch.storage.settings import Settings
 from harness import free_port, org_number, percentile
-from storage import organisations, suppliers, webhooks
-from storage.db import connect
-from storage.migrations import migrate
-from storage.services import running_services
-from storage.settings import Settings
 
 MATCHED = 50
 # Suppliers elsewhere and in other trades: the index is not only the 50 that match.

@@ -23,10 +23,10 @@ from typing import Any
 import numpy as np
 import psutil
 
-from matching.filters import is_eligible
-from matching.model import Need, SupplierProfile
-from matching.ranking import MatchIndex, need_document, supplier_document
-from reference.cpv import cpv_labels_sv
+from asfmatch.matching.filters import is_eligible
+from asfmatch.matching.model import Need, SupplierProfile
+from asfmatch.matching.ranking import MatchIndex, need_document, supplier_document
+from asfmatch.reference.cpv import cpv_labels_sv
 from synthetic import Generator
 
 NEEDS_MAX = 100_000

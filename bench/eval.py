@@ -27,9 +27,9 @@ if str(ROOT / "src") not in sys.path:
 
 import asyncpg  # noqa: E402
 
-from matching.model import Need, SupplierProfile  # noqa: E402
-from reference.cpv import cpv_catalog, cpv_labels_sv, normalise_cpv  # noqa: E402
-from reference.regions import is_area_code, kommuner  # noqa: E402
+from asfmatch.matching.model import Need, SupplierProfile  # noqa: E402
+from asfmatch.reference.cpv import cpv_catalog, cpv_labels_sv, normalise_cpv  # noqa: E402
+from asfmatch.reference.regions import is_area_code, kommuner  # noqa: E402
 
 DEVSET = ROOT / "bench" / "eval_data" / "devset.json"
 K = 10  # nDCG cut-off and number of suppliers asked of each ranker
@@ -193,7 +193,7 @@ def domain_eligible(need: Need, supplier: SupplierProfile) -> bool:
 def load_is_eligible() -> tuple[Eligibility | None, str]:
     """`matching.filters.is_eligible` if the module exists yet, else None and the reason."""
     try:
-        from matching.filters import is_eligible
+        from asfmatch.matching.filters import is_eligible
     except ImportError as error:
         return None, f"{type(error).__name__}: {error}"
     return is_eligible, ""
@@ -308,7 +308,7 @@ def rank_ours(
     dev: DevSet, labels: dict[str, str], use_synonyms: bool | None
 ) -> tuple[dict[int, Ranking], float]:
     """Rankings from `matching.ranking.MatchIndex`; no extra filtering, violations must show."""
-    from matching.ranking import MatchIndex
+    from asfmatch.matching.ranking import MatchIndex
 
     start = time.perf_counter()
     if use_synonyms is None:
@@ -325,7 +325,7 @@ def rank_ours(
 def synonyms_switch() -> tuple[bool, str]:
     """Whether `MatchIndex.build` takes `use_synonyms`, and why not if it cannot be told."""
     try:
-        from matching.ranking import MatchIndex
+        from asfmatch.matching.ranking import MatchIndex
     except ImportError as error:
         return False, f"{type(error).__name__}: {error}"
     try:
@@ -357,8 +357,8 @@ async def database_url() -> AsyncIterator[tuple[str, str]]:
         return
     import msgspec
 
-    from storage.services import running_services
-    from storage.settings import Settings
+    from asfmatch.storage.services import running_services
+    from asfmatch.storage.settings import Settings
 
     settings = Settings.from_env()
     # The evaluation needs no Redis; a placeholder URL stops running_services from starting an

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import socket
 
-from reference.org_numbers import luhn_check_digit
+from asfmatch.reference.org_numbers import luhn_check_digit
 
 
 def org_number(serial: int, prefix: str) -> str:

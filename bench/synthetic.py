@@ -7,8 +7,8 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
-from matching.model import Need, SupplierProfile
-from reference.regions import kommuner
+from asfmatch.matching.model import Need, SupplierProfile
+from asfmatch.reference.regions import kommuner
 
 
 @dataclass(frozen=True)

@@ -17,11 +17,11 @@ import pytest
 import redis.asyncio as aioredis
 from litestar.testing import AsyncTestClient
 
-from api.app import create_app
-from storage.db import connect
-from storage.embedded import EmbeddedPostgres, EmbeddedRedis
-from storage.migrations import DEFAULT_MIGRATIONS_DIR, migrate
-from storage.settings import Settings
+from asfmatch.api.app import create_app
+from asfmatch.storage.db import connect
+from asfmatch.storage.embedded import EmbeddedPostgres, EmbeddedRedis
+from asfmatch.storage.migrations import DEFAULT_MIGRATIONS_DIR, migrate
+from asfmatch.storage.settings import Settings
 from testkit import Keys, with_database
 
 # The wheel logs every pg_ctl call at INFO: noise in a failing test's report.

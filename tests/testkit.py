@@ -9,9 +9,9 @@ import uuid
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
-from reference.org_numbers import luhn_check_digit
-from storage.db import Connection
-from storage.organisations import create_api_key, create_organisation
+from asfmatch.reference.org_numbers import luhn_check_digit
+from asfmatch.storage.db import Connection
+from asfmatch.storage.organisations import create_api_key, create_organisation
 
 
 def with_database(url: str, name: str) -> str:

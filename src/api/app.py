@@ -11,22 +11,22 @@ from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin
 
-from api.demo_page import demo_page, static_file
-from api.errors import EXCEPTION_HANDLERS
-from api.health import health
-from api.limits import RequestLimits
-from api.matches import MatchController
-from api.needs import NeedController
-from api.notifications import NotificationController
-from api.organisations import MeController, OrganisationController
-from api.reference import ReferenceController
-from api.state import AppResources, provide_connection, provide_principal
-from api.suppliers import SupplierController
-from api.webhooks import WebhookController
-from storage.cache import MatchCache, RateLimiter, RedisGate, create_redis
-from storage.db import create_pool
-from storage.services import running_services
-from storage.settings import Settings
+from asfmatch.api.demo_page import demo_page, static_file
+from asfmatch.api.errors import EXCEPTION_HANDLERS
+from asfmatch.api.health import health
+from asfmatch.api.limits import RequestLimits
+from asfmatch.api.matches import MatchController
+from asfmatch.api.needs import NeedController
+from asfmatch.api.notifications import NotificationController
+from asfmatch.api.organisations import MeController, OrganisationController
+from asfmatch.api.reference import ReferenceController
+from asfmatch.api.state import AppResources, provide_connection, provide_principal
+from asfmatch.api.suppliers import SupplierController
+from asfmatch.api.webhooks import WebhookController
+from asfmatch.storage.cache import MatchCache, RateLimiter, RedisGate, create_redis
+from asfmatch.storage.db import create_pool
+from asfmatch.storage.services import running_services
+from asfmatch.storage.settings import Settings
 
 log = logging.getLogger(__name__)
 

@@ -1,7 +1,7 @@
 """ASGI entry point for servers that import an app object (uvicorn with --workers, gunicorn).
 The only module-level app: everything else builds one with create_app(settings)."""
 
-from api.app import create_app
-from storage.settings import Settings
+from asfmatch.api.app import create_app
+from asfmatch.storage.settings import Settings
 
 app = create_app(Settings.from_env())

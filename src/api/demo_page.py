@@ -15,7 +15,7 @@ from litestar import Response, get
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath
 
-STATIC_PACKAGE = "api"
+STATIC_PACKAGE = "asfmatch.api"
 STATIC_FOLDER = "static"
 
 # The media type of every kind of file the page uses; any other extension is not served.

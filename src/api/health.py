@@ -8,8 +8,8 @@ import msgspec
 from litestar import Response, get
 from litestar.datastructures import State
 
-from api.state import resources
-from storage import jobs
+from asfmatch.api.state import resources
+from asfmatch.storage import jobs
 
 
 class Health(msgspec.Struct, frozen=True, kw_only=True):

@@ -11,9 +11,9 @@ from litestar.enums import ScopeType
 from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, HTTPResponseStartEvent, Message, Receive, Scope, Send
 
-from api.errors import PROBLEM_JSON, Problem
-from api.state import resources
-from storage.cache import RateLimitResult
+from asfmatch.api.errors import PROBLEM_JSON, Problem
+from asfmatch.api.state import resources
+from asfmatch.storage.cache import RateLimitResult
 
 _BODY_METHODS = {b"POST", b"PUT", b"PATCH"}
 

@@ -9,13 +9,13 @@ import msgspec
 from litestar import Controller, Response, get
 from litestar.datastructures import State
 
-from api.errors import forbidden, not_found
-from api.schemas import PathId
-from api.state import Caller, Db, require, resources
-from storage import jobs, matches
-from storage.matches import MatchOwner, StoredMatch
-from storage.organisations import Principal
-from storage.suppliers import supplier_of_organisation
+from asfmatch.api.errors import forbidden, not_found
+from asfmatch.api.schemas import PathId
+from asfmatch.api.state import Caller, Db, require, resources
+from asfmatch.storage import jobs, matches
+from asfmatch.storage.matches import MatchOwner, StoredMatch
+from asfmatch.storage.organisations import Principal
+from asfmatch.storage.suppliers import supplier_of_organisation
 
 MatchStatus = Literal["pending", "ready"]
 

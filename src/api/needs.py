@@ -8,8 +8,8 @@ import msgspec
 from litestar import Controller, get, patch, post
 from litestar.params import FromQuery, JSONBody
 
-from api.errors import ApiError, FieldError, InvalidInput, forbidden, not_found
-from api.schemas import (
+from asfmatch.api.errors import ApiError, FieldError, InvalidInput, forbidden, not_found
+from asfmatch.api.schemas import (
     AwareDatetime,
     Count,
     CpvCodes,
@@ -24,15 +24,15 @@ from api.schemas import (
     SearchText,
     Sek,
 )
-from api.state import Caller, Db, require
-from api.validation import Checker
-from storage import jobs, matches
-from storage import needs as repo
-from storage import organisations as organisations_repo
-from storage.db import Connection
-from storage.needs import Need, NeedFilter
-from storage.organisations import Principal
-from storage.paging import Page
+from asfmatch.api.state import Caller, Db, require
+from asfmatch.api.validation import Checker
+from asfmatch.storage import jobs, matches
+from asfmatch.storage import needs as repo
+from asfmatch.storage import organisations as organisations_repo
+from asfmatch.storage.db import Connection
+from asfmatch.storage.needs import Need, NeedFilter
+from asfmatch.storage.organisations import Principal
+from asfmatch.storage.paging import Page
 
 
 class NeedCreate(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):

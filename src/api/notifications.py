@@ -15,15 +15,15 @@ from litestar.params import FromQuery, JSONBody
 from litestar.response import ServerSentEvent, ServerSentEventMessage
 from msgspec import Meta
 
-from api.errors import ApiError, FieldError, InvalidInput, forbidden, not_found
-from api.schemas import PageNumber, PageSize, PathId
-from api.state import AppResources, Caller, Db, bearer_token, require, resources
-from api.validation import Checker
-from storage import matches
-from storage import notifications as repo
-from storage.db import Connection
-from storage.events import Subscription
-from storage.notifications import (
+from asfmatch.api.errors import ApiError, FieldError, InvalidInput, forbidden, not_found
+from asfmatch.api.schemas import PageNumber, PageSize, PathId
+from asfmatch.api.state import AppResources, Caller, Db, bearer_token, require, resources
+from asfmatch.api.validation import Checker
+from asfmatch.storage import matches
+from asfmatch.storage import notifications as repo
+from asfmatch.storage.db import Connection
+from asfmatch.storage.events import Subscription
+from asfmatch.storage.notifications import (
     CHANNELS,
     Channel,
     DigestFrequency,
@@ -32,8 +32,8 @@ from storage.notifications import (
     Notification,
     Preferences,
 )
-from storage.organisations import Principal, authenticate
-from storage.suppliers import Supplier, get_supplier
+from asfmatch.storage.organisations import Principal, authenticate
+from asfmatch.storage.suppliers import Supplier, get_supplier
 
 Score = Annotated[float, Meta(ge=0.0, le=1.0)]
 LanCode = Annotated[str, Meta(max_length=2, examples=["25"])]

@@ -8,14 +8,14 @@ import msgspec
 from litestar import Controller, delete, get, post
 from litestar.params import FromQuery, JSONBody
 
-from api.errors import InvalidInput, conflict, forbidden, not_found
-from api.schemas import Email, Label, Name, OrgNumber, PageNumber, PageSize, PathId
-from api.state import Caller, Db, require
-from api.validation import Checker
-from storage import organisations as repo
-from storage.db import Connection
-from storage.organisations import ApiKey, DuplicateOrgNumber, Organisation, Principal
-from storage.paging import Page
+from asfmatch.api.errors import InvalidInput, conflict, forbidden, not_found
+from asfmatch.api.schemas import Email, Label, Name, OrgNumber, PageNumber, PageSize, PathId
+from asfmatch.api.state import Caller, Db, require
+from asfmatch.api.validation import Checker
+from asfmatch.storage import organisations as repo
+from asfmatch.storage.db import Connection
+from asfmatch.storage.organisations import ApiKey, DuplicateOrgNumber, Organisation, Principal
+from asfmatch.storage.paging import Page
 
 
 class OrganisationCreate(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):

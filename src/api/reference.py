@@ -7,9 +7,9 @@ from typing import Annotated
 from litestar import Controller, get
 from litestar.params import FromPath, QueryParameter
 
-from api.errors import not_found
-from reference.cpv import CpvCode, search_cpv
-from reference.regions import Lan, lan
+from asfmatch.api.errors import not_found
+from asfmatch.reference.cpv import CpvCode, search_cpv
+from asfmatch.reference.regions import Lan, lan
 
 
 class ReferenceController(Controller):

@@ -11,12 +11,12 @@ from litestar import Request
 from litestar.datastructures import State
 from litestar.di import NamedDependency
 
-from api.errors import ApiError, unauthorized
-from storage.cache import MatchCache, RateLimiter, RedisGate
-from storage.db import Connection
-from storage.organisations import Principal, authenticate
-from storage.services import Services
-from storage.settings import Settings
+from asfmatch.api.errors import ApiError, unauthorized
+from asfmatch.storage.cache import MatchCache, RateLimiter, RedisGate
+from asfmatch.storage.db import Connection
+from asfmatch.storage.organisations import Principal, authenticate
+from asfmatch.storage.services import Services
+from asfmatch.storage.settings import Settings
 
 
 @dataclass(frozen=True)

@@ -8,9 +8,9 @@ import msgspec
 from litestar import Controller, get, patch, post
 from litestar.params import FromQuery, JSONBody
 
-from api.errors import InvalidInput, conflict, forbidden, not_found
-from api.organisations import OrganisationCreate, create_organisation
-from api.schemas import (
+from asfmatch.api.errors import InvalidInput, conflict, forbidden, not_found
+from asfmatch.api.organisations import OrganisationCreate, create_organisation
+from asfmatch.api.schemas import (
     Count,
     CpvCodes,
     Description,
@@ -27,15 +27,15 @@ from api.schemas import (
     ServiceArea,
     Share,
 )
-from api.state import Caller, Db, require
-from api.validation import Checker
-from storage import jobs, matches
-from storage import organisations as organisations_repo
-from storage import suppliers as repo
-from storage.db import Connection
-from storage.organisations import Principal
-from storage.paging import Page
-from storage.suppliers import ProfileExists, Supplier, SupplierFilter
+from asfmatch.api.state import Caller, Db, require
+from asfmatch.api.validation import Checker
+from asfmatch.storage import jobs, matches
+from asfmatch.storage import organisations as organisations_repo
+from asfmatch.storage import suppliers as repo
+from asfmatch.storage.db import Connection
+from asfmatch.storage.organisations import Principal
+from asfmatch.storage.paging import Page
+from asfmatch.storage.suppliers import ProfileExists, Supplier, SupplierFilter
 
 
 class SupplierCreate(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):

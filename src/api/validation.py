@@ -6,10 +6,10 @@ import re
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
-from api.errors import FieldError
-from reference.cpv import cpv_catalog, normalise_cpv
-from reference.org_numbers import normalise_org_number
-from reference.regions import WHOLE_COUNTRY, kommuner, lan
+from asfmatch.api.errors import FieldError
+from asfmatch.reference.cpv import cpv_catalog, normalise_cpv
+from asfmatch.reference.org_numbers import normalise_org_number
+from asfmatch.reference.regions import WHOLE_COUNTRY, kommuner, lan
 
 _FAR_FUTURE = datetime(2100, 1, 1, tzinfo=UTC)
 

@@ -12,16 +12,16 @@ from litestar.datastructures import State
 from litestar.params import JSONBody
 from msgspec import Meta
 
-from api.errors import ApiError, FieldError, InvalidInput, conflict, not_found
-from api.notifications import owned_supplier
-from api.schemas import PageNumber, PageSize, PathId
-from api.state import Caller, Db, resources
-from storage import outbound
-from storage import webhooks as repo
-from storage.db import Connection
-from storage.paging import Page
-from storage.settings import Settings
-from storage.webhooks import Attempt, Endpoint
+from asfmatch.api.errors import ApiError, FieldError, InvalidInput, conflict, not_found
+from asfmatch.api.notifications import owned_supplier
+from asfmatch.api.schemas import PageNumber, PageSize, PathId
+from asfmatch.api.state import Caller, Db, resources
+from asfmatch.storage import outbound
+from asfmatch.storage import webhooks as repo
+from asfmatch.storage.db import Connection
+from asfmatch.storage.paging import Page
+from asfmatch.storage.settings import Settings
+from asfmatch.storage.webhooks import Attempt, Endpoint
 
 Url = Annotated[str, Meta(min_length=1, max_length=2000, examples=["https://example.se/hooks"])]
 EndpointDescription = Annotated[str, Meta(max_length=200)]

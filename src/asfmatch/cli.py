@@ -13,8 +13,8 @@ from pathlib import Path
 
 import msgspec
 
-from storage.embedded import EmbeddedServerError
-from storage.settings import Settings, SettingsError
+from asfmatch.storage.embedded import EmbeddedServerError
+from asfmatch.storage.settings import Settings, SettingsError
 
 log = logging.getLogger("asfmatch")
 
@@ -94,8 +94,8 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def _pending_migrations(database_url: str) -> list[str]:
-    from storage.db import connect
-    from storage.migrations import load_migrations
+    from asfmatch.storage.db import connect
+    from asfmatch.storage.migrations import load_migrations
 
     connection = await connect(database_url)
     try:
@@ -125,9 +125,9 @@ async def _migrated(database_url: str, command: str) -> bool:
 
 
 async def _migrate(settings: Settings) -> int:
-    from storage.db import connect
-    from storage.migrations import MigrationError, migrate
-    from storage.services import running_services
+    from asfmatch.storage.db import connect
+    from asfmatch.storage.migrations import MigrationError, migrate
+    from asfmatch.storage.services import running_services
 
     async with running_services(settings) as services:
         connection = await connect(services.database_url)
@@ -146,7 +146,7 @@ def _serve(settings: Settings, host: str, port: int, workers: int) -> int:
     import uvicorn
 
     async def prepare() -> tuple[str, str] | None:
-        from storage.services import running_services
+        from asfmatch.storage.services import running_services
 
         async with running_services(settings) as services:
             if not await _migrated(services.database_url, "serve"):
@@ -155,7 +155,7 @@ def _serve(settings: Settings, host: str, port: int, workers: int) -> int:
 
     if settings.database_url is None or settings.redis_url is None:
         # Embedded servers: this process holds them for all API processes, which get the URLs.
-        from storage.embedded import EmbeddedPostgres, EmbeddedRedis
+        from asfmatch.storage.embedded import EmbeddedPostgres, EmbeddedRedis
 
         postgres = EmbeddedPostgres(settings.data_dir) if settings.database_url is None else None
         redis_server = EmbeddedRedis(settings.data_dir) if settings.redis_url is None else None
@@ -173,14 +173,14 @@ def _serve(settings: Settings, host: str, port: int, workers: int) -> int:
     if asyncio.run(prepare()) is None:
         return 1
     print(f"asf-match API on http://{host}:{port}  (OpenAPI: http://{host}:{port}/schema)")
-    uvicorn.run("api.asgi:app", host=host, port=port, workers=workers, log_level="warning")
+    uvicorn.run("asfmatch.api.asgi:app", host=host, port=port, workers=workers, log_level="warning")
     return 0
 
 
 async def _worker(settings: Settings, drain: bool) -> int:
-    from storage.db import create_pool
-    from storage.services import running_services
-    from workers.runner import Worker
+    from asfmatch.storage.db import create_pool
+    from asfmatch.storage.services import running_services
+    from asfmatch.workers.runner import Worker
 
     async with running_services(settings) as services:
         if not await _migrated(services.database_url, "worker"):
@@ -204,8 +204,8 @@ async def _worker(settings: Settings, drain: bool) -> int:
 
 async def _import(settings: Settings, path: Path) -> int:
     from asfmatch.importing import ImportFileError, import_file, progress_printer
-    from storage.db import connect
-    from storage.services import running_services
+    from asfmatch.storage.db import connect
+    from asfmatch.storage.services import running_services
 
     try:
         raw = await asyncio.to_thread(path.read_bytes)
@@ -237,10 +237,10 @@ async def _import(settings: Settings, path: Path) -> int:
 
 
 async def _create_admin_key(settings: Settings, name: str, org_number: str) -> int:
-    from reference.org_numbers import normalise_org_number
-    from storage import organisations
-    from storage.db import connect
-    from storage.services import running_services
+    from asfmatch.reference.org_numbers import normalise_org_number
+    from asfmatch.storage import organisations
+    from asfmatch.storage.db import connect
+    from asfmatch.storage.services import running_services
 
     try:
         number = normalise_org_number(org_number)

@@ -16,14 +16,14 @@ from zoneinfo import ZoneInfo
 import msgspec
 import uvicorn
 
-from api.app import create_app
+from asfmatch.api.app import create_app
 from asfmatch.importing import import_file, progress_printer
-from storage import organisations
-from storage.db import connect
-from storage.migrations import migrate
-from storage.services import running_services
-from storage.settings import Settings
-from workers.runner import Worker
+from asfmatch.storage import organisations
+from asfmatch.storage.db import connect
+from asfmatch.storage.migrations import migrate
+from asfmatch.storage.services import running_services
+from asfmatch.storage.settings import Settings
+from asfmatch.workers.runner import Worker
 
 log = logging.getLogger(__name__)
 

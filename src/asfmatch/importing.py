@@ -9,14 +9,14 @@ from typing import Annotated, Any, TextIO, TypeVar
 import asyncpg
 import msgspec
 
-from api.errors import ApiError, describe_decode_error
-from api.needs import NeedCreate, create_need
-from api.schemas import Name, OrgNumber
-from api.suppliers import SupplierCreate, create_supplier
-from api.validation import Checker
-from storage import organisations
-from storage.db import Connection
-from storage.organisations import Principal
+from asfmatch.api.errors import ApiError, describe_decode_error
+from asfmatch.api.needs import NeedCreate, create_need
+from asfmatch.api.schemas import Name, OrgNumber
+from asfmatch.api.suppliers import SupplierCreate, create_supplier
+from asfmatch.api.validation import Checker
+from asfmatch.storage import organisations
+from asfmatch.storage.db import Connection
+from asfmatch.storage.organisations import Principal
 
 # The import runs with an admin's rights: it is an operator's command, not a client's request.
 _OPERATOR = Principal(organisation_id=0, role="admin", key_id=0)

@@ -9,8 +9,8 @@ from functools import lru_cache
 
 import snowballstemmer
 
-from matching.stopwords import STOP_WORDS
-from matching.synonyms import compile_synonyms, synonym_groups_of
+from asfmatch.matching.stopwords import STOP_WORDS
+from asfmatch.matching.synonyms import compile_synonyms, synonym_groups_of
 
 # Feature kinds are told apart by their first character, so one vectorizer can hold all three
 # and explanations can turn features back into words. Stems never start with these marks.

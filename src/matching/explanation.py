@@ -5,9 +5,9 @@ from __future__ import annotations
 import msgspec
 import numpy as np
 
-from matching.cpv import CpvLink
-from matching.filters import FilterCheck
-from matching.tfidf import AnalysedText, SparseVector
+from asfmatch.matching.cpv import CpvLink
+from asfmatch.matching.filters import FilterCheck
+from asfmatch.matching.tfidf import AnalysedText, SparseVector
 
 TOP_TERMS = 5
 

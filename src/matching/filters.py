@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 import msgspec
 
-from matching.model import Need, SupplierProfile
+from asfmatch.matching.model import Need, SupplierProfile
 
 WHOLE_COUNTRY = "SE"
 RESERVED_MIN_SHARE = 0.30

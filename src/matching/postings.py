@@ -16,8 +16,8 @@ try:
 except ImportError:  # pragma: no cover - a future scipy may move them
     _sparsetools = None
 
-from matching.cpv import ANCESTOR_SIMILARITY, SIBLING_SIMILARITY, significant
-from matching.tfidf import SparseVector
+from asfmatch.matching.cpv import ANCESTOR_SIMILARITY, SIBLING_SIMILARITY, significant
+from asfmatch.matching.tfidf import SparseVector
 
 FloatArray = npt.NDArray[np.float64]
 SlotArray = npt.NDArray[np.int64]

@@ -10,9 +10,9 @@ import numpy as np
 import numpy.typing as npt
 from scipy import sparse
 
-from matching.cpv import SIBLING_SIMILARITY, CpvLink, best_links, normalise_codes
-from matching.explanation import Explanation, TermAttribution, TermWeight
-from matching.filters import (
+from asfmatch.matching.cpv import SIBLING_SIMILARITY, CpvLink, best_links, normalise_codes
+from asfmatch.matching.explanation import Explanation, TermAttribution, TermWeight
+from asfmatch.matching.filters import (
     RESERVED_MIN_SHARE,
     SHARE_TOLERANCE,
     FilterCheck,
@@ -21,10 +21,10 @@ from matching.filters import (
     lan_of,
     meets_reserved_share,
 )
-from matching.model import Need, SupplierProfile
-from matching.postings import FloatArray, Segment, SlotArray
-from matching.store import DocumentStore
-from matching.tfidf import TextModel
+from asfmatch.matching.model import Need, SupplierProfile
+from asfmatch.matching.postings import FloatArray, Segment, SlotArray
+from asfmatch.matching.store import DocumentStore
+from asfmatch.matching.tfidf import TextModel
 
 __all__ = [
     "CPV_WEIGHT",

@@ -9,8 +9,8 @@ import numpy as np
 import numpy.typing as npt
 from scipy import sparse
 
-from matching.postings import CodeTable, Segment, SlotArray
-from matching.tfidf import SparseVector
+from asfmatch.matching.postings import CodeTable, Segment, SlotArray
+from asfmatch.matching.tfidf import SparseVector
 
 # Incremental documents go to small delta segments that are merged, log-structured, as they
 # grow; at most this many are kept before all are merged into one.

@@ -10,7 +10,7 @@ import numpy.typing as npt
 from scipy import sparse
 from sklearn.feature_extraction.text import TfidfVectorizer
 
-from matching.analysis import (
+from asfmatch.matching.analysis import (
     GRAM_MARK,
     SYNONYM_MARK,
     SwedishAnalyser,

@@ -32,7 +32,7 @@ def normalise_cpv(raw: str) -> str | None:
 @cache
 def cpv_catalog() -> dict[str, CpvCode]:
     """All CPV codes keyed by their 8 digits (read once from the packaged CSV)."""
-    path = files("reference").joinpath("data/cpv_2008_sv_en.csv")
+    path = files("asfmatch.reference").joinpath("data/cpv_2008_sv_en.csv")
     with path.open(encoding="utf-8") as handle:
         return {
             row["cpv_code"]: CpvCode(

@@ -34,7 +34,7 @@ class Lan(msgspec.Struct, frozen=True, kw_only=True):
 @cache
 def kommuner() -> dict[str, Kommun]:
     """All 290 kommuner keyed by code."""
-    path = files("reference").joinpath("data/sweden_kommuner.csv")
+    path = files("asfmatch.reference").joinpath("data/sweden_kommuner.csv")
     with path.open(encoding="utf-8") as handle:
         return {
             row["kommun_code"]: Kommun(
@@ -52,7 +52,7 @@ def kommuner() -> dict[str, Kommun]:
 @cache
 def lan() -> dict[str, Lan]:
     """All 21 län keyed by code, each with its kommuner."""
-    path = files("reference").joinpath("data/sweden_lan.csv")
+    path = files("asfmatch.reference").joinpath("data/sweden_lan.csv")
     by_lan: dict[str, list[Kommun]] = {}
     for kommun in kommuner().values():
         by_lan.setdefault(kommun.lan_code, []).append(kommun)

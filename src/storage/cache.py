@@ -15,7 +15,7 @@ from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 from redis.retry import Retry
 
-from storage.settings import Settings
+from asfmatch.storage.settings import Settings
 
 log = logging.getLogger(__name__)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from storage.db import Connection
+from asfmatch.storage.db import Connection
 
 
 async def current_change(connection: Connection) -> int:

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, TypeAlias
 import asyncpg
 import msgspec
 
-from storage.settings import Settings
+from asfmatch.storage.settings import Settings
 
 if TYPE_CHECKING:
     from asyncpg.pool import PoolConnectionProxy

@@ -11,9 +11,9 @@ from collections.abc import Sequence
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
-from storage.cache import create_redis
-from storage.embedded import EmbeddedRedis
-from storage.settings import Settings
+from asfmatch.storage.cache import create_redis
+from asfmatch.storage.embedded import EmbeddedRedis
+from asfmatch.storage.settings import Settings
 
 log = logging.getLogger(__name__)
 

@@ -9,7 +9,7 @@ from typing import Any
 import asyncpg
 import msgspec
 
-from storage.db import Connection
+from asfmatch.storage.db import Connection
 
 # Job kinds. A kind names what to do with the entity whose id the job carries.
 RANK_NEED = "rank_need"

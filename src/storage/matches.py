@@ -8,7 +8,7 @@ from typing import Any
 
 import msgspec
 
-from storage.db import Connection
+from asfmatch.storage.db import Connection
 
 
 class StoredMatch(msgspec.Struct, frozen=True, kw_only=True):

@@ -4,17 +4,20 @@ from __future__ import annotations
 
 import hashlib
 import re
+from importlib.resources import files
 from pathlib import Path
 
 import msgspec
 
-from storage.db import Connection
+from asfmatch.storage.db import Connection
 
 # Any constant works; it only has to be the same for every asfmatch process.
 _MIGRATION_LOCK = 0x61736D67  # "asmg"
 _NAME = re.compile(r"^(\d{3,})_[a-z0-9_]+\.sql$")
 
-DEFAULT_MIGRATIONS_DIR = Path(__file__).resolve().parents[2] / "sql"
+# Shipped inside the package (src/asfmatch/sql links to the top-level sql/), so an installed
+# wheel migrates exactly as a checkout does.
+DEFAULT_MIGRATIONS_DIR = Path(str(files("asfmatch").joinpath("sql")))
 
 
 class MigrationError(RuntimeError):
@@ -42,6 +45,9 @@ def load_migrations(directory: Path = DEFAULT_MIGRATIONS_DIR) -> list[Migration]
         if match is None:
             raise MigrationError(f"{path.name}: migration files are named NNN_snake_case.sql")
         found.append(Migration(int(match.group(1)), path.name, path.read_text(encoding="utf-8")))
+    if not found:
+        # An install that lost its SQL files must not report an empty database as migrated.
+        raise MigrationError(f"no migration files in {directory}")
     for expected, migration in enumerate(found, start=1):
         if migration.version != expected:
             raise MigrationError(f"{migration.name}: expected migration number {expected:03d}")

@@ -8,9 +8,9 @@ from datetime import datetime
 import asyncpg
 import msgspec
 
-from matching.model import Need as RankedNeedInput
-from storage.db import Connection
-from storage.paging import Page, Query, contains_pattern
+from asfmatch.matching.model import Need as RankedNeedInput
+from asfmatch.storage.db import Connection
+from asfmatch.storage.paging import Page, Query, contains_pattern
 
 NEED_COLUMNS = (
     "title",

@@ -10,7 +10,7 @@ from typing import Any, Literal
 import asyncpg
 import msgspec
 
-from storage.db import Connection
+from asfmatch.storage.db import Connection
 
 Channel = Literal["inbox", "sse", "webhook", "email"]
 DigestFrequency = Literal["immediate", "hourly", "daily", "weekly", "never"]

@@ -10,7 +10,7 @@ from typing import Literal
 import asyncpg
 import msgspec
 
-from storage.db import Connection
+from asfmatch.storage.db import Connection
 
 OrganisationKind = Literal["buyer", "supplier", "admin"]
 

@@ -8,7 +8,7 @@ from typing import Generic, TypeVar
 import asyncpg
 import msgspec
 
-from storage.db import Connection
+from asfmatch.storage.db import Connection
 
 T = TypeVar("T")
 

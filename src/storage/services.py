@@ -8,8 +8,8 @@ from contextlib import asynccontextmanager
 
 import msgspec
 
-from storage.embedded import EmbeddedPostgres, EmbeddedRedis
-from storage.settings import Settings
+from asfmatch.storage.embedded import EmbeddedPostgres, EmbeddedRedis
+from asfmatch.storage.settings import Settings
 
 
 class Services(msgspec.Struct, frozen=True, kw_only=True):

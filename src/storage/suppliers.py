@@ -8,9 +8,9 @@ from datetime import datetime
 import asyncpg
 import msgspec
 
-from matching.model import SupplierProfile
-from storage.db import Connection
-from storage.paging import Page, Query, contains_pattern
+from asfmatch.matching.model import SupplierProfile
+from asfmatch.storage.db import Connection
+from asfmatch.storage.paging import Page, Query, contains_pattern
 
 PROFILE_COLUMNS = (
     "legal_form",

@@ -12,10 +12,10 @@ from typing import Any, Literal
 import msgspec
 from standardwebhooks.webhooks import Webhook
 
-from storage import jobs
-from storage.db import Connection
-from storage.paging import Page
-from storage.settings import Settings
+from asfmatch.storage import jobs
+from asfmatch.storage.db import Connection
+from asfmatch.storage.paging import Page
+from asfmatch.storage.settings import Settings
 
 DELIVERY_JOB = "webhook_delivery"
 MAX_ENDPOINTS_PER_SUPPLIER = 10

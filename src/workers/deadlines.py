@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from storage import jobs, matches
-from storage.db import Connection
-from storage.needs import close_needs_past_deadline
+from asfmatch.storage import jobs, matches
+from asfmatch.storage.db import Connection
+from asfmatch.storage.needs import close_needs_past_deadline
 
 
 async def close_expired_needs(connection: Connection) -> list[int]:

@@ -12,11 +12,11 @@ from email.utils import formataddr, make_msgid
 import aiosmtplib
 import asyncpg
 
-from reference.regions import kommuner
-from storage import jobs, notifications
-from storage.jobs import Job
-from storage.notifications import FREQUENCY_SECONDS, Notification
-from storage.settings import Settings
+from asfmatch.reference.regions import kommuner
+from asfmatch.storage import jobs, notifications
+from asfmatch.storage.jobs import Job
+from asfmatch.storage.notifications import FREQUENCY_SECONDS, Notification
+from asfmatch.storage.settings import Settings
 
 log = logging.getLogger(__name__)
 

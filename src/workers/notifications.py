@@ -9,12 +9,12 @@ from typing import Any
 import asyncpg
 import msgspec
 
-from storage import jobs, notifications, webhooks
-from storage.db import Connection
-from storage.events import wake_streams
-from storage.jobs import Job
-from storage.matches import ScoredPair
-from storage.notifications import (
+from asfmatch.storage import jobs, notifications, webhooks
+from asfmatch.storage.db import Connection
+from asfmatch.storage.events import wake_streams
+from asfmatch.storage.jobs import Job
+from asfmatch.storage.matches import ScoredPair
+from asfmatch.storage.notifications import (
     FREQUENCY_SECONDS,
     INSTANT_CHANNELS,
     NeedFacts,
@@ -22,7 +22,7 @@ from storage.notifications import (
     Preferences,
     SupplierState,
 )
-from storage.settings import Settings
+from asfmatch.storage.settings import Settings
 
 
 def wants(preferences: Preferences, need: NeedFacts, floor: float) -> bool:

@@ -10,16 +10,16 @@ from typing import Any
 import asyncpg
 import msgspec
 
-from matching.ranking import MatchIndex, RankedNeed, RankedSupplier
-from reference.cpv import cpv_labels_sv
-from storage import jobs, matches
-from storage.changes import current_change
-from storage.db import Connection
-from storage.matches import ScoredPair
-from storage.needs import get_need, needs_changed_since
-from storage.settings import Settings
-from storage.suppliers import get_supplier, suppliers_changed_since
-from workers.notifications import Notifier
+from asfmatch.matching.ranking import MatchIndex, RankedNeed, RankedSupplier
+from asfmatch.reference.cpv import cpv_labels_sv
+from asfmatch.storage import jobs, matches
+from asfmatch.storage.changes import current_change
+from asfmatch.storage.db import Connection
+from asfmatch.storage.matches import ScoredPair
+from asfmatch.storage.needs import get_need, needs_changed_since
+from asfmatch.storage.settings import Settings
+from asfmatch.storage.suppliers import get_supplier, suppliers_changed_since
+from asfmatch.workers.notifications import Notifier
 
 log = logging.getLogger(__name__)
 

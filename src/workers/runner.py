@@ -17,14 +17,14 @@ from typing import Any
 
 import asyncpg
 
-from storage import jobs, notifications, webhooks
-from storage.db import connect, create_pool
-from storage.jobs import Job
-from storage.settings import Settings
-from workers.deadlines import close_expired_needs
-from workers.email import Mailer
-from workers.ranking import Ranker
-from workers.webhooks import Deliverer
+from asfmatch.storage import jobs, notifications, webhooks
+from asfmatch.storage.db import connect, create_pool
+from asfmatch.storage.jobs import Job
+from asfmatch.storage.settings import Settings
+from asfmatch.workers.deadlines import close_expired_needs
+from asfmatch.workers.email import Mailer
+from asfmatch.workers.ranking import Ranker
+from asfmatch.workers.webhooks import Deliverer
 
 log = logging.getLogger(__name__)
 

@@ -15,12 +15,12 @@ import asyncpg
 import httpx
 import msgspec
 
-from storage import outbound, webhooks
-from storage.db import Connection
-from storage.jobs import Job
-from storage.settings import Settings
-from storage.webhooks import DeliveryTarget, signature_header
-from workers.notifications import Notifier
+from asfmatch.storage import outbound, webhooks
+from asfmatch.storage.db import Connection
+from asfmatch.storage.jobs import Job
+from asfmatch.storage.settings import Settings
+from asfmatch.storage.webhooks import DeliveryTarget, signature_header
+from asfmatch.workers.notifications import Notifier
 
 log = logging.getLogger(__name__)
 

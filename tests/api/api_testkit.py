@@ -13,7 +13,7 @@ from typing import Any
 
 import httpx
 
-from reference.org_numbers import luhn_check_digit
+from asfmatch.reference.org_numbers import luhn_check_digit
 
 API = "/api/v1"
 PROBLEM_JSON = "application/problem+json"

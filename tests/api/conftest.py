@@ -24,9 +24,9 @@ import redis.asyncio as aioredis
 from api_testkit import API, Party, World, need_body, supplier_body
 from litestar.testing import AsyncTestClient
 
-from api.app import create_app
-from storage.organisations import create_api_key
-from storage.settings import Settings
+from asfmatch.api.app import create_app
+from asfmatch.storage.organisations import create_api_key
+from asfmatch.storage.settings import Settings
 
 KEEP_TABLES = {"schema_migrations"}
 

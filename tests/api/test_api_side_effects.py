@@ -9,12 +9,12 @@ import msgspec
 import pytest
 from api_testkit import API, World, assert_problem, need_body, new_org_number, supplier_body
 
-from api.errors import ApiError, FieldError, InvalidInput
-from api.suppliers import SupplierCreate, create_supplier
-from storage import jobs as jobs_module
-from storage import suppliers as suppliers_module
-from storage.db import connect
-from storage.organisations import Principal
+from asfmatch.api.errors import ApiError, FieldError, InvalidInput
+from asfmatch.api.suppliers import SupplierCreate, create_supplier
+from asfmatch.storage import jobs as jobs_module
+from asfmatch.storage import suppliers as suppliers_module
+from asfmatch.storage.db import connect
+from asfmatch.storage.organisations import Principal
 
 
 async def queued(db, kind: str, entity_id: int | None = None) -> int:

@@ -13,8 +13,8 @@ from api_testkit import assert_problem
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
-from api.demo_page import DEMO_PAGE_HANDLERS, static_dir
-from api.errors import EXCEPTION_HANDLERS
+from asfmatch.api.demo_page import DEMO_PAGE_HANDLERS, static_dir
+from asfmatch.api.errors import EXCEPTION_HANDLERS
 
 
 def page_app() -> Litestar:

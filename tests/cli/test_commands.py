@@ -32,7 +32,7 @@ def test_commands_refuse_to_run_on_an_unmigrated_database_and_migrate_fixes_it(
 async def test_create_admin_key_prints_a_working_admin_key(
     database_url: str, redis_url: str, tmp_path: Path
 ) -> None:
-    from storage.organisations import authenticate
+    from asfmatch.storage.organisations import authenticate
 
     done = run_asfmatch(["create-admin-key"], database_url, redis_url, tmp_path)
     assert done.returncode == 0, done.stderr

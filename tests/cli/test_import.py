@@ -30,7 +30,7 @@ GOOD_NEED = {"key": "n1", "buyer": "b1", "title": "Lokalvård förskolor", "komm
 
 
 def _luhn_fix(number: str) -> str:
-    from reference.org_numbers import luhn_check_digit
+    from asfmatch.reference.org_numbers import luhn_check_digit
 
     digits = number.replace("-", "")[:9]
     return f"{digits[:6]}-{digits[6:]}{luhn_check_digit(digits)}"
@@ -141,7 +141,7 @@ async def test_a_file_of_the_wrong_shape_is_refused_whole(
 def test_the_import_command_prints_ids_by_key_and_progress_on_large_files(
     database_url: str, redis_url: str, tmp_path: Path
 ) -> None:
-    from reference.org_numbers import luhn_check_digit
+    from asfmatch.reference.org_numbers import luhn_check_digit
 
     suppliers = []
     for n in range(300):

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import unicodedata
 
-from matching.analysis import SwedishAnalyser, char_grams, normalise, stem, tokenize
-from matching.stopwords import STOP_WORDS
+from asfmatch.matching.analysis import SwedishAnalyser, char_grams, normalise, stem, tokenize
+from asfmatch.matching.stopwords import STOP_WORDS
 
 
 def test_normalise_composes_and_casefolds_swedish_letters() -> None:

@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from matching.cpv import (
+from asfmatch.matching.cpv import (
     best_links,
     cpv_score,
     normalise_code,
@@ -15,8 +15,8 @@ from matching.cpv import (
     relation_of,
     significant,
 )
-from matching.postings import CodeTable
-from reference.cpv import cpv_catalog
+from asfmatch.matching.postings import CodeTable
+from asfmatch.reference.cpv import cpv_catalog
 
 
 def test_codes_are_accepted_with_or_without_check_digit() -> None:

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from matching.filters import (
+from asfmatch.matching.filters import (
     RESERVED_MIN_SHARE,
     FilterCheck,
     eligibility,
     is_eligible,
     serves_kommun,
 )
-from matching.model import Need, SupplierProfile
+from asfmatch.matching.model import Need, SupplierProfile
 
 
 def supplier(**changes: object) -> SupplierProfile:

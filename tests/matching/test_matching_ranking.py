@@ -7,10 +7,10 @@ from functools import cache
 
 import pytest
 
-from matching.cpv import cpv_score
-from matching.filters import is_eligible
-from matching.model import Need, SupplierProfile
-from matching.ranking import (
+from asfmatch.matching.cpv import cpv_score
+from asfmatch.matching.filters import is_eligible
+from asfmatch.matching.model import Need, SupplierProfile
+from asfmatch.matching.ranking import (
     CPV_WEIGHT,
     MIN_CPV_EVIDENCE,
     MIN_TEXT_EVIDENCE,
@@ -20,7 +20,7 @@ from matching.ranking import (
     need_document,
     supplier_document,
 )
-from reference.cpv import cpv_labels_sv
+from asfmatch.reference.cpv import cpv_labels_sv
 
 
 @cache

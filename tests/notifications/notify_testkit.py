@@ -23,10 +23,10 @@ import msgspec
 import pytest
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
-from reference.org_numbers import luhn_check_digit
-from storage.db import create_pool
-from storage.settings import Settings
-from workers.runner import Worker
+from asfmatch.reference.org_numbers import luhn_check_digit
+from asfmatch.storage.db import create_pool
+from asfmatch.storage.settings import Settings
+from asfmatch.workers.runner import Worker
 
 API = "/api/v1"
 

@@ -19,7 +19,7 @@ from notify_testkit import (  # noqa: F401 - fixtures, found by pytest under the
     town_fixture,
 )
 
-from storage.settings import Settings
+from asfmatch.storage.settings import Settings
 
 
 @pytest.fixture

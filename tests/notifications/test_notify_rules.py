@@ -21,7 +21,7 @@ from notify_testkit import (  # noqa: F401 - fixtures, found by pytest under the
     town_fixture,
 )
 
-from storage.settings import Settings
+from asfmatch.storage.settings import Settings
 
 
 async def _told(db: asyncpg.Connection, supplier_id: int) -> list[tuple[str, list[int]]]:

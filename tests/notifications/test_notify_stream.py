@@ -24,8 +24,8 @@ from notify_testkit import (  # noqa: F401 - fixtures, found by pytest under the
     town_fixture,
 )
 
-from api.app import create_app
-from storage.settings import Settings
+from asfmatch.api.app import create_app
+from asfmatch.storage.settings import Settings
 
 
 async def _serve(settings: Settings) -> AsyncIterator[str]:

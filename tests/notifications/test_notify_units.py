@@ -10,12 +10,12 @@ from email.utils import format_datetime
 import pytest
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
-from storage.notifications import NeedFacts, Preferences
-from storage.outbound import Refused, address_problem, check_url
-from storage.settings import Settings, SettingsError
-from storage.webhooks import new_secret, signature_header
-from workers.notifications import wants
-from workers.webhooks import MAX_ATTEMPTS, RETRY_SCHEDULE, parse_retry_after, retry_delay
+from asfmatch.storage.notifications import NeedFacts, Preferences
+from asfmatch.storage.outbound import Refused, address_problem, check_url
+from asfmatch.storage.settings import Settings, SettingsError
+from asfmatch.storage.webhooks import new_secret, signature_header
+from asfmatch.workers.notifications import wants
+from asfmatch.workers.webhooks import MAX_ATTEMPTS, RETRY_SCHEDULE, parse_retry_after, retry_delay
 
 HOUR = 3600.0
 

@@ -26,10 +26,10 @@ from notify_testkit import (  # noqa: F401 - fixtures, found by pytest under the
     town_fixture,
 )
 
-from api.app import create_app
-from storage.settings import Settings
-from workers.runner import Worker
-from workers.webhooks import RETRY_SCHEDULE
+from asfmatch.api.app import create_app
+from asfmatch.storage.settings import Settings
+from asfmatch.workers.runner import Worker
+from asfmatch.workers.webhooks import RETRY_SCHEDULE
 
 
 async def _queued_delay(db: asyncpg.Connection) -> float | None:

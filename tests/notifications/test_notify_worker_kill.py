@@ -25,7 +25,7 @@ from notify_testkit import (  # noqa: F401 - fixtures, found by pytest under the
     town_fixture,
 )
 
-from storage.settings import Settings
+from asfmatch.storage.settings import Settings
 
 pytestmark = pytest.mark.slow
 

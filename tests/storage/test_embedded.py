@@ -19,7 +19,7 @@ _SCRIPT = textwrap.dedent(
     import asyncio, sys
     import asyncpg, redis
     from pathlib import Path
-    from storage.embedded import EmbeddedPostgres, EmbeddedRedis
+    from asfmatch.storage.embedded import EmbeddedPostgres, EmbeddedRedis
 
     data_dir, action = Path(sys.argv[1]), sys.argv[2]
     postgres, cache = EmbeddedPostgres(data_dir), EmbeddedRedis(data_dir)

@@ -8,7 +8,7 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from storage.migrations import MigrationError, load_migrations, migrate
+from asfmatch.storage.migrations import MigrationError, load_migrations, migrate
 
 
 async def test_migrate_on_an_empty_database_applies_every_file_in_order(

@@ -9,9 +9,9 @@ from itertools import pairwise
 import asyncpg
 import pytest
 
-from storage import jobs
-from storage.db import create_pool
-from storage.settings import Settings
+from asfmatch.storage import jobs
+from asfmatch.storage.db import create_pool
+from asfmatch.storage.settings import Settings
 
 
 async def test_a_job_enqueued_in_a_rolled_back_transaction_never_exists(

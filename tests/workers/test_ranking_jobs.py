@@ -9,10 +9,10 @@ import pytest
 import redis.asyncio as aioredis
 from litestar.testing import AsyncTestClient
 
-from storage.db import create_pool
-from storage.settings import Settings
+from asfmatch.storage.db import create_pool
+from asfmatch.storage.settings import Settings
+from asfmatch.workers.runner import Worker
 from testkit import Keys
-from workers.runner import Worker
 
 CLEANING = {
     "legal_form": "ekonomisk_forening",
@@ -266,7 +266,7 @@ async def test_a_need_past_its_deadline_is_closed_and_leaves_the_supplier_lists(
     world: dict[str, Any],
     db: asyncpg.Connection,
 ) -> None:
-    from workers.deadlines import close_expired_needs
+    from asfmatch.workers.deadlines import close_expired_needs
 
     await _drain(settings)
     assert await close_expired_needs(db) == []

@@ -10,8 +10,8 @@ import msgspec
 import pytest
 from litestar.testing import AsyncTestClient
 
-from api.app import create_app
-from storage.settings import Settings
+from asfmatch.api.app import create_app
+from asfmatch.storage.settings import Settings
 from testkit import Keys
 
 

@@ -13,7 +13,7 @@ import asyncpg
 import pytest
 from litestar.testing import AsyncTestClient
 
-from storage.settings import Settings
+from asfmatch.storage.settings import Settings
 from testkit import Keys
 
 pytestmark = pytest.mark.slow
