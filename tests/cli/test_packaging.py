@@ -19,8 +19,7 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The project built as a wheel, as `pip install .` would build it."""
     out = tmp_path_factory.mktemp("wheel")
     subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q"]
-        + ["-w", str(out), str(ROOT)],
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(out), str(ROOT)],
         check=True,
         capture_output=True,
         timeout=300,
