@@ -3,7 +3,7 @@ cache when it has them and from PostgreSQL when it does not (or when Redis is do
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Literal
 
 import msgspec
 from litestar import Controller, Response, get
@@ -12,6 +12,7 @@ from litestar.datastructures import State
 from asfmatch.api.errors import forbidden, not_found
 from asfmatch.api.schemas import PathId
 from asfmatch.api.state import Caller, Db, require, resources
+from asfmatch.matching.explanation import Explanation
 from asfmatch.storage import jobs, matches
 from asfmatch.storage.matches import MatchOwner, StoredMatch
 from asfmatch.storage.organisations import Principal
@@ -27,7 +28,7 @@ class SupplierMatch(msgspec.Struct, frozen=True, kw_only=True):
     supplier_name: str
     score: float
     rank: int
-    explanation: dict[str, Any]
+    explanation: Explanation
     model_version: str
 
 
@@ -38,7 +39,7 @@ class NeedMatch(msgspec.Struct, frozen=True, kw_only=True):
     need_title: str
     score: float
     rank: int
-    explanation: dict[str, Any]
+    explanation: Explanation
     model_version: str
 
 
@@ -62,6 +63,11 @@ _need_list = msgspec.json.Decoder(NeedMatches)
 _encoder = msgspec.json.Encoder()
 
 
+def _explanation(stored: dict[str, object]) -> Explanation:
+    """The stored JSON as the typed explanation (rows from before `outcome` decode too)."""
+    return msgspec.convert(stored, Explanation)
+
+
 def _supplier_items(rows: list[StoredMatch]) -> list[SupplierMatch]:
     return [
         SupplierMatch(
@@ -69,7 +75,7 @@ def _supplier_items(rows: list[StoredMatch]) -> list[SupplierMatch]:
             supplier_name=row.name,
             score=round(row.score, 4),
             rank=position,
-            explanation=row.explanation,
+            explanation=_explanation(row.explanation),
             model_version=row.model_version,
         )
         for position, row in enumerate(rows, start=1)
@@ -83,7 +89,7 @@ def _need_items(rows: list[StoredMatch]) -> list[NeedMatch]:
             need_title=row.name,
             score=round(row.score, 4),
             rank=position,
-            explanation=row.explanation,
+            explanation=_explanation(row.explanation),
             model_version=row.model_version,
         )
         for position, row in enumerate(rows, start=1)
