@@ -313,7 +313,7 @@ async def _stream(
     """Events with ids above `after`: a replay from PostgreSQL, then live ones as they come.
     Ends when the key is revoked (checked at each heartbeat) or the client goes away."""
     settings = app.settings
-    subscription = Subscription(settings, app.services.redis_url, supplier_id)
+    subscription = Subscription(settings, app.servers.redis_url, supplier_id)
     last = after
 
     async def catch_up() -> list[ServerSentEventMessage]:

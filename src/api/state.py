@@ -15,7 +15,7 @@ from asfmatch.api.errors import ApiError, unauthorized
 from asfmatch.storage.cache import MatchCache, RateLimiter, RedisGate
 from asfmatch.storage.db import Connection
 from asfmatch.storage.organisations import Principal, authenticate
-from asfmatch.storage.services import Services
+from asfmatch.storage.servers import Servers
 from asfmatch.storage.settings import Settings
 
 
@@ -24,7 +24,7 @@ class AppResources:
     """Handles opened by the lifespan and closed by it."""
 
     settings: Settings
-    services: Services
+    servers: Servers
     pool: asyncpg.Pool
     redis: RedisGate
     cache: MatchCache
