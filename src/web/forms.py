@@ -10,9 +10,9 @@ from typing import Any, get_args, get_origin
 import msgspec
 from litestar.datastructures import FormMultiDict
 
-from asfmatch.api.errors import FieldError
-from asfmatch.api.validation import Checker
 from asfmatch.reference.regions import kommuner
+from asfmatch.services.errors import FieldError
+from asfmatch.services.validation import Checker
 from asfmatch.web.i18n import SWEDEN
 
 # A CPV code as the typeahead offers it: "90910000-9 Städning"; the code is what counts.

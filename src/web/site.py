@@ -12,6 +12,14 @@ from litestar.exceptions import HTTPException
 from litestar.response import Redirect
 
 from asfmatch.api.errors import ApiError
+from asfmatch.services.errors import (
+    Conflict,
+    DomainError,
+    Forbidden,
+    Invalid,
+    NotFound,
+    Unauthenticated,
+)
 from asfmatch.web import (
     admin_pages,
     buyer_pages,
@@ -70,6 +78,24 @@ def handle_api_error(request: Request[Any, Any, Any], exc: ApiError) -> Response
     return result
 
 
+_DOMAIN_STATUS: dict[type[DomainError], int] = {
+    Invalid: 422,
+    NotFound: 404,
+    Forbidden: 403,
+    Conflict: 409,
+    Unauthenticated: 401,
+}
+
+
+def handle_domain_error(request: Request[Any, Any, Any], exc: DomainError) -> Response[Any]:
+    """A service's refusal the page did not expect as a page (forms catch `Invalid` first)."""
+    status = next(code for kind, code in _DOMAIN_STATUS.items() if isinstance(exc, kind))
+    result: Response[Any] = _error_page(
+        request, status, _STATUS_KEYS.get(status, "error.bad_request"), detail=exc.detail
+    )
+    return result
+
+
 def handle_http(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
     """Framework errors (unknown page, bad parameter) as pages."""
     result: Response[Any] = _error_page(
@@ -102,6 +128,7 @@ def web_router() -> Router:
         exception_handlers={
             PageError: handle_page_error,
             ApiError: handle_api_error,
+            DomainError: handle_domain_error,
             HTTPException: handle_http,
             Exception: handle_unexpected,
         },
