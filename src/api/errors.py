@@ -12,6 +12,8 @@ from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
+from asfmatch.api.text import rule_reason
+
 log = logging.getLogger(__name__)
 
 PROBLEM_JSON = "application/problem+json"
@@ -94,6 +96,7 @@ def _field_from_message(message: str) -> tuple[str | None, str]:
     reason, _, where = message.partition(" - at ")
     found = _PATH.search(where) if where else None
     field = found.group(1) if found else None
+    reason = rule_reason(reason) or reason
     if reason.startswith("Object missing required field"):
         missing = re.search(r"`([^`]+)`", reason)
         prefix = f"{field}." if field else ""

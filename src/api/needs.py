@@ -11,6 +11,7 @@ from litestar.params import FromQuery, JSONBody
 from asfmatch.api.errors import ApiError, FieldError, InvalidInput, forbidden, not_found
 from asfmatch.api.schemas import (
     AwareDatetime,
+    CodeFilter,
     Count,
     CpvCodes,
     Id,
@@ -187,9 +188,9 @@ class NeedController(Controller):
         self,
         db: Db,
         principal: Caller,
-        lan: FromQuery[str | None] = None,
-        kommun: FromQuery[str | None] = None,
-        cpv: FromQuery[str | None] = None,
+        lan: CodeFilter = None,
+        kommun: CodeFilter = None,
+        cpv: CodeFilter = None,
         status: FromQuery[Literal["draft", "open", "closed", "withdrawn"] | None] = None,
         reserved: FromQuery[bool | None] = None,
         buyer_id: QueryId = None,

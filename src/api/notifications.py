@@ -18,6 +18,7 @@ from msgspec import Meta
 from asfmatch.api.errors import ApiError, FieldError, InvalidInput, forbidden, not_found
 from asfmatch.api.schemas import PageNumber, PageSize, PathId
 from asfmatch.api.state import AppResources, Caller, Db, bearer_token, require, resources
+from asfmatch.api.text import LINE, TEXT
 from asfmatch.api.validation import Checker
 from asfmatch.storage import matches
 from asfmatch.storage import notifications as repo
@@ -36,9 +37,9 @@ from asfmatch.storage.organisations import Principal, authenticate
 from asfmatch.storage.suppliers import Supplier, get_supplier
 
 Score = Annotated[float, Meta(ge=0.0, le=1.0)]
-LanCode = Annotated[str, Meta(max_length=2, examples=["25"])]
-CpvPrefix = Annotated[str, Meta(max_length=10, examples=["9091"])]
-Reason = Annotated[str, Meta(max_length=1000)]
+LanCode = Annotated[str, Meta(max_length=2, pattern=LINE, examples=["25"])]
+CpvPrefix = Annotated[str, Meta(max_length=10, pattern=LINE, examples=["9091"])]
+Reason = Annotated[str, Meta(max_length=1000, pattern=TEXT)]
 
 
 class PreferencesUpdate(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):

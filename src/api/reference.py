@@ -8,6 +8,7 @@ from litestar import Controller, get
 from litestar.params import FromPath, QueryParameter
 
 from asfmatch.api.errors import not_found
+from asfmatch.api.text import LINE
 from asfmatch.reference.cpv import CpvCode, search_cpv
 from asfmatch.reference.regions import Lan, lan
 
@@ -32,7 +33,7 @@ class ReferenceController(Controller):
     @get("/cpv", summary="Search CPV codes by code prefix or Swedish/English words")
     async def cpv(
         self,
-        q: Annotated[str, QueryParameter(min_length=1, max_length=100)],
+        q: Annotated[str, QueryParameter(min_length=1, max_length=100, pattern=LINE)],
         limit: Annotated[int, QueryParameter(ge=1, le=100)] = 20,
     ) -> list[CpvCode]:
         return search_cpv(q, limit)

@@ -11,6 +11,7 @@ from litestar.params import FromQuery, JSONBody
 from asfmatch.api.errors import InvalidInput, conflict, forbidden, not_found
 from asfmatch.api.organisations import OrganisationCreate, create_organisation
 from asfmatch.api.schemas import (
+    CodeFilter,
     Count,
     CpvCodes,
     Description,
@@ -193,9 +194,9 @@ class SupplierController(Controller):
         self,
         db: Db,
         principal: Caller,
-        lan: FromQuery[str | None] = None,
-        kommun: FromQuery[str | None] = None,
-        cpv: FromQuery[str | None] = None,
+        lan: CodeFilter = None,
+        kommun: CodeFilter = None,
+        cpv: CodeFilter = None,
         active: FromQuery[bool | None] = None,
         q: SearchText = None,
         page: PageNumber = 1,

@@ -14,7 +14,9 @@ from asfmatch.reference.regions import WHOLE_COUNTRY, kommuner, lan
 _FAR_FUTURE = datetime(2100, 1, 1, tzinfo=UTC)
 
 # Deliberately loose: the address is confirmed by mail, not by a regular expression.
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+# fullmatch, not match with `$`: `$` also matches before a trailing newline, and an address
+# ending in one breaks the headers of every e-mail sent to it.
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 
 
 class Checker:
@@ -89,7 +91,7 @@ class Checker:
 
     def email(self, field: str, raw: str | None) -> str | None:
         """An e-mail address of plausible shape, or None."""
-        if raw is not None and not _EMAIL.match(raw):
+        if raw is not None and not _EMAIL.fullmatch(raw):
             self.fail(field, "not an e-mail address")
         return raw
 
