@@ -8,14 +8,15 @@ from typing import Any
 
 import asyncpg
 from litestar import Request
+from litestar.connection import ASGIConnection
 from litestar.datastructures import State
 from litestar.di import NamedDependency
 
-from asfmatch.api.errors import ApiError, unauthorized
+from asfmatch.api.errors import unauthorized
 from asfmatch.storage.cache import MatchCache, RateLimiter, RedisGate
 from asfmatch.storage.db import Connection
 from asfmatch.storage.organisations import Principal, authenticate
-from asfmatch.storage.services import Services
+from asfmatch.storage.servers import Servers
 from asfmatch.storage.settings import Settings
 
 
@@ -24,12 +25,15 @@ class AppResources:
     """Handles opened by the lifespan and closed by it."""
 
     settings: Settings
-    services: Services
+    servers: Servers
     pool: asyncpg.Pool
     redis: RedisGate
     cache: MatchCache
     limiter: RateLimiter
 
+
+# Where `api.guards.requires_key` leaves the principal it authenticated, in the request's state.
+PRINCIPAL = "principal"
 
 # Handler parameters that Litestar fills from the dependencies of the same name.
 Db = NamedDependency[asyncpg.Connection]
@@ -50,9 +54,9 @@ async def provide_connection(state: State) -> AsyncIterator[Connection]:
         yield connection
 
 
-def bearer_token(request: Request[Any, Any, Any]) -> str | None:
+def bearer_token(connection: ASGIConnection[Any, Any, Any, Any]) -> str | None:
     """The token of an `Authorization: Bearer …` header, if any."""
-    header = request.headers.get("authorization")
+    header = connection.headers.get("authorization")
     if not header:
         return None
     scheme, _, token = header.partition(" ")
@@ -62,20 +66,15 @@ def bearer_token(request: Request[Any, Any, Any]) -> str | None:
 
 
 async def provide_principal(request: Request[Any, Any, Any], db: Db) -> Principal | None:
-    """The calling organisation, None for anonymous calls; 401 for a bad or revoked key."""
+    """The calling organisation, None for anonymous calls; 401 for a bad or revoked key.
+    On routes guarded by `api.guards.requires_key` the guard has already found it."""
+    known: Principal | None = request.state.get(PRINCIPAL)
+    if known is not None:
+        return known
     token = bearer_token(request)
     if token is None:
         return None
     principal = await authenticate(db, token)
     if principal is None:
         raise unauthorized("unknown or revoked API key")
-    return principal
-
-
-def require(principal: Principal | None, *roles: str) -> Principal:
-    """The principal if it has one of `roles`; 401 when anonymous, 403 when the role is wrong."""
-    if principal is None:
-        raise unauthorized("this needs an API key (Authorization: Bearer …)")
-    if principal.role not in roles:
-        raise ApiError(403, "Forbidden", f"a {principal.role} key may not do this")
     return principal

@@ -10,8 +10,8 @@ import pytest
 from api_testkit import API, World, assert_problem, need_body
 from litestar.routes import HTTPRoute
 
-from asfmatch.api.notifications import Answer
-from asfmatch.api.text import MULTILINE_REASON, REASON, text_problem
+from asfmatch.services.notifications import Answer
+from asfmatch.services.text import MULTILINE_REASON, REASON, text_problem
 
 # Characters no single-line field takes.
 BAD_IN_A_LINE = [
