@@ -38,6 +38,16 @@ def serves_kommun(service_area: Sequence[str], kommun: str) -> bool:
     return _region_check(service_area, kommun).passed
 
 
+def serves_lan(service_area: Sequence[str], lan: str) -> bool:
+    """True when the area lists the län, any kommun in it, or "SE" (a whole-län need)."""
+    return _whole_lan_check(service_area, lan).passed
+
+
+def whole_lan_kommun(lan: str) -> str:
+    """The `kommun` value a whole-län need carries: the län code followed by "00"."""
+    return f"{lan}00"
+
+
 def meets_reserved_share(share: float) -> bool:
     """True when a target-group share admits the supplier to reserved contracts (>= 30 %)."""
     return share + SHARE_TOLERANCE >= RESERVED_MIN_SHARE
@@ -59,6 +69,28 @@ def _region_check(service_area: Sequence[str], kommun: str) -> FilterCheck:
             passed=False,
             reason=f"supplier serves {listed}, which includes neither kommun {kommun} "
             f"nor its län {lan}",
+        )
+    return FilterCheck(name="region", passed=True, reason=reason)
+
+
+def _whole_lan_check(service_area: Sequence[str], lan: str) -> FilterCheck:
+    # A need for a whole län is served by anyone who works somewhere in it: the buyer will take
+    # offers for part of the län, and a supplier in one kommun may well travel to the next.
+    codes = [code.strip() for code in service_area]
+    in_lan = [code for code in codes if len(code) == 4 and lan_of(code) == lan]
+    if lan in codes:
+        reason = f"need is for the whole län {lan}, which the supplier serves"
+    elif in_lan:
+        reason = f"need is for the whole län {lan}; supplier serves kommun {in_lan[0]} in it"
+    elif any(is_whole_country(code) for code in codes):
+        reason = f"supplier serves the whole country (SE), which contains län {lan}"
+    else:
+        listed = ", ".join(codes) if codes else "nothing"
+        return FilterCheck(
+            name="region",
+            passed=False,
+            reason=f"need is for the whole län {lan}; supplier serves {listed}, "
+            "none of it in that län",
         )
     return FilterCheck(name="region", passed=True, reason=reason)
 
@@ -123,8 +155,13 @@ def _reserved_check(need: Need, supplier: SupplierProfile) -> FilterCheck:
 
 def eligibility(need: Need, supplier: SupplierProfile) -> list[FilterCheck]:
     """Every rule applied to the pair: region, capacity, training places, reserved, status."""
+    region = (
+        _whole_lan_check(supplier.service_area, lan_of(need.kommun))
+        if need.whole_lan
+        else _region_check(supplier.service_area, need.kommun)
+    )
     return [
-        _region_check(supplier.service_area, need.kommun),
+        region,
         _capacity_check(need, supplier),
         _training_check(need, supplier),
         _reserved_check(need, supplier),
