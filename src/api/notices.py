@@ -1,13 +1,12 @@
-"""Imported public notices: a buyer claims the needs its notices became."""
+"""Imported public notices over HTTP: a buyer claims the needs its notices became."""
 
 from __future__ import annotations
 
 from litestar import Controller, post
 
-from asfmatch.api.errors import ApiError, forbidden, not_found
 from asfmatch.api.schemas import PathId
-from asfmatch.api.state import Caller, Db, require
-from asfmatch.notices.claims import ClaimResult, NotABuyer, UnknownOrganisation, claim_notices
+from asfmatch.api.state import Caller, Db
+from asfmatch.notices.claims import ClaimResult, claim_notices
 
 
 class NoticeClaimController(Controller):
@@ -22,12 +21,4 @@ class NoticeClaimController(Controller):
         summary="Take over the needs imported from this buyer's notices (by organisation number)",
     )
     async def claim(self, db: Db, principal: Caller, organisation_id: PathId) -> ClaimResult:
-        caller = require(principal, "admin", "buyer")
-        if caller.role != "admin" and caller.organisation_id != organisation_id:
-            raise forbidden("a buyer may only claim its own organisation's notices")
-        try:
-            return await claim_notices(db, organisation_id)
-        except UnknownOrganisation:
-            raise not_found("organisation", organisation_id) from None
-        except NotABuyer as error:
-            raise ApiError(409, "Conflict", str(error)) from None
+        return await claim_notices(db, principal, organisation_id)

@@ -1,5 +1,6 @@
 """Notices into needs: idempotent by (source, procedure, lot); a change notice updates its need
-and ranks it again, a cancellation withdraws it. Publishing goes the way POST /needs goes."""
+and ranks it again, a cancellation withdraws it. Needs are published and changed through the
+same service as POST /needs and PATCH /needs (asfmatch.services.needs)."""
 
 from __future__ import annotations
 
@@ -11,9 +12,9 @@ import asyncpg
 import msgspec
 
 from asfmatch.notices.model import Notice
-from asfmatch.notices.publishing import need_changed, publish_need
 from asfmatch.notices.reading import Document, parse_document
 from asfmatch.notices.screening import Candidate, Skip, screen
+from asfmatch.services.needs import need_changed, publish_need
 from asfmatch.storage import needs as needs_repo
 from asfmatch.storage import notices as repo
 from asfmatch.storage.db import Connection
