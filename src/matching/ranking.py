@@ -340,9 +340,7 @@ class MatchIndex:
             slots, text_part, cpv_part, ok, bool(codes), side, limit, min_score
         )
         chosen_slots = slots[chosen].tolist()
-        terms = TermAttribution(analysed, self._model.size).top_terms(
-            [side.row(slot) for slot in chosen_slots]
-        )
+        terms = TermAttribution(analysed).top_terms(*side.rows_of(chosen_slots), len(chosen_slots))
         ranked: list[RankedSupplier] = []
         for rank, (i, slot) in enumerate(zip(chosen.tolist(), chosen_slots, strict=True), 1):
             supplier = self._supplier_profiles[int(side.ids.values[slot])]
@@ -411,9 +409,7 @@ class MatchIndex:
             slots, text_part, cpv_part, ok, need_has_codes, side, limit, min_score
         )
         chosen_slots = slots[chosen].tolist()
-        terms = TermAttribution(analysed, self._model.size).top_terms(
-            [side.row(slot) for slot in chosen_slots]
-        )
+        terms = TermAttribution(analysed).top_terms(*side.rows_of(chosen_slots), len(chosen_slots))
         ranked: list[RankedNeed] = []
         for rank, (i, slot) in enumerate(zip(chosen.tolist(), chosen_slots, strict=True), 1):
             need = self._need_profiles[int(side.ids.values[slot])]
