@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import lru_cache
 
 import msgspec
 
@@ -72,7 +73,18 @@ def meets_reserved_share(share: float) -> bool:
     return share + SHARE_TOLERANCE >= RESERVED_MIN_SHARE
 
 
+# The checks below depend on a few plain values each, and ranked pairs repeat them (the same
+# kommun, a handful of capacities and shares), so explaining a ranking reuses their results
+# instead of formatting the same reasons again. Shared results: never mutate one.
+_CACHE = 1 << 14
+
+
 def _region_check(service_area: Sequence[str], kommun: str) -> FilterCheck:
+    return _region_check_of(tuple(service_area), kommun)
+
+
+@lru_cache(maxsize=_CACHE)
+def _region_check_of(service_area: tuple[str, ...], kommun: str) -> FilterCheck:
     codes = [code.strip() for code in service_area]
     lan = lan_of(kommun)
     values = FilterValues(kommun=kommun, lan=lan, service_area=codes)
@@ -128,7 +140,11 @@ def _sek(value: int) -> str:
 
 
 def _capacity_check(need: Need, supplier: SupplierProfile) -> FilterCheck:
-    value, cap = need.estimated_value_sek, supplier.max_contract_value_sek
+    return _capacity_check_of(need.estimated_value_sek, supplier.max_contract_value_sek)
+
+
+@lru_cache(maxsize=_CACHE)
+def _capacity_check_of(value: int | None, cap: int | None) -> FilterCheck:
     values = FilterValues(need_value_sek=value, max_contract_value_sek=cap)
     if value is None or cap is None:
         unknown = "need value" if value is None else "supplier's max contract value"
@@ -157,7 +173,11 @@ def _capacity_check(need: Need, supplier: SupplierProfile) -> FilterCheck:
 
 
 def _training_check(need: Need, supplier: SupplierProfile) -> FilterCheck:
-    wanted, offered = need.training_places, supplier.training_places
+    return _training_check_of(need.training_places, supplier.training_places)
+
+
+@lru_cache(maxsize=_CACHE)
+def _training_check_of(wanted: int, offered: int) -> FilterCheck:
     values = FilterValues(wanted_places=wanted, offered_places=offered)
     if wanted <= 0:
         return FilterCheck(
@@ -179,9 +199,13 @@ def _training_check(need: Need, supplier: SupplierProfile) -> FilterCheck:
 
 
 def _reserved_check(need: Need, supplier: SupplierProfile) -> FilterCheck:
-    share = supplier.target_group_share
+    return _reserved_check_of(need.reserved, supplier.target_group_share)
+
+
+@lru_cache(maxsize=_CACHE)
+def _reserved_check_of(reserved: bool, share: float) -> FilterCheck:
     values = FilterValues(target_group_share=share, min_share=RESERVED_MIN_SHARE)
-    if not need.reserved:
+    if not reserved:
         return FilterCheck(
             name="reserved",
             passed=True,
@@ -213,20 +237,30 @@ def eligibility(need: Need, supplier: SupplierProfile) -> list[FilterCheck]:
         _capacity_check(need, supplier),
         _training_check(need, supplier),
         _reserved_check(need, supplier),
-        FilterCheck(
-            name="supplier_active",
-            passed=supplier.active,
-            reason="supplier is active" if supplier.active else "supplier is inactive",
-            outcome="active" if supplier.active else "inactive",
-        ),
-        FilterCheck(
-            name="need_open",
-            passed=need.status == "open",
-            reason=f"need status is {need.status!r}",
-            outcome="open" if need.status == "open" else "not_open",
-            values=FilterValues(status=need.status),
-        ),
+        _active_check(supplier.active),
+        _open_check(need.status),
     ]
+
+
+@lru_cache(maxsize=2)
+def _active_check(active: bool) -> FilterCheck:
+    return FilterCheck(
+        name="supplier_active",
+        passed=active,
+        reason="supplier is active" if active else "supplier is inactive",
+        outcome="active" if active else "inactive",
+    )
+
+
+@lru_cache(maxsize=64)
+def _open_check(status: str) -> FilterCheck:
+    return FilterCheck(
+        name="need_open",
+        passed=status == "open",
+        reason=f"need status is {status!r}",
+        outcome="open" if status == "open" else "not_open",
+        values=FilterValues(status=status),
+    )
 
 
 def is_eligible(need: Need, supplier: SupplierProfile) -> bool:
