@@ -6,10 +6,10 @@ from litestar import Controller, get, patch, post
 from litestar.params import FromQuery, JSONBody
 
 from asfmatch.api.guards import requires_key
-from asfmatch.api.schemas import PageNumber, PageSize, PathId, QueryId, SearchText
+from asfmatch.api.schemas import CodeFilter, PageNumber, PageSize, PathId, QueryId, SearchText
 from asfmatch.api.state import Caller, Db
 from asfmatch.services import needs as service
-from asfmatch.services.needs import NeedCreate, NeedQuery, NeedStatus, NeedUpdate
+from asfmatch.services.needs import NeedCreate, NeedQuery, NeedSource, NeedStatus, NeedUpdate
 from asfmatch.storage.needs import Need
 from asfmatch.storage.paging import Page
 
@@ -34,11 +34,13 @@ class NeedController(Controller):
         self,
         db: Db,
         principal: Caller,
-        lan: FromQuery[str | None] = None,
-        kommun: FromQuery[str | None] = None,
-        cpv: FromQuery[str | None] = None,
+        lan: CodeFilter = None,
+        kommun: CodeFilter = None,
+        cpv: CodeFilter = None,
         status: FromQuery[NeedStatus | None] = None,
         reserved: FromQuery[bool | None] = None,
+        social_objective: FromQuery[bool | None] = None,
+        source: FromQuery[NeedSource | None] = None,
         buyer_id: QueryId = None,
         q: SearchText = None,
         page: PageNumber = 1,
@@ -50,6 +52,8 @@ class NeedController(Controller):
             cpv=cpv,
             status=status,
             reserved=reserved,
+            social_objective=social_objective,
+            source=source,
             buyer_id=buyer_id,
             q=q,
         )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import lru_cache
 
 import msgspec
 
@@ -15,12 +16,31 @@ RESERVED_MIN_SHARE = 0.30
 SHARE_TOLERANCE = 1e-9
 
 
+class FilterValues(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """The facts a rule compared, so a page can word the outcome in any language."""
+
+    kommun: str | None = None
+    lan: str | None = None
+    service_area: list[str] | None = None
+    need_value_sek: int | None = None
+    max_contract_value_sek: int | None = None
+    wanted_places: int | None = None
+    offered_places: int | None = None
+    target_group_share: float | None = None
+    min_share: float | None = None
+    status: str | None = None
+
+
 class FilterCheck(msgspec.Struct, frozen=True, kw_only=True):
-    """One eligibility rule applied to a pair, and why it passed or failed."""
+    """One eligibility rule applied to a pair: the outcome as a code with the values compared,
+    and the same in an English sentence (`reason`). Lists stored before `outcome` existed
+    decode with an empty outcome and fall back to `reason`."""
 
     name: str
     passed: bool
     reason: str
+    outcome: str = ""
+    values: FilterValues = msgspec.field(default_factory=FilterValues)
 
 
 def lan_of(kommun: str) -> str:
@@ -38,19 +58,42 @@ def serves_kommun(service_area: Sequence[str], kommun: str) -> bool:
     return _region_check(service_area, kommun).passed
 
 
+def serves_lan(service_area: Sequence[str], lan: str) -> bool:
+    """True when the area lists the län, any kommun in it, or "SE" (a whole-län need)."""
+    return _whole_lan_check(service_area, lan).passed
+
+
+def whole_lan_kommun(lan: str) -> str:
+    """The `kommun` value a whole-län need carries: the län code followed by "00"."""
+    return f"{lan}00"
+
+
 def meets_reserved_share(share: float) -> bool:
     """True when a target-group share admits the supplier to reserved contracts (>= 30 %)."""
     return share + SHARE_TOLERANCE >= RESERVED_MIN_SHARE
 
 
+# The checks below depend on a few plain values each, and ranked pairs repeat them (the same
+# kommun, a handful of capacities and shares), so explaining a ranking reuses their results
+# instead of formatting the same reasons again. Shared results: never mutate one.
+_CACHE = 1 << 14
+
+
 def _region_check(service_area: Sequence[str], kommun: str) -> FilterCheck:
+    return _region_check_of(tuple(service_area), kommun)
+
+
+@lru_cache(maxsize=_CACHE)
+def _region_check_of(service_area: tuple[str, ...], kommun: str) -> FilterCheck:
     codes = [code.strip() for code in service_area]
     lan = lan_of(kommun)
+    values = FilterValues(kommun=kommun, lan=lan, service_area=codes)
     if kommun in codes:
-        reason = f"supplier serves kommun {kommun}"
+        outcome, reason = "serves_kommun", f"supplier serves kommun {kommun}"
     elif lan in codes:
-        reason = f"supplier serves län {lan} which contains kommun {kommun}"
+        outcome, reason = "serves_lan", f"supplier serves län {lan} which contains kommun {kommun}"
     elif any(is_whole_country(code) for code in codes):
+        outcome = "serves_country"
         reason = f"supplier serves the whole country (SE), which contains kommun {kommun}"
     else:
         listed = ", ".join(codes) if codes else "nothing"
@@ -59,6 +102,30 @@ def _region_check(service_area: Sequence[str], kommun: str) -> FilterCheck:
             passed=False,
             reason=f"supplier serves {listed}, which includes neither kommun {kommun} "
             f"nor its län {lan}",
+            outcome="outside_area",
+            values=values,
+        )
+    return FilterCheck(name="region", passed=True, reason=reason, outcome=outcome, values=values)
+
+
+def _whole_lan_check(service_area: Sequence[str], lan: str) -> FilterCheck:
+    # A need for a whole län is served by anyone who works somewhere in it: the buyer will take
+    # offers for part of the län, and a supplier in one kommun may well travel to the next.
+    codes = [code.strip() for code in service_area]
+    in_lan = [code for code in codes if len(code) == 4 and lan_of(code) == lan]
+    if lan in codes:
+        reason = f"need is for the whole län {lan}, which the supplier serves"
+    elif in_lan:
+        reason = f"need is for the whole län {lan}; supplier serves kommun {in_lan[0]} in it"
+    elif any(is_whole_country(code) for code in codes):
+        reason = f"supplier serves the whole country (SE), which contains län {lan}"
+    else:
+        listed = ", ".join(codes) if codes else "nothing"
+        return FilterCheck(
+            name="region",
+            passed=False,
+            reason=f"need is for the whole län {lan}; supplier serves {listed}, "
+            "none of it in that län",
         )
     return FilterCheck(name="region", passed=True, reason=reason)
 
@@ -73,30 +140,52 @@ def _sek(value: int) -> str:
 
 
 def _capacity_check(need: Need, supplier: SupplierProfile) -> FilterCheck:
-    value, cap = need.estimated_value_sek, supplier.max_contract_value_sek
+    return _capacity_check_of(need.estimated_value_sek, supplier.max_contract_value_sek)
+
+
+@lru_cache(maxsize=_CACHE)
+def _capacity_check_of(value: int | None, cap: int | None) -> FilterCheck:
+    values = FilterValues(need_value_sek=value, max_contract_value_sek=cap)
     if value is None or cap is None:
         unknown = "need value" if value is None else "supplier's max contract value"
         return FilterCheck(
-            name="capacity", passed=True, reason=f"{unknown} unknown, so capacity is not limiting"
+            name="capacity",
+            passed=True,
+            reason=f"{unknown} unknown, so capacity is not limiting",
+            outcome="value_unknown" if value is None else "cap_unknown",
+            values=values,
         )
     if value <= cap:
         return FilterCheck(
             name="capacity",
             passed=True,
             reason=f"need value {_sek(value)} is within supplier's max contract value {_sek(cap)}",
+            outcome="within_cap",
+            values=values,
         )
     return FilterCheck(
         name="capacity",
         passed=False,
         reason=f"need value {_sek(value)} exceeds supplier's max contract value {_sek(cap)}",
+        outcome="exceeds_cap",
+        values=values,
     )
 
 
 def _training_check(need: Need, supplier: SupplierProfile) -> FilterCheck:
-    wanted, offered = need.training_places, supplier.training_places
+    return _training_check_of(need.training_places, supplier.training_places)
+
+
+@lru_cache(maxsize=_CACHE)
+def _training_check_of(wanted: int, offered: int) -> FilterCheck:
+    values = FilterValues(wanted_places=wanted, offered_places=offered)
     if wanted <= 0:
         return FilterCheck(
-            name="training_places", passed=True, reason="need buys no training places"
+            name="training_places",
+            passed=True,
+            reason="need buys no training places",
+            outcome="none_wanted",
+            values=values,
         )
     passed = offered >= wanted
     verb = "offers" if passed else "offers only"
@@ -104,13 +193,26 @@ def _training_check(need: Need, supplier: SupplierProfile) -> FilterCheck:
         name="training_places",
         passed=passed,
         reason=f"need buys {wanted} training places; supplier {verb} {offered}",
+        outcome="enough_places" if passed else "too_few_places",
+        values=values,
     )
 
 
 def _reserved_check(need: Need, supplier: SupplierProfile) -> FilterCheck:
-    share = supplier.target_group_share
-    if not need.reserved:
-        return FilterCheck(name="reserved", passed=True, reason="need is not a reserved contract")
+    return _reserved_check_of(need.reserved, supplier.target_group_share)
+
+
+@lru_cache(maxsize=_CACHE)
+def _reserved_check_of(reserved: bool, share: float) -> FilterCheck:
+    values = FilterValues(target_group_share=share, min_share=RESERVED_MIN_SHARE)
+    if not reserved:
+        return FilterCheck(
+            name="reserved",
+            passed=True,
+            reason="need is not a reserved contract",
+            outcome="not_reserved",
+            values=values,
+        )
     passed = meets_reserved_share(share)
     relation = "meets" if passed else "is below"
     return FilterCheck(
@@ -118,27 +220,47 @@ def _reserved_check(need: Need, supplier: SupplierProfile) -> FilterCheck:
         passed=passed,
         reason=f"reserved contract; supplier's target-group share {_percent(share)} {relation} "
         f"the {RESERVED_MIN_SHARE:.0%} minimum (LOU 4 kap. 18 §)",
+        outcome="meets_share" if passed else "below_share",
+        values=values,
     )
 
 
 def eligibility(need: Need, supplier: SupplierProfile) -> list[FilterCheck]:
     """Every rule applied to the pair: region, capacity, training places, reserved, status."""
+    region = (
+        _whole_lan_check(supplier.service_area, lan_of(need.kommun))
+        if need.whole_lan
+        else _region_check(supplier.service_area, need.kommun)
+    )
     return [
-        _region_check(supplier.service_area, need.kommun),
+        region,
         _capacity_check(need, supplier),
         _training_check(need, supplier),
         _reserved_check(need, supplier),
-        FilterCheck(
-            name="supplier_active",
-            passed=supplier.active,
-            reason="supplier is active" if supplier.active else "supplier is inactive",
-        ),
-        FilterCheck(
-            name="need_open",
-            passed=need.status == "open",
-            reason=f"need status is {need.status!r}",
-        ),
+        _active_check(supplier.active),
+        _open_check(need.status),
     ]
+
+
+@lru_cache(maxsize=2)
+def _active_check(active: bool) -> FilterCheck:
+    return FilterCheck(
+        name="supplier_active",
+        passed=active,
+        reason="supplier is active" if active else "supplier is inactive",
+        outcome="active" if active else "inactive",
+    )
+
+
+@lru_cache(maxsize=64)
+def _open_check(status: str) -> FilterCheck:
+    return FilterCheck(
+        name="need_open",
+        passed=status == "open",
+        reason=f"need status is {status!r}",
+        outcome="open" if status == "open" else "not_open",
+        values=FilterValues(status=status),
+    )
 
 
 def is_eligible(need: Need, supplier: SupplierProfile) -> bool:
