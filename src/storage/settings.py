@@ -66,6 +66,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     redis_timeout: float = 0.25
     db_pool_min: int = 1
     db_pool_max: int = 10
+    # How long a request waits for a pooled connection before it is answered 503.
+    db_acquire_timeout: float = 5.0
     # Requests per minute per API key, and per client address (every call, keyed or not: a
     # client cycling through made-up keys still meets the address limit). The address limit
     # is the higher one, so one office behind one address can use a full key's allowance.
@@ -131,6 +133,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             redis_timeout=_float(env, "ASFMATCH_REDIS_TIMEOUT", 0.25),
             db_pool_min=_int(env, "ASFMATCH_DB_POOL_MIN", 1),
             db_pool_max=_int(env, "ASFMATCH_DB_POOL_MAX", 10),
+            db_acquire_timeout=_float(env, "ASFMATCH_DB_ACQUIRE_TIMEOUT", 5.0),
             rate_limit_per_key=_int(env, "ASFMATCH_RATE_LIMIT_PER_KEY", 600),
             rate_limit_per_address=_int(env, "ASFMATCH_RATE_LIMIT_PER_ADDRESS", 1200),
             max_body_bytes=_int(env, "ASFMATCH_MAX_BODY_BYTES", 1_000_000),
