@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 
 from litestar import Litestar
 from litestar.di import Provide
+from litestar.exceptions import HTTPException
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import RapidocRenderPlugin
 
@@ -28,7 +29,7 @@ from asfmatch.storage.db import create_pool
 from asfmatch.storage.servers import running_servers
 from asfmatch.storage.settings import Settings
 from asfmatch.web.rendering import template_config
-from asfmatch.web.site import web_router
+from asfmatch.web.site import handle_http_outside_routes, web_router
 
 log = logging.getLogger(__name__)
 
@@ -77,7 +78,8 @@ def create_app(settings: Settings) -> Litestar:
         lifespan=[lifespan],
         template_config=template_config(),
         middleware=[RequestLimits()],
-        exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
+        # Unknown paths outside the API get a page, not JSON.
+        exception_handlers={**EXCEPTION_HANDLERS, HTTPException: handle_http_outside_routes},  # type: ignore[dict-item]
         request_max_body_size=settings.max_body_bytes,
         openapi_config=OpenAPIConfig(
             title="asf-match",

@@ -73,7 +73,7 @@ async def _check(page: Any, name: str) -> None:
     assert width <= viewport, f"{name}: page is {width} px wide in a {viewport} px viewport"
     if SCREENSHOTS:
         Path(SCREENSHOTS).mkdir(parents=True, exist_ok=True)
-        await page.screenshot(path=f"{SCREENSHOTS}/{name}.png", full_page=False)
+        await page.screenshot(path=f"{SCREENSHOTS}/{name}.jpg", type="jpeg", quality=70)
 
 
 async def _buyer_key(demo: RunningDemo, buyer_key: str = "212000-2742") -> str:
