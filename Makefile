@@ -34,6 +34,8 @@ bench: $(STAMP)
 	$(BIN)/python bench/bench_ranking.py
 	$(BIN)/python bench/bench_end_to_end.py
 	$(BIN)/python bench/bench_notifications.py
+	$(BIN)/python bench/bench_floors.py
+	$(BIN)/python bench/bench_api.py
 	$(MAKE) eval
 
 # Relevance: ours against PostgreSQL full-text search, on the dev set and on the held-out set.

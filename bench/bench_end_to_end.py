@@ -27,7 +27,7 @@ from asfmatch.reference.cpv import cpv_labels_sv
 from asfmatch.storage import organisations, suppliers
 from asfmatch.storage.db import connect
 from asfmatch.storage.migrations import migrate
-from asfmatch.storage.services import running_services
+from asfmatch.storage.servers import running_servers
 from asfmatch.storage.settings import Settings
 from harness import free_port, org_number, percentile
 from synthetic import Generator
@@ -75,14 +75,14 @@ async def _bench(args: argparse.Namespace) -> None:
     data_dir = Path(tempfile.mkdtemp(prefix="asfbench", dir="/tmp"))
     settings = Settings.from_env({**os.environ, "ASFMATCH_DATA_DIR": str(data_dir)})
     generator = Generator(seed=11)
-    async with running_services(settings) as services:
+    async with running_servers(settings) as servers:
         started = time.perf_counter()
-        key = await _load(services.database_url, args.suppliers, generator)
+        key = await _load(servers.database_url, args.suppliers, generator)
         print(f"loaded {args.suppliers} suppliers in {time.perf_counter() - started:.1f} s")
         env = {
             **os.environ,
-            "DATABASE_URL": services.database_url,
-            "REDIS_URL": services.redis_url,
+            "DATABASE_URL": servers.database_url,
+            "REDIS_URL": servers.redis_url,
             "ASFMATCH_DATA_DIR": str(data_dir),
             "ASFMATCH_LOG_LEVEL": "WARNING",
             "ASFMATCH_RATE_LIMIT_PER_KEY": "100000",

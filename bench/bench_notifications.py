@@ -28,7 +28,7 @@ from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 from asfmatch.storage import organisations, suppliers, webhooks
 from asfmatch.storage.db import connect
 from asfmatch.storage.migrations import migrate
-from asfmatch.storage.services import running_services
+from asfmatch.storage.servers import running_servers
 from asfmatch.storage.settings import Settings
 from harness import free_port, org_number, percentile
 
@@ -146,12 +146,12 @@ async def _bench(args: argparse.Namespace) -> None:
     receiver = Receiver()
     server = await asyncio.start_server(receiver.handle, "127.0.0.1", 0)
     port = server.sockets[0].getsockname()[1]
-    async with running_services(settings) as services:
-        key = await _load(services.database_url, receiver, port)
+    async with running_servers(settings) as servers:
+        key = await _load(servers.database_url, receiver, port)
         env = {
             **os.environ,
-            "DATABASE_URL": services.database_url,
-            "REDIS_URL": services.redis_url,
+            "DATABASE_URL": servers.database_url,
+            "REDIS_URL": servers.redis_url,
             "ASFMATCH_DATA_DIR": str(data_dir),
             "ASFMATCH_LOG_LEVEL": "WARNING",
             "ASFMATCH_RATE_LIMIT_PER_KEY": "100000",

@@ -1,7 +1,7 @@
 """Relevance evaluation: our ranker against a PostgreSQL full-text baseline on the labelled dev set.
 
 Run from the repository root: `.venv/bin/python bench/eval.py [--json PATH] [--per-need]`.
-Uses DATABASE_URL when set, otherwise starts the embedded PostgreSQL through `storage.services`.
+Uses DATABASE_URL when set, otherwise starts the embedded PostgreSQL through `storage.servers`.
 """
 
 from __future__ import annotations
@@ -350,23 +350,23 @@ def _labels_of(codes: Sequence[str], labels: dict[str, str]) -> str:
 
 @asynccontextmanager
 async def database_url() -> AsyncIterator[tuple[str, str]]:
-    """DATABASE_URL if set, else the embedded server from `storage.services`; yields (url, how)."""
+    """DATABASE_URL if set, else the embedded server from `storage.servers`; yields (url, how)."""
     configured = os.environ.get("DATABASE_URL")
     if configured:
         yield configured, "DATABASE_URL"
         return
     import msgspec
 
-    from asfmatch.storage.services import running_services
+    from asfmatch.storage.servers import running_servers
     from asfmatch.storage.settings import Settings
 
     settings = Settings.from_env()
-    # The evaluation needs no Redis; a placeholder URL stops running_services from starting an
+    # The evaluation needs no Redis; a placeholder URL stops running_servers from starting an
     # embedded Redis that nothing would use (it only starts servers for unset URLs).
     if settings.redis_url is None:
         settings = msgspec.structs.replace(settings, redis_url="redis://unused.invalid")
-    async with running_services(settings) as services:
-        yield services.database_url, "embedded PostgreSQL (storage.services)"
+    async with running_servers(settings) as servers:
+        yield servers.database_url, "embedded PostgreSQL (storage.servers)"
 
 
 async def rank_baseline(

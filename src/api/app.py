@@ -26,7 +26,7 @@ from asfmatch.api.suppliers import SupplierController
 from asfmatch.api.webhooks import WebhookController
 from asfmatch.storage.cache import MatchCache, RateLimiter, RedisGate, create_redis
 from asfmatch.storage.db import create_pool
-from asfmatch.storage.services import running_services
+from asfmatch.storage.servers import running_servers
 from asfmatch.storage.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -37,13 +37,13 @@ def create_app(settings: Settings) -> Litestar:
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
-        async with running_services(settings) as services:
-            pool = await create_pool(services.database_url, settings)
-            client = create_redis(services.redis_url, settings)
+        async with running_servers(settings) as servers:
+            pool = await create_pool(servers.database_url, settings)
+            client = create_redis(servers.redis_url, settings)
             gate = RedisGate(client, settings)
             app.state["resources"] = AppResources(
                 settings=settings,
-                services=services,
+                servers=servers,
                 pool=pool,
                 redis=gate,
                 cache=MatchCache(gate),

@@ -12,16 +12,20 @@ from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
+from asfmatch.services.errors import (
+    Conflict,
+    DomainError,
+    FieldError,
+    Forbidden,
+    Invalid,
+    NotFound,
+    Unauthenticated,
+)
+from asfmatch.services.validation import field_from_message
+
 log = logging.getLogger(__name__)
 
 PROBLEM_JSON = "application/problem+json"
-
-
-class FieldError(msgspec.Struct, frozen=True):
-    """One rejected field: its JSON path (`kommun`, `cpv_codes[2]`) and why."""
-
-    field: str
-    reason: str
 
 
 class Problem(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
@@ -52,31 +56,6 @@ class ApiError(Exception):
         self.headers = headers or {}
 
 
-class InvalidInput(ApiError):
-    """422: the body or query parses but breaks a rule (unknown kommun, bad check digit, …)."""
-
-    def __init__(self, errors: list[FieldError]) -> None:
-        fields = ", ".join(error.field for error in errors)
-        super().__init__(422, "Validation failed", f"invalid value for: {fields}", errors)
-
-
-def not_found(what: str, ident: int | str) -> ApiError:
-    """404 for an id that does not exist (or that the caller may not see)."""
-    return ApiError(404, "Not found", f"no {what} with id {ident}")
-
-
-def forbidden(detail: str) -> ApiError:
-    """403: authenticated, but this organisation may not do that."""
-    return ApiError(403, "Forbidden", detail)
-
-
-def conflict(detail: str, field: str | None = None) -> ApiError:
-    """409: the request clashes with existing data (duplicate org number, profile exists)."""
-    errors = [FieldError(field, detail)] if field else []
-    return ApiError(409, "Conflict", detail, errors)
-
-
-_PATH = re.compile(r"`\$\.?([^`]*)`")
 # Litestar: "Missing required query parameter 'q' for path /api/v1/cpv".
 _MISSING_PARAMETER = re.compile(r"Missing required \w+ parameter '([^']+)'")
 _SECRET_HEADERS = {"authorization"}
@@ -89,28 +68,6 @@ def unauthorized(detail: str) -> ApiError:
     )
 
 
-def _field_from_message(message: str) -> tuple[str | None, str]:
-    """msgspec says "Expected `int`, got `str` - at `$.employees`"; split field from reason."""
-    reason, _, where = message.partition(" - at ")
-    found = _PATH.search(where) if where else None
-    field = found.group(1) if found else None
-    if reason.startswith("Object missing required field"):
-        missing = re.search(r"`([^`]+)`", reason)
-        prefix = f"{field}." if field else ""
-        return (prefix + missing.group(1) if missing else field), "required field is missing"
-    if reason.startswith("Object contains unknown field"):
-        unknown = re.search(r"`([^`]+)`", reason)
-        prefix = f"{field}." if field else ""
-        return (prefix + unknown.group(1) if unknown else field), "unknown field"
-    return field, reason
-
-
-def describe_decode_error(message: str, default_field: str = "body") -> FieldError:
-    """A msgspec validation message as a FieldError."""
-    field, reason = _field_from_message(message)
-    return FieldError(field or default_field, reason)
-
-
 def _validation_errors(exc: ValidationException) -> list[FieldError]:
     errors: list[FieldError] = []
     extra: Any = exc.extra
@@ -118,7 +75,7 @@ def _validation_errors(exc: ValidationException) -> list[FieldError]:
         if not isinstance(item, dict):
             continue
         message = str(item.get("message", "invalid value"))
-        path, reason = _field_from_message(message)
+        path, reason = field_from_message(message)
         key = str(item.get("key", "")) or None
         missing = _MISSING_PARAMETER.match(message)
         if missing:
@@ -155,6 +112,24 @@ def handle_api_error(_: Request[Any, Any, Any], exc: ApiError) -> Response[Probl
     response = _problem(exc.status, exc.title, exc.detail, exc.errors)
     response.headers.update(exc.headers)
     return response
+
+
+# Each domain error has one HTTP status; the services never see HTTP.
+_DOMAIN_STATUS: dict[type[DomainError], int] = {
+    Invalid: 422,
+    NotFound: 404,
+    Forbidden: 403,
+    Conflict: 409,
+    Unauthenticated: 401,
+}
+
+
+def handle_domain_error(request: Request[Any, Any, Any], exc: DomainError) -> Response[Problem]:
+    """A rule of the services refused the request: its problem document, in one place."""
+    if isinstance(exc, Unauthenticated):
+        return handle_api_error(request, unauthorized(exc.detail))
+    status = next(code for kind, code in _DOMAIN_STATUS.items() if isinstance(exc, kind))
+    return _problem(status, _TITLES[status], exc.detail, exc.errors)
 
 
 def handle_validation(_: Request[Any, Any, Any], exc: ValidationException) -> Response[Problem]:
@@ -207,6 +182,7 @@ _TITLES = {
 
 EXCEPTION_HANDLERS = {
     ApiError: handle_api_error,
+    DomainError: handle_domain_error,
     ValidationException: handle_validation,
     HTTPException: handle_http,
     RecursionError: handle_nesting,

@@ -1,93 +1,14 @@
-"""Match lists: a need's best suppliers and a supplier's best open needs, served from the Redis
-cache when it has them and from PostgreSQL when it does not (or when Redis is down)."""
+"""/api/v1/needs/{id}/matches and /api/v1/suppliers/{id}/matches over HTTP. The body is the
+JSON the service hands back (often straight from the Redis cache), sent as it is."""
 
 from __future__ import annotations
 
-from typing import Any, Literal
-
-import msgspec
 from litestar import Controller, Response, get
 from litestar.datastructures import State
 
-from asfmatch.api.errors import forbidden, not_found
 from asfmatch.api.schemas import PathId
-from asfmatch.api.state import Caller, Db, require, resources
-from asfmatch.storage import jobs, matches
-from asfmatch.storage.matches import MatchOwner, StoredMatch
-from asfmatch.storage.organisations import Principal
-from asfmatch.storage.suppliers import supplier_of_organisation
-
-MatchStatus = Literal["pending", "ready"]
-
-
-class SupplierMatch(msgspec.Struct, frozen=True, kw_only=True):
-    """One supplier in a need's list."""
-
-    supplier_id: int
-    supplier_name: str
-    score: float
-    rank: int
-    explanation: dict[str, Any]
-    model_version: str
-
-
-class NeedMatch(msgspec.Struct, frozen=True, kw_only=True):
-    """One open need in a supplier's list."""
-
-    need_id: int
-    need_title: str
-    score: float
-    rank: int
-    explanation: dict[str, Any]
-    model_version: str
-
-
-class NeedMatches(msgspec.Struct, frozen=True, kw_only=True):
-    """A need's ranked suppliers; `pending` while a ranking job for it is queued or running."""
-
-    need_id: int
-    status: MatchStatus
-    matches: list[SupplierMatch]
-
-
-class SupplierMatches(msgspec.Struct, frozen=True, kw_only=True):
-    """A supplier's ranked open needs; `pending` while its ranking job is queued or running."""
-
-    supplier_id: int
-    status: MatchStatus
-    matches: list[NeedMatch]
-
-
-_need_list = msgspec.json.Decoder(NeedMatches)
-_encoder = msgspec.json.Encoder()
-
-
-def _supplier_items(rows: list[StoredMatch]) -> list[SupplierMatch]:
-    return [
-        SupplierMatch(
-            supplier_id=row.supplier_id,
-            supplier_name=row.name,
-            score=round(row.score, 4),
-            rank=position,
-            explanation=row.explanation,
-            model_version=row.model_version,
-        )
-        for position, row in enumerate(rows, start=1)
-    ]
-
-
-def _need_items(rows: list[StoredMatch]) -> list[NeedMatch]:
-    return [
-        NeedMatch(
-            need_id=row.need_id,
-            need_title=row.name,
-            score=round(row.score, 4),
-            rank=position,
-            explanation=row.explanation,
-            model_version=row.model_version,
-        )
-        for position, row in enumerate(rows, start=1)
-    ]
+from asfmatch.api.state import Caller, Db, resources
+from asfmatch.services import matches as service
 
 
 def _json(body: bytes) -> Response[bytes]:
@@ -107,78 +28,14 @@ class MatchController(Controller):
     async def need_matches(
         self, state: State, db: Db, principal: Caller, need_id: PathId
     ) -> Response[bytes]:
-        caller = require(principal, "admin", "buyer", "supplier")
-        owner = await matches.need_owner(db, need_id)
-        if owner is None or (owner.status == "draft" and not _owns(caller, owner)):
-            raise not_found("need", need_id)
-        body = await _list_body(state, db, owner, "need")
-        if caller.role == "supplier":
-            # A supplier sees that it was matched and why, not who else was.
-            own = await _supplier_id_of(db, caller)
-            full = _need_list.decode(body)
-            mine = [item for item in full.matches if item.supplier_id == own]
-            if not mine:
-                raise forbidden(
-                    "only the need's buyer and the suppliers matched to it see its matches"
-                )
-            return _json(_encoder.encode(msgspec.structs.replace(full, matches=mine)))
-        if not _owns(caller, owner):
-            raise forbidden("only the need's buyer and the suppliers matched to it see its matches")
-        return _json(body)
+        app = resources(state)
+        size = app.settings.match_list_size
+        return _json(await service.need_matches(db, app.cache, size, principal, need_id))
 
     @get("/suppliers/{supplier_id:int}/matches", summary="A supplier's ranked open needs")
     async def supplier_matches(
         self, state: State, db: Db, principal: Caller, supplier_id: PathId
     ) -> Response[bytes]:
-        caller = require(principal, "admin", "buyer", "supplier")
-        owner = await matches.supplier_owner(db, supplier_id)
-        if owner is None:
-            raise not_found("supplier", supplier_id)
-        if not _owns(caller, owner):
-            raise forbidden("only the supplier itself and admins see its matches")
-        return _json(await _list_body(state, db, owner, "supplier"))
-
-
-def _render_need_list(owner_id: int, status: MatchStatus, rows: list[StoredMatch]) -> bytes:
-    return _encoder.encode(
-        NeedMatches(need_id=owner_id, status=status, matches=_supplier_items(rows))
-    )
-
-
-def _render_supplier_list(owner_id: int, status: MatchStatus, rows: list[StoredMatch]) -> bytes:
-    return _encoder.encode(
-        SupplierMatches(supplier_id=owner_id, status=status, matches=_need_items(rows))
-    )
-
-
-_SIDES = {
-    "need": (jobs.RANK_NEED, matches.matches_for_need, _render_need_list),
-    "supplier": (jobs.RANK_SUPPLIER, matches.matches_for_supplier, _render_supplier_list),
-}
-
-
-async def _list_body(
-    state: State, db: Db, owner: MatchOwner, side: Literal["need", "supplier"]
-) -> bytes:
-    """A list as JSON: "pending" straight from PostgreSQL while its job is open, otherwise the
-    cached body for the owner's current version, filled from PostgreSQL on a miss."""
-    app = resources(state)
-    job_kind, load, render = _SIDES[side]
-    size = app.settings.match_list_size
-    if await jobs.has_open_job(db, job_kind, owner.id):
-        return render(owner.id, "pending", await load(db, owner.id, size))
-    cached = await app.cache.get(side, owner.id, owner.match_version)
-    if cached is not None:
-        return cached
-    body = render(owner.id, "ready", await load(db, owner.id, size))
-    await app.cache.put(side, owner.id, owner.match_version, body)
-    return body
-
-
-def _owns(caller: Principal, owner: MatchOwner) -> bool:
-    return caller.role == "admin" or caller.organisation_id == owner.owner_organisation_id
-
-
-async def _supplier_id_of(db: Db, caller: Principal) -> int | None:
-    profile = await supplier_of_organisation(db, caller.organisation_id)
-    return None if profile is None else profile.id
+        app = resources(state)
+        size = app.settings.match_list_size
+        return _json(await service.supplier_matches(db, app.cache, size, principal, supplier_id))

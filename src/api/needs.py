@@ -1,175 +1,16 @@
-"""Procurement needs: buyers post what they want bought, where, how much and by when."""
+"""/api/v1/needs: procurement needs over HTTP."""
 
 from __future__ import annotations
 
-from typing import Any, Literal
-
-import msgspec
 from litestar import Controller, get, patch, post
 from litestar.params import FromQuery, JSONBody
 
-from asfmatch.api.errors import ApiError, FieldError, InvalidInput, forbidden, not_found
-from asfmatch.api.schemas import (
-    AwareDatetime,
-    Count,
-    CpvCodes,
-    Id,
-    KommunCode,
-    LongText,
-    Name,
-    PageNumber,
-    PageSize,
-    PathId,
-    QueryId,
-    SearchText,
-    Sek,
-)
-from asfmatch.api.state import Caller, Db, require
-from asfmatch.api.validation import Checker
-from asfmatch.storage import jobs, matches
-from asfmatch.storage import needs as repo
-from asfmatch.storage import organisations as organisations_repo
-from asfmatch.storage.db import Connection
-from asfmatch.storage.needs import Need, NeedFilter
-from asfmatch.storage.organisations import Principal
+from asfmatch.api.schemas import PageNumber, PageSize, PathId, QueryId, SearchText
+from asfmatch.api.state import Caller, Db
+from asfmatch.services import needs as service
+from asfmatch.services.needs import NeedCreate, NeedQuery, NeedStatus, NeedUpdate
+from asfmatch.storage.needs import Need
 from asfmatch.storage.paging import Page
-
-
-class NeedCreate(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
-    """A procurement need. Admins acting for a buyer name it in `buyer_id`."""
-
-    title: Name
-    description: LongText = ""
-    cpv_codes: CpvCodes = msgspec.field(default_factory=list)
-    kommun: KommunCode
-    estimated_value_sek: Sek | None = None
-    reserved: bool = False
-    training_places: Count = 0
-    closes_at: AwareDatetime | None = None
-    status: Literal["draft", "open"] = "open"
-    buyer_id: Id | None = None
-
-
-class NeedUpdate(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
-    """Fields to change; absent fields stay as they are. Close or withdraw via their actions."""
-
-    title: Name | msgspec.UnsetType = msgspec.UNSET
-    description: LongText | msgspec.UnsetType = msgspec.UNSET
-    cpv_codes: CpvCodes | msgspec.UnsetType = msgspec.UNSET
-    kommun: KommunCode | msgspec.UnsetType = msgspec.UNSET
-    estimated_value_sek: Sek | msgspec.UnsetType | None = msgspec.UNSET
-    reserved: bool | msgspec.UnsetType = msgspec.UNSET
-    training_places: Count | msgspec.UnsetType = msgspec.UNSET
-    closes_at: AwareDatetime | msgspec.UnsetType | None = msgspec.UNSET
-    status: Literal["draft", "open"] | msgspec.UnsetType = msgspec.UNSET
-
-
-def _checked_fields(body: NeedCreate | NeedUpdate) -> dict[str, Any]:
-    fields = {
-        name: value
-        for name in body.__struct_fields__
-        if name != "buyer_id" and (value := getattr(body, name)) is not msgspec.UNSET
-    }
-    check = Checker()
-    if "kommun" in fields:
-        check.kommun("kommun", fields["kommun"])
-    if "cpv_codes" in fields:
-        fields["cpv_codes"] = check.cpv_codes("cpv_codes", fields["cpv_codes"])
-    if fields.get("closes_at") is not None:
-        check.future("closes_at", fields["closes_at"])
-    if isinstance(fields.get("title"), str):
-        fields["title"] = fields["title"].strip()
-        if not fields["title"]:
-            check.fail("title", "must not be blank")
-    if check.errors:
-        raise InvalidInput(check.errors)
-    return fields
-
-
-async def create_need(db: Connection, principal: Principal, body: NeedCreate) -> Need:
-    """Post a need for the calling buyer (or, for an admin, for `buyer_id`); an open need is
-    queued for ranking in the same transaction."""
-    if principal.role == "buyer":
-        if body.buyer_id not in (None, principal.organisation_id):
-            raise forbidden("a buyer key may only post needs for its own organisation")
-        buyer_id = principal.organisation_id
-    else:
-        if body.buyer_id is None:
-            raise InvalidInput([_missing_buyer])
-        buyer = await organisations_repo.get_organisation(db, body.buyer_id)
-        if buyer is None or buyer.kind != "buyer":
-            raise InvalidInput([_not_a_buyer(body.buyer_id)])
-        buyer_id = buyer.id
-    need = await repo.insert_need(db, buyer_id, _checked_fields(body))
-    if need.status == "open":
-        await jobs.enqueue(db, jobs.RANK_NEED, need.id)
-    return need
-
-
-async def _owned_need(db: Connection, principal: Principal, need_id: int) -> Need:
-    need = await repo.get_need(db, need_id)
-    if need is None or (need.status == "draft" and not _may_write(principal, need)):
-        raise not_found("need", need_id)
-    if not _may_write(principal, need):
-        raise forbidden("you may only change your own organisation's needs")
-    return need
-
-
-def _may_write(principal: Principal | None, need: Need) -> bool:
-    return principal is not None and (
-        principal.role == "admin" or principal.organisation_id == need.buyer_id
-    )
-
-
-async def _changed(db: Connection, before: Need, after: Need) -> None:
-    """Drop the old ranking in this transaction and queue what the change calls for."""
-    if after == before:
-        return
-    lost_by = await matches.forget_need(db, after.id)
-    if after.status == "open":
-        await jobs.enqueue(db, jobs.RANK_NEED, after.id)
-    for supplier_id in lost_by:
-        await jobs.enqueue(db, jobs.RANK_SUPPLIER, supplier_id)
-
-
-async def update_need(db: Connection, principal: Principal, need_id: int, body: NeedUpdate) -> Need:
-    """Change a need (its buyer or an admin); it is ranked again."""
-    before = await _owned_need(db, principal, need_id)
-    if before.status in {"closed", "withdrawn"}:
-        raise ApiError(
-            409, "Conflict", f"need {need_id} is {before.status}; post a new need instead"
-        )
-    after = await repo.update_need(db, need_id, _checked_fields(body))
-    assert after is not None
-    await _changed(db, before, after)
-    return after
-
-
-async def end_need(
-    db: Connection,
-    principal: Principal,
-    need_id: int,
-    status: Literal["closed", "withdrawn"],
-) -> Need:
-    """Close (procured: only an open need) or withdraw (cancelled: an open need or a draft);
-    it leaves every match list. Repeating the same action is harmless."""
-    before = await _owned_need(db, principal, need_id)
-    if before.status == status:
-        return before
-    allowed_from = {"closed": {"open"}, "withdrawn": {"open", "draft"}}[status]
-    if before.status not in allowed_from:
-        raise ApiError(409, "Conflict", f"need {need_id} is {before.status}; it cannot be {status}")
-    after = await repo.update_need(db, need_id, {"status": status})
-    assert after is not None
-    await _changed(db, before, after)
-    return after
-
-
-_missing_buyer = FieldError("buyer_id", "an admin posting a need must name the buyer it acts for")
-
-
-def _not_a_buyer(buyer_id: int) -> FieldError:
-    return FieldError("buyer_id", f"organisation {buyer_id} is not a buyer")
 
 
 class NeedController(Controller):
@@ -180,7 +21,7 @@ class NeedController(Controller):
 
     @post("/", status_code=201, summary="Post a procurement need (buyer, or admin for a buyer)")
     async def create(self, db: Db, principal: Caller, data: JSONBody[NeedCreate]) -> Need:
-        return await create_need(db, require(principal, "admin", "buyer"), data)
+        return await service.create_need(db, principal, data)
 
     @get("/", summary="List and filter needs (public; drafts only to their buyer)")
     async def index(
@@ -190,46 +31,38 @@ class NeedController(Controller):
         lan: FromQuery[str | None] = None,
         kommun: FromQuery[str | None] = None,
         cpv: FromQuery[str | None] = None,
-        status: FromQuery[Literal["draft", "open", "closed", "withdrawn"] | None] = None,
+        status: FromQuery[NeedStatus | None] = None,
         reserved: FromQuery[bool | None] = None,
         buyer_id: QueryId = None,
         q: SearchText = None,
         page: PageNumber = 1,
         page_size: PageSize = 20,
     ) -> Page[Need]:
-        check = Checker()
-        filters = NeedFilter(
-            lan=None if lan is None else check.lan("lan", lan),
-            kommun=None if kommun is None else check.kommun("kommun", kommun),
-            cpv_prefix=None if cpv is None else check.cpv_prefix("cpv", cpv),
+        query = NeedQuery(
+            lan=lan,
+            kommun=kommun,
+            cpv=cpv,
             status=status,
             reserved=reserved,
             buyer_id=buyer_id,
-            query=q[:200] if q else None,
-            drafts_of=principal.organisation_id if principal else None,
-            all_drafts=principal is not None and principal.role == "admin",
+            q=q,
         )
-        if check.errors:
-            raise InvalidInput(check.errors)
-        return await repo.list_needs(db, filters, page=page, page_size=page_size)
+        return await service.list_needs(db, principal, query, page, page_size)
 
     @get("/{need_id:int}", summary="One need (public unless it is a draft)")
     async def read(self, db: Db, principal: Caller, need_id: PathId) -> Need:
-        need = await repo.get_need(db, need_id)
-        if need is None or (need.status == "draft" and not _may_write(principal, need)):
-            raise not_found("need", need_id)
-        return need
+        return await service.read_need(db, principal, need_id)
 
     @patch("/{need_id:int}", summary="Change a need (its buyer or an admin)")
     async def update(
         self, db: Db, principal: Caller, need_id: PathId, data: JSONBody[NeedUpdate]
     ) -> Need:
-        return await update_need(db, require(principal, "admin", "buyer"), need_id, data)
+        return await service.update_need(db, principal, need_id, data)
 
     @post("/{need_id:int}/close", status_code=200, summary="Close a need: it has been procured")
     async def close(self, db: Db, principal: Caller, need_id: PathId) -> Need:
-        return await end_need(db, require(principal, "admin", "buyer"), need_id, "closed")
+        return await service.end_need(db, principal, need_id, "closed")
 
     @post("/{need_id:int}/withdraw", status_code=200, summary="Withdraw a need: it is cancelled")
     async def withdraw(self, db: Db, principal: Caller, need_id: PathId) -> Need:
-        return await end_need(db, require(principal, "admin", "buyer"), need_id, "withdrawn")
+        return await service.end_need(db, principal, need_id, "withdrawn")

@@ -7,9 +7,9 @@ from typing import Annotated
 from litestar import Controller, get
 from litestar.params import FromPath, QueryParameter
 
-from asfmatch.api.errors import not_found
 from asfmatch.reference.cpv import CpvCode, search_cpv
 from asfmatch.reference.regions import Lan, lan
+from asfmatch.services.errors import NotFound
 
 
 class ReferenceController(Controller):
@@ -26,7 +26,7 @@ class ReferenceController(Controller):
     async def region(self, lan_code: FromPath[str]) -> Lan:
         found = lan().get(lan_code)
         if found is None:
-            raise not_found("län", lan_code)
+            raise NotFound("län", lan_code)
         return found
 
     @get("/cpv", summary="Search CPV codes by code prefix or Swedish/English words")

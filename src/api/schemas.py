@@ -1,38 +1,16 @@
-"""Constrained field types shared by the request bodies."""
+"""Path and query parameter types of the API (body field types live in `services.fields`)."""
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated
 
 from litestar.params import PathParameter, QueryParameter
-from msgspec import Meta
 
-# PostgreSQL text cannot hold NUL; refuse it here rather than let the database fail.
-_NO_NUL = "^[^\x00]*$"
+from asfmatch.services.fields import NO_NUL
 
-Name = Annotated[str, Meta(min_length=1, max_length=200, pattern=_NO_NUL)]
-OrgNumber = Annotated[str, Meta(min_length=10, max_length=11, examples=["769612-3456"])]
-Email = Annotated[str, Meta(max_length=254, pattern=_NO_NUL, examples=["kontakt@example.se"])]
-Description = Annotated[str, Meta(max_length=5000, pattern=_NO_NUL)]
-LongText = Annotated[str, Meta(max_length=10000, pattern=_NO_NUL)]
-CpvCode = Annotated[str, Meta(min_length=8, max_length=10, examples=["55520000-1"])]
-CpvCodes = Annotated[list[CpvCode], Meta(max_length=30)]
-KommunCode = Annotated[str, Meta(pattern=r"^[0-9]{4}$", examples=["2580"])]
-AreaCode = Annotated[str, Meta(min_length=2, max_length=4, examples=["2580", "25", "SE"])]
-ServiceArea = Annotated[list[AreaCode], Meta(max_length=300)]
-Sek = Annotated[int, Meta(ge=0, le=1_000_000_000_000)]
-Count = Annotated[int, Meta(ge=0, le=100_000)]
-Share = Annotated[float, Meta(ge=0.0, le=1.0)]
-AwareDatetime = Annotated[datetime, Meta(tz=True)]
-Label = Annotated[str, Meta(max_length=100, pattern=_NO_NUL)]
-# Ids are PostgreSQL bigints.
-Id = Annotated[int, Meta(ge=1, le=2**63 - 1)]
-LegalForm = Literal["ekonomisk_forening", "aktiebolag", "ideell_forening", "stiftelse", "other"]
-# Path and query parameters.
 PathId = Annotated[int, PathParameter(ge=1, le=2**63 - 1)]
 QueryId = Annotated[int | None, QueryParameter(ge=1, le=2**63 - 1)]
-SearchText = Annotated[str | None, QueryParameter(max_length=200, pattern=_NO_NUL)]
+SearchText = Annotated[str | None, QueryParameter(max_length=200, pattern=NO_NUL)]
 # Page parameters of every listing; page_size is capped so one request stays cheap.
 PageNumber = Annotated[int, QueryParameter(ge=1, le=1_000_000)]
 PageSize = Annotated[int, QueryParameter(ge=1, le=100)]

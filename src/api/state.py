@@ -11,11 +11,11 @@ from litestar import Request
 from litestar.datastructures import State
 from litestar.di import NamedDependency
 
-from asfmatch.api.errors import ApiError, unauthorized
+from asfmatch.api.errors import unauthorized
 from asfmatch.storage.cache import MatchCache, RateLimiter, RedisGate
 from asfmatch.storage.db import Connection
 from asfmatch.storage.organisations import Principal, authenticate
-from asfmatch.storage.services import Services
+from asfmatch.storage.servers import Servers
 from asfmatch.storage.settings import Settings
 
 
@@ -24,7 +24,7 @@ class AppResources:
     """Handles opened by the lifespan and closed by it."""
 
     settings: Settings
-    services: Services
+    servers: Servers
     pool: asyncpg.Pool
     redis: RedisGate
     cache: MatchCache
@@ -69,13 +69,4 @@ async def provide_principal(request: Request[Any, Any, Any], db: Db) -> Principa
     principal = await authenticate(db, token)
     if principal is None:
         raise unauthorized("unknown or revoked API key")
-    return principal
-
-
-def require(principal: Principal | None, *roles: str) -> Principal:
-    """The principal if it has one of `roles`; 401 when anonymous, 403 when the role is wrong."""
-    if principal is None:
-        raise unauthorized("this needs an API key (Authorization: Bearer …)")
-    if principal.role not in roles:
-        raise ApiError(403, "Forbidden", f"a {principal.role} key may not do this")
     return principal

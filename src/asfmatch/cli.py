@@ -34,7 +34,7 @@ def _parser() -> argparse.ArgumentParser:
     commands.add_parser("migrate", help="apply pending SQL migrations")
     importer = commands.add_parser("import", help="bulk-import buyers, suppliers and needs")
     importer.add_argument("file", type=Path)
-    demo = commands.add_parser("demo", help="services, demo data, API and worker in one go")
+    demo = commands.add_parser("demo", help="servers, demo data, API and worker in one go")
     demo.add_argument("--host", default="127.0.0.1")
     demo.add_argument("--port", type=int, default=8000)
     admin = commands.add_parser("create-admin-key", help="print a new admin API key")
@@ -127,10 +127,10 @@ async def _migrated(database_url: str, command: str) -> bool:
 async def _migrate(settings: Settings) -> int:
     from asfmatch.storage.db import connect
     from asfmatch.storage.migrations import MigrationError, migrate
-    from asfmatch.storage.services import running_services
+    from asfmatch.storage.servers import running_servers
 
-    async with running_services(settings) as services:
-        connection = await connect(services.database_url)
+    async with running_servers(settings) as servers:
+        connection = await connect(servers.database_url)
         try:
             applied = await migrate(connection)
         except MigrationError as error:
@@ -146,12 +146,12 @@ def _serve(settings: Settings, host: str, port: int, workers: int) -> int:
     import uvicorn
 
     async def prepare() -> tuple[str, str] | None:
-        from asfmatch.storage.services import running_services
+        from asfmatch.storage.servers import running_servers
 
-        async with running_services(settings) as services:
-            if not await _migrated(services.database_url, "serve"):
+        async with running_servers(settings) as servers:
+            if not await _migrated(servers.database_url, "serve"):
                 return None
-            return services.database_url, services.redis_url
+            return servers.database_url, servers.redis_url
 
     if settings.database_url is None or settings.redis_url is None:
         # Embedded servers: this process holds them for all API processes, which get the URLs.
@@ -179,15 +179,15 @@ def _serve(settings: Settings, host: str, port: int, workers: int) -> int:
 
 async def _worker(settings: Settings, drain: bool) -> int:
     from asfmatch.storage.db import create_pool
-    from asfmatch.storage.services import running_services
+    from asfmatch.storage.servers import running_servers
     from asfmatch.workers.runner import Worker
 
-    async with running_services(settings) as services:
-        if not await _migrated(services.database_url, "worker"):
+    async with running_servers(settings) as servers:
+        if not await _migrated(servers.database_url, "worker"):
             return 1
-        worker = Worker(settings, services.database_url)
+        worker = Worker(settings, servers.database_url)
         if drain:
-            pool = await create_pool(services.database_url, settings)
+            pool = await create_pool(servers.database_url, settings)
             try:
                 count = await worker.drain(pool)
             finally:
@@ -205,17 +205,17 @@ async def _worker(settings: Settings, drain: bool) -> int:
 async def _import(settings: Settings, path: Path) -> int:
     from asfmatch.importing import ImportFileError, import_file, progress_printer
     from asfmatch.storage.db import connect
-    from asfmatch.storage.services import running_services
+    from asfmatch.storage.servers import running_servers
 
     try:
         raw = await asyncio.to_thread(path.read_bytes)
     except OSError as error:
         print(f"asfmatch import: cannot read {path}: {error.strerror}", file=sys.stderr)
         return 2
-    async with running_services(settings) as services:
-        if not await _migrated(services.database_url, "import"):
+    async with running_servers(settings) as servers:
+        if not await _migrated(servers.database_url, "import"):
             return 1
-        connection = await connect(services.database_url)
+        connection = await connect(servers.database_url)
         try:
             result = await import_file(connection, raw, progress_printer())
         except ImportFileError as error:
@@ -240,15 +240,15 @@ async def _create_admin_key(settings: Settings, name: str, org_number: str) -> i
     from asfmatch.reference.org_numbers import normalise_org_number
     from asfmatch.storage import organisations
     from asfmatch.storage.db import connect
-    from asfmatch.storage.services import running_services
+    from asfmatch.storage.servers import running_servers
 
     try:
         number = normalise_org_number(org_number)
     except ValueError as error:
         print(f"asfmatch create-admin-key: --org-number {error}", file=sys.stderr)
         return 2
-    async with running_services(settings) as services:
-        connection = await connect(services.database_url)
+    async with running_servers(settings) as servers:
+        connection = await connect(servers.database_url)
         try:
             async with connection.transaction():
                 organisation = await organisations.find_organisation(connection, number)

@@ -21,7 +21,7 @@ from asfmatch.importing import import_file, progress_printer
 from asfmatch.storage import organisations
 from asfmatch.storage.db import connect
 from asfmatch.storage.migrations import migrate
-from asfmatch.storage.services import running_services
+from asfmatch.storage.servers import running_servers
 from asfmatch.storage.settings import Settings
 from asfmatch.workers.runner import Worker
 
@@ -79,22 +79,22 @@ async def load_demo_data(database_url: str) -> str:
 
 
 async def run_demo(settings: Settings, host: str, port: int) -> int:
-    """Start (or reuse) the services, load the demo data, then run API and worker until Ctrl-C."""
+    """Start (or reuse) the servers, load the demo data, then run API and worker until Ctrl-C."""
     started = time.perf_counter()
-    async with running_services(settings) as services:
-        admin_key = await load_demo_data(services.database_url)
+    async with running_servers(settings) as servers:
+        admin_key = await load_demo_data(servers.database_url)
         # On a conference laptop the webhook receivers are local, so private addresses are
         # allowed here (and only here, unless ASFMATCH_WEBHOOK_ALLOW_PRIVATE says so).
         running = msgspec.structs.replace(
             settings,
-            database_url=services.database_url,
-            redis_url=services.redis_url,
+            database_url=servers.database_url,
+            redis_url=servers.redis_url,
             webhook_allow_private=True,
         )
         server = uvicorn.Server(
             uvicorn.Config(create_app(running), host=host, port=port, log_level="warning")
         )
-        worker = Worker(running, services.database_url)
+        worker = Worker(running, servers.database_url)
         stop = asyncio.Event()
         worker_task = asyncio.create_task(worker.run(stop))
         serving = asyncio.create_task(server.serve())
@@ -112,7 +112,7 @@ async def run_demo(settings: Settings, host: str, port: int) -> int:
             f"  live page:  http://{host}:{port}/#key={admin_key}\n"
             f"  API docs:   http://{host}:{port}/schema\n"
             f"  admin key:  {admin_key}\n"
-            f"  data kept in {settings.data_dir.resolve() if services.embedded_database else 'DATABASE_URL'}\n"
+            f"  data kept in {settings.data_dir.resolve() if servers.embedded_database else 'DATABASE_URL'}\n"
             "Press Ctrl-C to stop.",
             flush=True,
         )

@@ -9,12 +9,12 @@ from typing import Annotated, Any, TextIO, TypeVar
 import asyncpg
 import msgspec
 
-from asfmatch.api.errors import ApiError, describe_decode_error
-from asfmatch.api.needs import NeedCreate, create_need
-from asfmatch.api.schemas import Name, OrgNumber
-from asfmatch.api.suppliers import SupplierCreate, create_supplier
-from asfmatch.api.validation import Checker
-from asfmatch.storage import organisations
+from asfmatch.services.errors import DomainError
+from asfmatch.services.fields import Name, OrgNumber
+from asfmatch.services.needs import NeedCreate, create_need
+from asfmatch.services.organisations import ensure_buyer
+from asfmatch.services.suppliers import SupplierCreate, create_supplier
+from asfmatch.services.validation import describe_decode_error
 from asfmatch.storage.db import Connection
 from asfmatch.storage.organisations import Principal
 
@@ -132,7 +132,9 @@ async def import_file(
     try:
         async with connection.transaction():
             for position, buyer in buyers:
-                await _import_buyer(connection, position, buyer, result)
+                await _guarded(
+                    result, "buyers", position, buyer.key, _import_buyer(connection, buyer, result)
+                )
                 step()
             for position, supplier in suppliers:
                 await _guarded(
@@ -184,15 +186,15 @@ def _convert(
 
 
 async def _guarded(result: ImportResult, section: str, position: int, key: str, work: Any) -> None:
-    """Run one row's import in a savepoint; record its API error as a rejection."""
+    """Run one row's import in a savepoint; record the rule it broke as a rejection."""
     try:
         await work
     except asyncpg.PostgresError as error:
-        # The API's checks should catch everything first; the database is the backstop.
+        # The services' checks should catch everything first; the database is the backstop.
         result.rejected.append(
             Rejection(section, position, key, "row", f"database refused it: {error}")
         )
-    except ApiError as error:
+    except DomainError as error:
         if error.errors:
             for field_error in error.errors:
                 result.rejected.append(
@@ -202,32 +204,10 @@ async def _guarded(result: ImportResult, section: str, position: int, key: str, 
             result.rejected.append(Rejection(section, position, key, "row", error.detail))
 
 
-async def _import_buyer(
-    connection: Connection, position: int, buyer: ImportBuyer, result: ImportResult
-) -> None:
-    check = Checker()
-    org_number = check.org_number("org_number", buyer.org_number)
-    for error in check.errors:
-        result.rejected.append(Rejection("buyers", position, buyer.key, error.field, error.reason))
-    if check.errors:
-        return
-    existing = await organisations.find_organisation(connection, org_number)
-    if existing is not None and existing.kind != "buyer":
-        result.rejected.append(
-            Rejection(
-                "buyers",
-                position,
-                buyer.key,
-                "org_number",
-                f"{org_number} is registered as a {existing.kind}",
-            )
-        )
-        return
-    if existing is None:
-        existing = await organisations.create_organisation(
-            connection, kind="buyer", name=buyer.name.strip(), org_number=org_number
-        )
-    result.buyers[buyer.key] = existing.id
+async def _import_buyer(connection: Connection, buyer: ImportBuyer, result: ImportResult) -> None:
+    async with connection.transaction():
+        found = await ensure_buyer(connection, buyer.name, buyer.org_number)
+    result.buyers[buyer.key] = found.id
 
 
 async def _import_supplier(

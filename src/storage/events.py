@@ -22,7 +22,7 @@ _RECONNECT_SECONDS = 2.0
 
 
 def redis_url(settings: Settings) -> str:
-    """The configured Redis, or the embedded one that `running_services` starts or reuses."""
+    """The configured Redis, or the embedded one that `running_servers` starts or reuses."""
     return settings.redis_url or EmbeddedRedis(settings.data_dir).url
 
 

@@ -272,15 +272,19 @@ async def list_floors(
     newcomer must beat to enter its list of `size`, ignoring pairs with `exclude`. 0 when the
     list is not full."""
     owner, other, flag = _side(side)
+    # One index range scan per owner, stopped after `size` rows: the cost follows the lists
+    # asked about, not the size of the matches table (a window over all rows grew with it).
     rows = await connection.fetch(
         f"""
-        SELECT {owner} AS owner_id, min(score) AS floor, count(*) AS n FROM (
-            SELECT {owner}, score,
-                   row_number() OVER (PARTITION BY {owner} ORDER BY score DESC) AS position
-            FROM matches
-            WHERE {owner} = ANY($1::bigint[]) AND {flag} AND {other} <> $3
-        ) ranked
-        WHERE position <= $2 GROUP BY {owner}
+        SELECT o.owner_id, top.floor, top.n
+        FROM unnest($1::bigint[]) AS o (owner_id)
+        CROSS JOIN LATERAL (
+            SELECT min(score) AS floor, count(*) AS n FROM (
+                SELECT score FROM matches
+                WHERE {owner} = o.owner_id AND {flag} AND {other} <> $3
+                ORDER BY score DESC LIMIT $2
+            ) kept
+        ) top
         """,
         list(owner_ids),
         size,

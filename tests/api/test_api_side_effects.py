@@ -9,8 +9,8 @@ import msgspec
 import pytest
 from api_testkit import API, World, assert_problem, need_body, new_org_number, supplier_body
 
-from asfmatch.api.errors import ApiError, FieldError, InvalidInput
-from asfmatch.api.suppliers import SupplierCreate, create_supplier
+from asfmatch.services.errors import Conflict, FieldError, Invalid
+from asfmatch.services.suppliers import SupplierCreate, create_supplier
 from asfmatch.storage import jobs as jobs_module
 from asfmatch.storage import suppliers as suppliers_module
 from asfmatch.storage.db import connect
@@ -174,7 +174,7 @@ async def test_a_request_failing_after_its_writes_is_rolled_back(client, keys, d
 
     async def enqueue_then_fail(connection, *args, **kwargs):
         await enqueue(connection, *args, **kwargs)
-        raise InvalidInput([FieldError("kommun", "injected failure after the writes")])
+        raise Invalid([FieldError("kommun", "injected failure after the writes")])
 
     monkeypatch.setattr(jobs_module, "enqueue", enqueue_then_fail)
     response = await client.post(f"{API}/needs", json=need_body(), headers=buyer)
@@ -207,7 +207,7 @@ async def test_a_failed_supplier_creation_leaves_no_organisation(client, admin, 
 
     async def insert_then_fail(connection, *args, **kwargs):
         await insert(connection, *args, **kwargs)
-        raise InvalidInput([FieldError("service_area", "injected failure")])
+        raise Invalid([FieldError("service_area", "injected failure")])
 
     monkeypatch.setattr(suppliers_module, "insert_supplier", insert_then_fail)
     number = new_org_number()
@@ -222,7 +222,7 @@ async def test_a_failed_supplier_creation_leaves_no_organisation(client, admin, 
 
 async def test_a_failed_supplier_rename_keeps_the_old_name(client, world: World, db, monkeypatch):
     async def fail(*args, **kwargs):
-        raise InvalidInput([FieldError("name", "injected failure")])
+        raise Invalid([FieldError("name", "injected failure")])
 
     monkeypatch.setattr(suppliers_module, "update_supplier", fail)
     response = await client.patch(
@@ -267,9 +267,9 @@ async def test_a_double_submitted_profile_is_a_conflict_not_a_crash(database_url
         await asyncio.sleep(0.2)  # the second request is now waiting on the first's row lock
         await first_tx.commit()
         try:
-            with pytest.raises(ApiError) as refused:
+            with pytest.raises(Conflict) as refused:
                 await racing
-            assert refused.value.status == 409
+            assert refused.value.errors[0].field == "org_number"
         finally:
             await second_tx.rollback()
     finally:

@@ -12,8 +12,8 @@ from asfmatch.storage.embedded import EmbeddedPostgres, EmbeddedRedis
 from asfmatch.storage.settings import Settings
 
 
-class Services(msgspec.Struct, frozen=True, kw_only=True):
-    """Connection URLs of the running services and whether each is embedded."""
+class Servers(msgspec.Struct, frozen=True, kw_only=True):
+    """Connection URLs of the running servers and whether each is embedded."""
 
     database_url: str
     redis_url: str
@@ -22,7 +22,7 @@ class Services(msgspec.Struct, frozen=True, kw_only=True):
 
 
 @asynccontextmanager
-async def running_services(settings: Settings) -> AsyncIterator[Services]:
+async def running_servers(settings: Settings) -> AsyncIterator[Servers]:
     """Yield usable URLs, starting embedded servers for any URL the settings leave unset."""
     postgres: EmbeddedPostgres | None = None
     redis_server: EmbeddedRedis | None = None
@@ -35,7 +35,7 @@ async def running_services(settings: Settings) -> AsyncIterator[Services]:
         if redis_url is None:
             redis_server = EmbeddedRedis(settings.data_dir)
             redis_url = await asyncio.to_thread(redis_server.start)
-        yield Services(
+        yield Servers(
             database_url=database_url,
             redis_url=redis_url,
             embedded_database=postgres is not None,

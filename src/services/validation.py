@@ -6,10 +6,10 @@ import re
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
-from asfmatch.api.errors import FieldError
 from asfmatch.reference.cpv import cpv_catalog, normalise_cpv
 from asfmatch.reference.org_numbers import normalise_org_number
 from asfmatch.reference.regions import WHOLE_COUNTRY, kommuner, lan
+from asfmatch.services.errors import FieldError, Invalid
 
 _FAR_FUTURE = datetime(2100, 1, 1, tzinfo=UTC)
 
@@ -109,3 +109,33 @@ class Checker:
         if not stripped:
             self.fail(field, "must not be blank")
         return stripped
+
+    def raise_if_failed(self) -> None:
+        """Raise Invalid with every recorded field error, if there is one."""
+        if self.errors:
+            raise Invalid(self.errors)
+
+
+_PATH = re.compile(r"`\$\.?([^`]*)`")
+
+
+def field_from_message(message: str) -> tuple[str | None, str]:
+    """msgspec says "Expected `int`, got `str` - at `$.employees`"; split field from reason."""
+    reason, _, where = message.partition(" - at ")
+    found = _PATH.search(where) if where else None
+    field = found.group(1) if found else None
+    if reason.startswith("Object missing required field"):
+        missing = re.search(r"`([^`]+)`", reason)
+        prefix = f"{field}." if field else ""
+        return (prefix + missing.group(1) if missing else field), "required field is missing"
+    if reason.startswith("Object contains unknown field"):
+        unknown = re.search(r"`([^`]+)`", reason)
+        prefix = f"{field}." if field else ""
+        return (prefix + unknown.group(1) if unknown else field), "unknown field"
+    return field, reason
+
+
+def describe_decode_error(message: str, default_field: str = "body") -> FieldError:
+    """A msgspec validation message as a FieldError."""
+    field, reason = field_from_message(message)
+    return FieldError(field or default_field, reason)

@@ -1,0 +1,198 @@
+"""Requests per second on the API's hot paths, as shares of a Litestar hello-world ceiling
+served by the same server with the same number of processes, in the same run.
+
+Needs `wrk` (Debian package `wrk`). Starts its own embedded PostgreSQL and Redis in a temporary
+folder, loads the demo data, ranks it, then for each of three rounds runs wrk (2 threads, 32
+connections) over each path. Rate limits are raised so that they do not cap the figures.
+
+    .venv/bin/python bench/bench_api.py [--seconds 10] [--rounds 3] [--processes 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+from asfmatch.demo import demo_data
+from asfmatch.storage.embedded import EmbeddedPostgres, EmbeddedRedis
+from harness import free_port
+
+BENCH = Path(__file__).resolve().parent
+CONNECTIONS = 32
+
+
+def _asfmatch(env: dict[str, str], *args: str) -> str:
+    done = subprocess.run(
+        [sys.executable, "-m", "asfmatch", *args], env=env, capture_output=True, text=True
+    )
+    if done.returncode != 0:
+        raise SystemExit(f"asfmatch {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}")
+    return done.stdout
+
+
+def _wait_until_up(url: str) -> None:
+    for _ in range(300):
+        try:
+            if httpx.get(url, timeout=1).status_code < 500:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.1)
+    raise SystemExit(f"{url} did not come up")
+
+
+def _wrk(
+    url: str, seconds: int, key: str | None, script: Path | None
+) -> tuple[float, float, float]:
+    """(requests/s, p50 ms, p99 ms) of one wrk run."""
+    command = ["wrk", "-t2", f"-c{CONNECTIONS}", f"-d{seconds}s", "--latency"]
+    if key:
+        command += ["-H", f"Authorization: Bearer {key}"]
+    if script:
+        command += ["-s", str(script)]
+    out = subprocess.run([*command, url], capture_output=True, text=True, check=True).stdout
+    if re.search(r"Non-2xx or 3xx responses: (\d+)", out):
+        raise SystemExit(f"{url}: error responses under load:\n{out}")
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+
+    def latency(label: str) -> float:
+        value, unit = re.search(rf"{label}\s+([\d.]+)(us|ms|s)", out).groups()  # type: ignore[union-attr]
+        return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+
+    return rps, latency("50%"), latency("99%")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--processes", type=int, default=2)
+    args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        raise SystemExit("bench_api needs wrk: apt-get install wrk")
+
+    data_dir = Path(tempfile.mkdtemp(prefix="asfbench", dir="/tmp"))
+    postgres, redis_server = EmbeddedPostgres(data_dir), EmbeddedRedis(data_dir)
+    processes: list[subprocess.Popen[bytes]] = []
+    try:
+        env = {
+            **os.environ,
+            "DATABASE_URL": postgres.start(),
+            "REDIS_URL": redis_server.start(),
+            "ASFMATCH_DATA_DIR": str(data_dir),
+            "ASFMATCH_LOG_LEVEL": "WARNING",
+            "ASFMATCH_RATE_LIMIT_PER_KEY": "100000000",
+            "ASFMATCH_RATE_LIMIT_PER_ORGANISATION": "100000000",
+            "ASFMATCH_RATE_LIMIT_PER_ADDRESS": "100000000",
+        }
+        _asfmatch(env, "migrate")
+        demo_file = data_dir / "demo.json"
+        demo_file.write_bytes(demo_data())
+        _asfmatch(env, "import", str(demo_file))
+        key = _asfmatch(env, "create-admin-key", "--name", "bench").strip().split()[-1]
+        _asfmatch(env, "worker", "--drain")
+
+        hello_port, api_port = free_port(), free_port()
+        processes.append(
+            subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "uvicorn",
+                    "hello_app:app",
+                    "--port",
+                    str(hello_port),
+                    "--workers",
+                    str(args.processes),
+                    "--log-level",
+                    "warning",
+                ],
+                cwd=BENCH,
+            )
+        )
+        processes.append(
+            subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "asfmatch",
+                    "serve",
+                    "--port",
+                    str(api_port),
+                    "--workers",
+                    str(args.processes),
+                ],
+                env=env,
+            )
+        )
+        hello, api = f"http://127.0.0.1:{hello_port}", f"http://127.0.0.1:{api_port}"
+        _wait_until_up(f"{hello}/")
+        _wait_until_up(f"{api}/health")
+
+        headers = {"Authorization": f"Bearer {key}"}
+        listed = httpx.get(f"{api}/api/v1/needs?page_size=1", headers=headers).json()
+        need = listed["items"][0]
+        httpx.get(f"{api}/api/v1/needs/{need['id']}/matches", headers=headers)  # fill the cache
+        post = data_dir / "post_need.lua"
+        body = {
+            "title": "Lokalvård av förskolor",
+            "description": "Städning och lokalvård av två förskolor, med praktikplatser.",
+            "cpv_codes": ["90910000"],
+            "kommun": need["kommun"],
+            "buyer_id": need["buyer_id"],
+        }
+        post.write_text(
+            'wrk.method = "POST"\n'
+            f"wrk.body = {json.dumps(json.dumps(body))}\n"
+            'wrk.headers["Content-Type"] = "application/json"\n'
+        )
+        paths: list[tuple[str, str, str | None, Path | None]] = [
+            ("Litestar hello world (ceiling)", f"{hello}/", None, None),
+            ("GET /health", f"{api}/health", None, None),
+            ("GET /api/v1/needs?page_size=20", f"{api}/api/v1/needs?page_size=20", None, None),
+            (
+                "GET /api/v1/needs/{id}/matches",
+                f"{api}/api/v1/needs/{need['id']}/matches",
+                key,
+                None,
+            ),
+            ("POST /api/v1/needs", f"{api}/api/v1/needs", key, post),
+        ]
+        runs: dict[str, list[tuple[float, float, float]]] = {name: [] for name, *_ in paths}
+        for round_number in range(1, args.rounds + 1):
+            for name, url, auth, script in paths:
+                runs[name].append(_wrk(url, args.seconds, auth, script))
+            print(f"round {round_number} of {args.rounds} done", flush=True)
+
+        ceiling = statistics.median(r[0] for r in runs[paths[0][0]])
+        print(
+            f"\n{args.processes} server processes, wrk 2 threads {CONNECTIONS} connections "
+            f"{args.seconds} s, median of {args.rounds} rounds\n"
+        )
+        print("| path | rps | p50 ms | p99 ms | share of ceiling |\n|---|---|---|---|---|")
+        for name, *_ in paths:
+            rps = statistics.median(r[0] for r in runs[name])
+            p50 = statistics.median(r[1] for r in runs[name])
+            p99 = statistics.median(r[2] for r in runs[name])
+            print(f"| {name} | {rps:,.0f} | {p50:.1f} | {p99:.1f} | {rps / ceiling:.2f} |")
+    finally:
+        for process in processes:
+            process.terminate()
+            process.wait(timeout=30)
+        redis_server.stop()
+        postgres.stop()
+
+
+if __name__ == "__main__":
+    main()

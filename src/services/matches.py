@@ -1,0 +1,167 @@
+"""Match lists: a need's best suppliers and a supplier's best open needs, served from the Redis
+cache when it has them and from PostgreSQL when it does not (or when Redis is down)."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import msgspec
+
+from asfmatch.services.access import owns, require
+from asfmatch.services.errors import Forbidden, NotFound
+from asfmatch.storage import jobs, matches
+from asfmatch.storage.cache import MatchCache
+from asfmatch.storage.db import Connection
+from asfmatch.storage.matches import MatchOwner, StoredMatch
+from asfmatch.storage.organisations import Principal
+from asfmatch.storage.suppliers import supplier_of_organisation
+
+MatchStatus = Literal["pending", "ready"]
+
+
+class SupplierMatch(msgspec.Struct, frozen=True, kw_only=True):
+    """One supplier in a need's list."""
+
+    supplier_id: int
+    supplier_name: str
+    score: float
+    rank: int
+    explanation: dict[str, Any]
+    model_version: str
+
+
+class NeedMatch(msgspec.Struct, frozen=True, kw_only=True):
+    """One open need in a supplier's list."""
+
+    need_id: int
+    need_title: str
+    score: float
+    rank: int
+    explanation: dict[str, Any]
+    model_version: str
+
+
+class NeedMatches(msgspec.Struct, frozen=True, kw_only=True):
+    """A need's ranked suppliers; `pending` while a ranking job for it is queued or running."""
+
+    need_id: int
+    status: MatchStatus
+    matches: list[SupplierMatch]
+
+
+class SupplierMatches(msgspec.Struct, frozen=True, kw_only=True):
+    """A supplier's ranked open needs; `pending` while its ranking job is queued or running."""
+
+    supplier_id: int
+    status: MatchStatus
+    matches: list[NeedMatch]
+
+
+_need_list = msgspec.json.Decoder(NeedMatches)
+_encoder = msgspec.json.Encoder()
+
+
+def _supplier_items(rows: list[StoredMatch]) -> list[SupplierMatch]:
+    return [
+        SupplierMatch(
+            supplier_id=row.supplier_id,
+            supplier_name=row.name,
+            score=round(row.score, 4),
+            rank=position,
+            explanation=row.explanation,
+            model_version=row.model_version,
+        )
+        for position, row in enumerate(rows, start=1)
+    ]
+
+
+def _need_items(rows: list[StoredMatch]) -> list[NeedMatch]:
+    return [
+        NeedMatch(
+            need_id=row.need_id,
+            need_title=row.name,
+            score=round(row.score, 4),
+            rank=position,
+            explanation=row.explanation,
+            model_version=row.model_version,
+        )
+        for position, row in enumerate(rows, start=1)
+    ]
+
+
+async def need_matches(
+    db: Connection, cache: MatchCache, size: int, principal: Principal | None, need_id: int
+) -> bytes:
+    """A need's list as JSON: whole for its buyer and admins; a matched supplier sees only its
+    own row (that it was matched and why, not who else was)."""
+    caller = require(principal, "admin", "buyer", "supplier")
+    owner = await matches.need_owner(db, need_id)
+    if owner is None or (owner.status == "draft" and not owns(caller, owner)):
+        raise NotFound("need", need_id)
+    body = await _list_body(db, cache, size, owner, "need")
+    if caller.role == "supplier":
+        own = await _supplier_id_of(db, caller)
+        full = _need_list.decode(body)
+        mine = [item for item in full.matches if item.supplier_id == own]
+        if not mine:
+            raise Forbidden("only the need's buyer and the suppliers matched to it see its matches")
+        return _encoder.encode(msgspec.structs.replace(full, matches=mine))
+    if not owns(caller, owner):
+        raise Forbidden("only the need's buyer and the suppliers matched to it see its matches")
+    return body
+
+
+async def supplier_matches(
+    db: Connection, cache: MatchCache, size: int, principal: Principal | None, supplier_id: int
+) -> bytes:
+    """A supplier's list of open needs as JSON, for the supplier itself and admins."""
+    caller = require(principal, "admin", "buyer", "supplier")
+    owner = await matches.supplier_owner(db, supplier_id)
+    if owner is None:
+        raise NotFound("supplier", supplier_id)
+    if not owns(caller, owner):
+        raise Forbidden("only the supplier itself and admins see its matches")
+    return await _list_body(db, cache, size, owner, "supplier")
+
+
+def _render_need_list(owner_id: int, status: MatchStatus, rows: list[StoredMatch]) -> bytes:
+    return _encoder.encode(
+        NeedMatches(need_id=owner_id, status=status, matches=_supplier_items(rows))
+    )
+
+
+def _render_supplier_list(owner_id: int, status: MatchStatus, rows: list[StoredMatch]) -> bytes:
+    return _encoder.encode(
+        SupplierMatches(supplier_id=owner_id, status=status, matches=_need_items(rows))
+    )
+
+
+_SIDES = {
+    "need": (jobs.RANK_NEED, matches.matches_for_need, _render_need_list),
+    "supplier": (jobs.RANK_SUPPLIER, matches.matches_for_supplier, _render_supplier_list),
+}
+
+
+async def _list_body(
+    db: Connection,
+    cache: MatchCache,
+    size: int,
+    owner: MatchOwner,
+    side: Literal["need", "supplier"],
+) -> bytes:
+    """A list as JSON: "pending" straight from PostgreSQL while its job is open, otherwise the
+    cached body for the owner's current version, filled from PostgreSQL on a miss."""
+    job_kind, load, render = _SIDES[side]
+    if await jobs.has_open_job(db, job_kind, owner.id):
+        return render(owner.id, "pending", await load(db, owner.id, size))
+    cached = await cache.get(side, owner.id, owner.match_version)
+    if cached is not None:
+        return cached
+    body = render(owner.id, "ready", await load(db, owner.id, size))
+    await cache.put(side, owner.id, owner.match_version, body)
+    return body
+
+
+async def _supplier_id_of(db: Connection, caller: Principal) -> int | None:
+    profile = await supplier_of_organisation(db, caller.organisation_id)
+    return None if profile is None else profile.id

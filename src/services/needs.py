@@ -1,0 +1,199 @@
+"""Procurement needs: buyers post what they want bought, where, how much and by when."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import msgspec
+
+from asfmatch.services.access import may_write_need, require
+from asfmatch.services.errors import Conflict, FieldError, Forbidden, Invalid, NotFound
+from asfmatch.services.fields import (
+    AwareDatetime,
+    Count,
+    CpvCodes,
+    Id,
+    KommunCode,
+    LongText,
+    Name,
+    Sek,
+)
+from asfmatch.services.validation import Checker
+from asfmatch.storage import jobs, matches
+from asfmatch.storage import needs as repo
+from asfmatch.storage import organisations as organisations_repo
+from asfmatch.storage.db import Connection
+from asfmatch.storage.needs import Need, NeedFilter
+from asfmatch.storage.organisations import Principal
+from asfmatch.storage.paging import Page
+
+NeedStatus = Literal["draft", "open", "closed", "withdrawn"]
+
+
+class NeedCreate(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """A procurement need. Admins acting for a buyer name it in `buyer_id`."""
+
+    title: Name
+    description: LongText = ""
+    cpv_codes: CpvCodes = msgspec.field(default_factory=list)
+    kommun: KommunCode
+    estimated_value_sek: Sek | None = None
+    reserved: bool = False
+    training_places: Count = 0
+    closes_at: AwareDatetime | None = None
+    status: Literal["draft", "open"] = "open"
+    buyer_id: Id | None = None
+
+
+class NeedUpdate(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """Fields to change; absent fields stay as they are. Close or withdraw via their actions."""
+
+    title: Name | msgspec.UnsetType = msgspec.UNSET
+    description: LongText | msgspec.UnsetType = msgspec.UNSET
+    cpv_codes: CpvCodes | msgspec.UnsetType = msgspec.UNSET
+    kommun: KommunCode | msgspec.UnsetType = msgspec.UNSET
+    estimated_value_sek: Sek | msgspec.UnsetType | None = msgspec.UNSET
+    reserved: bool | msgspec.UnsetType = msgspec.UNSET
+    training_places: Count | msgspec.UnsetType = msgspec.UNSET
+    closes_at: AwareDatetime | msgspec.UnsetType | None = msgspec.UNSET
+    status: Literal["draft", "open"] | msgspec.UnsetType = msgspec.UNSET
+
+
+class NeedQuery(msgspec.Struct, frozen=True, kw_only=True):
+    """Filters of a need listing as the client gave them (codes not yet checked)."""
+
+    lan: str | None = None
+    kommun: str | None = None
+    cpv: str | None = None
+    status: NeedStatus | None = None
+    reserved: bool | None = None
+    buyer_id: int | None = None
+    q: str | None = None
+
+
+def _checked_fields(body: NeedCreate | NeedUpdate) -> dict[str, Any]:
+    fields = {
+        name: value
+        for name in body.__struct_fields__
+        if name != "buyer_id" and (value := getattr(body, name)) is not msgspec.UNSET
+    }
+    check = Checker()
+    if "kommun" in fields:
+        check.kommun("kommun", fields["kommun"])
+    if "cpv_codes" in fields:
+        fields["cpv_codes"] = check.cpv_codes("cpv_codes", fields["cpv_codes"])
+    if fields.get("closes_at") is not None:
+        check.future("closes_at", fields["closes_at"])
+    if isinstance(fields.get("title"), str):
+        fields["title"] = fields["title"].strip()
+        if not fields["title"]:
+            check.fail("title", "must not be blank")
+    check.raise_if_failed()
+    return fields
+
+
+async def create_need(db: Connection, principal: Principal | None, body: NeedCreate) -> Need:
+    """Post a need for the calling buyer (or, for an admin, for `buyer_id`); an open need is
+    queued for ranking in the same transaction."""
+    principal = require(principal, "admin", "buyer")
+    if principal.role == "buyer":
+        if body.buyer_id not in (None, principal.organisation_id):
+            raise Forbidden("a buyer key may only post needs for its own organisation")
+        buyer_id = principal.organisation_id
+    else:
+        if body.buyer_id is None:
+            raise Invalid([_missing_buyer])
+        buyer = await organisations_repo.get_organisation(db, body.buyer_id)
+        if buyer is None or buyer.kind != "buyer":
+            raise Invalid([_not_a_buyer(body.buyer_id)])
+        buyer_id = buyer.id
+    need = await repo.insert_need(db, buyer_id, _checked_fields(body))
+    if need.status == "open":
+        await jobs.enqueue(db, jobs.RANK_NEED, need.id)
+    return need
+
+
+async def list_needs(
+    db: Connection, principal: Principal | None, query: NeedQuery, page: int, page_size: int
+) -> Page[Need]:
+    """Needs matching the filters; drafts only to their buyer (and admins)."""
+    check = Checker()
+    filters = NeedFilter(
+        lan=None if query.lan is None else check.lan("lan", query.lan),
+        kommun=None if query.kommun is None else check.kommun("kommun", query.kommun),
+        cpv_prefix=None if query.cpv is None else check.cpv_prefix("cpv", query.cpv),
+        status=query.status,
+        reserved=query.reserved,
+        buyer_id=query.buyer_id,
+        query=query.q[:200] if query.q else None,
+        drafts_of=principal.organisation_id if principal else None,
+        all_drafts=principal is not None and principal.role == "admin",
+    )
+    check.raise_if_failed()
+    return await repo.list_needs(db, filters, page=page, page_size=page_size)
+
+
+async def read_need(db: Connection, principal: Principal | None, need_id: int) -> Need:
+    """One need; a draft only to its buyer and admins (NotFound to everyone else)."""
+    need = await repo.get_need(db, need_id)
+    if need is None or (need.status == "draft" and not may_write_need(principal, need)):
+        raise NotFound("need", need_id)
+    return need
+
+
+async def _owned_need(db: Connection, principal: Principal, need_id: int) -> Need:
+    need = await read_need(db, principal, need_id)
+    if not may_write_need(principal, need):
+        raise Forbidden("you may only change your own organisation's needs")
+    return need
+
+
+async def _changed(db: Connection, before: Need, after: Need) -> None:
+    """Drop the old ranking in this transaction and queue what the change calls for."""
+    if after == before:
+        return
+    lost_by = await matches.forget_need(db, after.id)
+    if after.status == "open":
+        await jobs.enqueue(db, jobs.RANK_NEED, after.id)
+    for supplier_id in lost_by:
+        await jobs.enqueue(db, jobs.RANK_SUPPLIER, supplier_id)
+
+
+async def update_need(
+    db: Connection, principal: Principal | None, need_id: int, body: NeedUpdate
+) -> Need:
+    """Change a need (its buyer or an admin); it is ranked again."""
+    before = await _owned_need(db, require(principal, "admin", "buyer"), need_id)
+    if before.status in {"closed", "withdrawn"}:
+        raise Conflict(f"need {need_id} is {before.status}; post a new need instead")
+    after = await repo.update_need(db, need_id, _checked_fields(body))
+    assert after is not None
+    await _changed(db, before, after)
+    return after
+
+
+async def end_need(
+    db: Connection,
+    principal: Principal | None,
+    need_id: int,
+    status: Literal["closed", "withdrawn"],
+) -> Need:
+    """Close (procured: only an open need) or withdraw (cancelled: an open need or a draft);
+    it leaves every match list. Repeating the same action is harmless."""
+    before = await _owned_need(db, require(principal, "admin", "buyer"), need_id)
+    if before.status == status:
+        return before
+    allowed_from = {"closed": {"open"}, "withdrawn": {"open", "draft"}}[status]
+    if before.status not in allowed_from:
+        raise Conflict(f"need {need_id} is {before.status}; it cannot be {status}")
+    after = await repo.update_need(db, need_id, {"status": status})
+    assert after is not None
+    await _changed(db, before, after)
+    return after
+
+
+_missing_buyer = FieldError("buyer_id", "an admin posting a need must name the buyer it acts for")
+
+
+def _not_a_buyer(buyer_id: int) -> FieldError:
+    return FieldError("buyer_id", f"organisation {buyer_id} is not a buyer")
