@@ -5,6 +5,7 @@ from __future__ import annotations
 from litestar import Controller, get, patch, post
 from litestar.params import FromQuery, JSONBody
 
+from asfmatch.api.guards import requires_key
 from asfmatch.api.schemas import PageNumber, PageSize, PathId, SearchText
 from asfmatch.api.state import Caller, Db
 from asfmatch.services import suppliers as service
@@ -19,7 +20,7 @@ class SupplierController(Controller):
     path = "/api/v1/suppliers"
     tags = ["suppliers"]
 
-    @post("/", status_code=201, summary="Create a supplier profile")
+    @post("/", guards=[requires_key], status_code=201, summary="Create a supplier profile")
     async def create(self, db: Db, principal: Caller, data: JSONBody[SupplierCreate]) -> Supplier:
         return await service.create_supplier(db, principal, data)
 
@@ -43,7 +44,11 @@ class SupplierController(Controller):
     async def read(self, db: Db, principal: Caller, supplier_id: PathId) -> Supplier:
         return await service.read_supplier(db, principal, supplier_id)
 
-    @patch("/{supplier_id:int}", summary="Change a supplier profile (the supplier or an admin)")
+    @patch(
+        "/{supplier_id:int}",
+        guards=[requires_key],
+        summary="Change a supplier profile (the supplier or an admin)",
+    )
     async def update(
         self,
         db: Db,
