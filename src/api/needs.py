@@ -6,7 +6,7 @@ from litestar import Controller, get, patch, post
 from litestar.params import FromQuery, JSONBody
 
 from asfmatch.api.guards import requires_key
-from asfmatch.api.schemas import PageNumber, PageSize, PathId, QueryId, SearchText
+from asfmatch.api.schemas import CodeFilter, PageNumber, PageSize, PathId, QueryId, SearchText
 from asfmatch.api.state import Caller, Db
 from asfmatch.services import needs as service
 from asfmatch.services.needs import NeedCreate, NeedQuery, NeedStatus, NeedUpdate
@@ -34,9 +34,9 @@ class NeedController(Controller):
         self,
         db: Db,
         principal: Caller,
-        lan: FromQuery[str | None] = None,
-        kommun: FromQuery[str | None] = None,
-        cpv: FromQuery[str | None] = None,
+        lan: CodeFilter = None,
+        kommun: CodeFilter = None,
+        cpv: CodeFilter = None,
         status: FromQuery[NeedStatus | None] = None,
         reserved: FromQuery[bool | None] = None,
         buyer_id: QueryId = None,

@@ -6,7 +6,7 @@ from litestar import Controller, get, patch, post
 from litestar.params import FromQuery, JSONBody
 
 from asfmatch.api.guards import requires_key
-from asfmatch.api.schemas import PageNumber, PageSize, PathId, SearchText
+from asfmatch.api.schemas import CodeFilter, PageNumber, PageSize, PathId, SearchText
 from asfmatch.api.state import Caller, Db
 from asfmatch.services import suppliers as service
 from asfmatch.services.suppliers import SupplierCreate, SupplierQuery, SupplierUpdate
@@ -29,9 +29,9 @@ class SupplierController(Controller):
         self,
         db: Db,
         principal: Caller,
-        lan: FromQuery[str | None] = None,
-        kommun: FromQuery[str | None] = None,
-        cpv: FromQuery[str | None] = None,
+        lan: CodeFilter = None,
+        kommun: CodeFilter = None,
+        cpv: CodeFilter = None,
         active: FromQuery[bool | None] = None,
         q: SearchText = None,
         page: PageNumber = 1,
