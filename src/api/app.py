@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from litestar import Litestar
 from litestar.di import Provide
@@ -21,6 +22,7 @@ from asfmatch.api.notices import NoticeClaimController
 from asfmatch.api.notifications import NotificationController
 from asfmatch.api.organisations import MeController, OrganisationController
 from asfmatch.api.reference import ReferenceController
+from asfmatch.api.retry import CONFLICT_HANDLERS, TransactionRetry
 from asfmatch.api.state import AppResources, provide_connection, provide_principal
 from asfmatch.api.suppliers import SupplierController
 from asfmatch.api.webhooks import WebhookController
@@ -57,6 +59,12 @@ def create_app(settings: Settings) -> Litestar:
                 await client.aclose()
                 await pool.close()
 
+    # Unknown paths outside the API get a page, not JSON.
+    handlers: dict[Any, Any] = {
+        **EXCEPTION_HANDLERS,
+        **CONFLICT_HANDLERS,
+        HTTPException: handle_http_outside_routes,
+    }
     return Litestar(
         route_handlers=[
             health,
@@ -77,9 +85,9 @@ def create_app(settings: Settings) -> Litestar:
         },
         lifespan=[lifespan],
         template_config=template_config(),
-        middleware=[RequestLimits()],
-        # Unknown paths outside the API get a page, not JSON.
-        exception_handlers={**EXCEPTION_HANDLERS, HTTPException: handle_http_outside_routes},  # type: ignore[dict-item]
+        # Outermost first: a replayed request is counted once by the rate limits.
+        middleware=[RequestLimits(), TransactionRetry()],
+        exception_handlers=handlers,
         request_max_body_size=settings.max_body_bytes,
         openapi_config=OpenAPIConfig(
             title="asf-match",
