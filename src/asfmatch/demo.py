@@ -18,6 +18,7 @@ import uvicorn
 
 from asfmatch.api.app import create_app
 from asfmatch.importing import import_file, progress_printer
+from asfmatch.services.organisations import operator_key
 from asfmatch.storage import organisations
 from asfmatch.storage.db import connect
 from asfmatch.storage.migrations import migrate
@@ -64,16 +65,9 @@ async def load_demo_data(database_url: str) -> str:
                 f"{len(result.needs)} needs"
             )
         async with connection.transaction():
-            admin = await organisations.find_organisation(connection, DEMO_ADMIN_ORG)
-            if admin is None:
-                admin = await organisations.create_organisation(
-                    connection,
-                    kind="admin",
-                    name="asf-match administration",
-                    org_number=DEMO_ADMIN_ORG,
-                )
-            _, secret = await organisations.create_api_key(connection, admin.id, "demo")
-        return secret
+            return await operator_key(
+                connection, "asf-match administration", DEMO_ADMIN_ORG, "demo"
+            )
     finally:
         await connection.close()
 
