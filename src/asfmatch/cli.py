@@ -47,6 +47,11 @@ def _parser() -> argparse.ArgumentParser:
     demo = commands.add_parser("demo", help="servers, demo data, API and worker in one go")
     demo.add_argument("--host", default="127.0.0.1")
     demo.add_argument("--port", type=int, default=8000)
+    demo.add_argument(
+        "--reset",
+        action="store_true",
+        help="remove the needs posted since the demo data was loaded, then exit",
+    )
     admin = commands.add_parser("create-admin-key", help="print a new admin API key")
     admin.add_argument("--name", default="asf-match administration")
     admin.add_argument(
@@ -89,8 +94,10 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
     if command == "serve":
         return _serve(settings, args.host, args.port, args.workers)
     if command == "demo":
-        from asfmatch.demo import run_demo
+        from asfmatch.demo import reset_demo, run_demo
 
+        if args.reset:
+            return asyncio.run(reset_demo(settings))
         return asyncio.run(run_demo(settings, args.host, args.port))
     if command == "worker":
         return asyncio.run(_worker(settings, drain=args.drain))
@@ -185,7 +192,17 @@ def _serve(settings: Settings, host: str, port: int, workers: int) -> int:
     if asyncio.run(prepare()) is None:
         return 1
     print(f"asf-match API on http://{host}:{port}  (OpenAPI: http://{host}:{port}/schema)")
-    uvicorn.run("asfmatch.api.asgi:app", host=host, port=port, workers=workers, log_level="warning")
+    # Links in webhooks and e-mail follow the port unless ASFMATCH_PUBLIC_URL names the site.
+    os.environ["ASFMATCH_PUBLIC_URL"] = settings.public_url_for(host, port)
+    uvicorn.run(
+        "asfmatch.api.asgi:app",
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="warning",
+        # Open live streams must not hold a shutdown up.
+        timeout_graceful_shutdown=2,
+    )
     return 0
 
 
