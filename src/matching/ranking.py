@@ -24,7 +24,7 @@ from asfmatch.matching.filters import (
 from asfmatch.matching.model import Need, SupplierProfile
 from asfmatch.matching.postings import FloatArray, Segment, SlotArray
 from asfmatch.matching.store import DocumentStore
-from asfmatch.matching.tfidf import TextModel
+from asfmatch.matching.tfidf import AnalysedText, SparseVector, TextModel
 
 __all__ = [
     "CPV_WEIGHT",
@@ -319,8 +319,9 @@ class MatchIndex:
         self, need: Need, limit: int = 20, min_score: float = 0.0
     ) -> list[RankedSupplier]:
         """Eligible suppliers for a need, best first; pairs scoring exactly 0 are left out."""
-        scored = self.score_suppliers(need, limit, min_score)
-        explanations = self.explain_suppliers(need, scored)
+        analysed = self._model.analyse(need_document(need, self._labels))
+        scored = self._score_suppliers(need, analysed.vector, limit, min_score)
+        explanations = self._explain_suppliers(need, analysed, scored)
         return [
             RankedSupplier(
                 supplier_id=item.id,
@@ -335,12 +336,17 @@ class MatchIndex:
         self, need: Need, limit: int = 20, min_score: float = 0.0
     ) -> list[ScoredItem]:
         """rank_suppliers without the explanations (see explain_suppliers)."""
+        query = self._model.vectorize(need_document(need, self._labels))
+        return self._score_suppliers(need, query, limit, min_score)
+
+    def _score_suppliers(
+        self, need: Need, query: SparseVector, limit: int, min_score: float
+    ) -> list[ScoredItem]:
         if need.status != "open" or limit <= 0:
             return []
         side = self._suppliers
         side.flush()
         codes = normalise_codes(need.cpv_codes)
-        query = self._model.vectorize(need_document(need, self._labels))
         similarity = [side.code_table.similarity(code) for code in codes]
         found = _Candidates()
         # A supplier serves the need's kommun exactly when it sits in the partition of that
@@ -371,12 +377,19 @@ class MatchIndex:
     def explain_suppliers(self, need: Need, scored: Sequence[ScoredItem]) -> dict[int, Explanation]:
         """Explanations of scored suppliers for a need, by supplier id; suppliers removed
         from the index since they were scored are left out."""
+        if not scored:
+            return {}
+        analysed = self._model.analyse(need_document(need, self._labels))
+        return self._explain_suppliers(need, analysed, scored)
+
+    def _explain_suppliers(
+        self, need: Need, analysed: AnalysedText, scored: Sequence[ScoredItem]
+    ) -> dict[int, Explanation]:
         side = self._suppliers
         known = [item for item in scored if item.id in side.slot_of]
         if not known:
             return {}
         codes = normalise_codes(need.cpv_codes)
-        analysed = self._model.analyse(need_document(need, self._labels))
         slots = [side.slot_of[item.id] for item in known]
         terms = TermAttribution(analysed).top_terms(*side.rows_of(slots), len(slots))
         return {
@@ -395,8 +408,9 @@ class MatchIndex:
         self, supplier: SupplierProfile, limit: int = 20, min_score: float = 0.0
     ) -> list[RankedNeed]:
         """Open needs a supplier is eligible for, best first; zero-score pairs left out."""
-        scored = self.score_needs(supplier, limit, min_score)
-        explanations = self.explain_needs(supplier, scored)
+        analysed = self._model.analyse(supplier_document(supplier, self._labels))
+        scored = self._score_needs(supplier, analysed.vector, limit, min_score)
+        explanations = self._explain_needs(supplier, analysed, scored)
         return [
             RankedNeed(
                 need_id=item.id,
@@ -411,12 +425,17 @@ class MatchIndex:
         self, supplier: SupplierProfile, limit: int = 20, min_score: float = 0.0
     ) -> list[ScoredItem]:
         """rank_needs without the explanations (see explain_needs)."""
+        query = self._model.vectorize(supplier_document(supplier, self._labels))
+        return self._score_needs(supplier, query, limit, min_score)
+
+    def _score_needs(
+        self, supplier: SupplierProfile, query: SparseVector, limit: int, min_score: float
+    ) -> list[ScoredItem]:
         if not supplier.active or limit <= 0:
             return []
         side = self._needs
         side.flush()
         codes = normalise_codes(supplier.cpv_codes)
-        query = self._model.vectorize(supplier_document(supplier, self._labels))
         best_by_code: FloatArray | None = None
         for code in codes:
             similarity = side.code_table.similarity(code)
@@ -459,12 +478,19 @@ class MatchIndex:
     ) -> dict[int, Explanation]:
         """Explanations of scored needs for a supplier, by need id; needs removed from the
         index since they were scored are left out."""
+        if not scored:
+            return {}
+        analysed = self._model.analyse(supplier_document(supplier, self._labels))
+        return self._explain_needs(supplier, analysed, scored)
+
+    def _explain_needs(
+        self, supplier: SupplierProfile, analysed: AnalysedText, scored: Sequence[ScoredItem]
+    ) -> dict[int, Explanation]:
         side = self._needs
         known = [item for item in scored if item.id in side.slot_of]
         if not known:
             return {}
         codes = normalise_codes(supplier.cpv_codes)
-        analysed = self._model.analyse(supplier_document(supplier, self._labels))
         slots = [side.slot_of[item.id] for item in known]
         terms = TermAttribution(analysed).top_terms(*side.rows_of(slots), len(slots))
         return {
