@@ -1,4 +1,5 @@
-"""Command line: `asfmatch serve | worker | migrate | import | demo | create-admin-key`."""
+"""Command line: `asfmatch serve | worker | migrate | import | import-notices | fetch-notices |
+demo | create-admin-key`."""
 
 from __future__ import annotations
 
@@ -34,9 +35,23 @@ def _parser() -> argparse.ArgumentParser:
     commands.add_parser("migrate", help="apply pending SQL migrations")
     importer = commands.add_parser("import", help="bulk-import buyers, suppliers and needs")
     importer.add_argument("file", type=Path)
+    notices = commands.add_parser(
+        "import-notices", help="import TED eForms notices and OCDS releases as needs"
+    )
+    notices.add_argument(
+        "paths", nargs="+", help="files, folders, .zip archives, or - to read one from stdin"
+    )
+    notices.add_argument(
+        "--quiet", action="store_true", help="print only the summary, not every skipped notice"
+    )
     demo = commands.add_parser("demo", help="servers, demo data, API and worker in one go")
     demo.add_argument("--host", default="127.0.0.1")
     demo.add_argument("--port", type=int, default=8000)
+    demo.add_argument(
+        "--reset",
+        action="store_true",
+        help="remove the needs posted since the demo data was loaded, then exit",
+    )
     admin = commands.add_parser("create-admin-key", help="print a new admin API key")
     admin.add_argument("--name", default="asf-match administration")
     admin.add_argument(
@@ -79,8 +94,10 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
     if command == "serve":
         return _serve(settings, args.host, args.port, args.workers)
     if command == "demo":
-        from asfmatch.demo import run_demo
+        from asfmatch.demo import reset_demo, run_demo
 
+        if args.reset:
+            return asyncio.run(reset_demo(settings))
         return asyncio.run(run_demo(settings, args.host, args.port))
     if command == "worker":
         return asyncio.run(_worker(settings, drain=args.drain))
@@ -88,6 +105,8 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
         return asyncio.run(_migrate(settings))
     if command == "import":
         return asyncio.run(_import(settings, args.file))
+    if command == "import-notices":
+        return asyncio.run(_import_notices(settings, args.paths, quiet=args.quiet))
     if command == "create-admin-key":
         return asyncio.run(_create_admin_key(settings, args.name, args.org_number))
     raise AssertionError(command)
@@ -173,7 +192,17 @@ def _serve(settings: Settings, host: str, port: int, workers: int) -> int:
     if asyncio.run(prepare()) is None:
         return 1
     print(f"asf-match API on http://{host}:{port}  (OpenAPI: http://{host}:{port}/schema)")
-    uvicorn.run("asfmatch.api.asgi:app", host=host, port=port, workers=workers, log_level="warning")
+    # Links in webhooks and e-mail follow the port unless ASFMATCH_PUBLIC_URL names the site.
+    os.environ["ASFMATCH_PUBLIC_URL"] = settings.public_url_for(host, port)
+    uvicorn.run(
+        "asfmatch.api.asgi:app",
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="warning",
+        # Open live streams must not hold a shutdown up.
+        timeout_graceful_shutdown=2,
+    )
     return 0
 
 
@@ -233,6 +262,34 @@ async def _import(settings: Settings, path: Path) -> int:
         return 1
     ids = {"buyers": result.buyers, "suppliers": result.suppliers, "needs": result.needs}
     sys.stdout.write(msgspec.json.format(msgspec.json.encode(ids)).decode() + "\n")
+    return 0
+
+
+async def _import_notices(settings: Settings, paths: list[str], *, quiet: bool) -> int:
+    from datetime import UTC, datetime
+
+    from asfmatch.importing import progress_printer
+    from asfmatch.notices.importing import import_documents
+    from asfmatch.notices.reading import read_documents
+    from asfmatch.storage.db import connect
+    from asfmatch.storage.servers import running_servers
+
+    # Read everything first, so a missing file is reported before the database is touched.
+    documents = list(read_documents(paths, sys.stdin.buffer))
+    async with running_servers(settings) as servers:
+        if not await _migrated(servers.database_url, "import-notices"):
+            return 1
+        connection = await connect(servers.database_url)
+        try:
+            report = await import_documents(
+                connection, documents, datetime.now(UTC), progress_printer(unit="notices")
+            )
+        finally:
+            await connection.close()
+    if not quiet:
+        for skip in report.skipped:
+            print(f"skipped {skip}", file=sys.stderr)
+    print(report.summary())
     return 0
 
 

@@ -58,6 +58,16 @@ def serves_kommun(service_area: Sequence[str], kommun: str) -> bool:
     return _region_check(service_area, kommun).passed
 
 
+def serves_lan(service_area: Sequence[str], lan: str) -> bool:
+    """True when the area lists the län, any kommun in it, or "SE" (a whole-län need)."""
+    return _whole_lan_check(service_area, lan).passed
+
+
+def whole_lan_kommun(lan: str) -> str:
+    """The `kommun` value a whole-län need carries: the län code followed by "00"."""
+    return f"{lan}00"
+
+
 def meets_reserved_share(share: float) -> bool:
     """True when a target-group share admits the supplier to reserved contracts (>= 30 %)."""
     return share + SHARE_TOLERANCE >= RESERVED_MIN_SHARE
@@ -96,6 +106,28 @@ def _region_check_of(service_area: tuple[str, ...], kommun: str) -> FilterCheck:
             values=values,
         )
     return FilterCheck(name="region", passed=True, reason=reason, outcome=outcome, values=values)
+
+
+def _whole_lan_check(service_area: Sequence[str], lan: str) -> FilterCheck:
+    # A need for a whole län is served by anyone who works somewhere in it: the buyer will take
+    # offers for part of the län, and a supplier in one kommun may well travel to the next.
+    codes = [code.strip() for code in service_area]
+    in_lan = [code for code in codes if len(code) == 4 and lan_of(code) == lan]
+    if lan in codes:
+        reason = f"need is for the whole län {lan}, which the supplier serves"
+    elif in_lan:
+        reason = f"need is for the whole län {lan}; supplier serves kommun {in_lan[0]} in it"
+    elif any(is_whole_country(code) for code in codes):
+        reason = f"supplier serves the whole country (SE), which contains län {lan}"
+    else:
+        listed = ", ".join(codes) if codes else "nothing"
+        return FilterCheck(
+            name="region",
+            passed=False,
+            reason=f"need is for the whole län {lan}; supplier serves {listed}, "
+            "none of it in that län",
+        )
+    return FilterCheck(name="region", passed=True, reason=reason)
 
 
 def _percent(share: float) -> str:
@@ -199,6 +231,7 @@ def eligibility(need: Need, supplier: SupplierProfile) -> list[FilterCheck]:
         _checks(
             tuple(supplier.service_area),
             need.kommun,
+            need.whole_lan,
             need.estimated_value_sek,
             supplier.max_contract_value_sek,
             need.training_places,
@@ -215,6 +248,7 @@ def eligibility(need: Need, supplier: SupplierProfile) -> list[FilterCheck]:
 def _checks(
     service_area: tuple[str, ...],
     kommun: str,
+    whole_lan: bool,
     value: int | None,
     cap: int | None,
     wanted: int,
@@ -225,8 +259,13 @@ def _checks(
     status: str,
 ) -> tuple[FilterCheck, ...]:
     # One cache hit per explained pair instead of six.
+    region = (
+        _whole_lan_check(service_area, lan_of(kommun))
+        if whole_lan
+        else _region_check_of(service_area, kommun)
+    )
     return (
-        _region_check_of(service_area, kommun),
+        region,
         _capacity_check_of(value, cap),
         _training_check_of(wanted, offered),
         _reserved_check_of(reserved, share),

@@ -131,15 +131,35 @@ def supplier_partitions(service_area: Sequence[str]) -> tuple[str, ...]:
     return ("SE",) if area is None else tuple(sorted(area[0] | area[1]))
 
 
-def need_partitions(kommun: str) -> tuple[str, str]:
-    """Partition keys of a need: its kommun and its län (a need is in both)."""
-    return (kommun, _LAN_KEY + lan_of(kommun))
+def need_partitions(kommun: str, whole_lan: bool = False) -> tuple[str, str]:
+    """Partition keys of a need: its kommun and its län (a need is in both). A whole-län need
+    sits in its län and in the län's "whole-län" partition, read by suppliers serving only
+    some kommuner there."""
+    lan = lan_of(kommun)
+    return (_WHOLE_LAN_KEY + lan if whole_lan else kommun, _LAN_KEY + lan)
+
+
+_WHOLE_LAN_KEY = "hela län:"
 
 
 def _served_need_partitions(service_area: Sequence[str]) -> list[str] | None:
-    # The need partitions a service area covers exactly; None for the whole country.
+    # The need partitions a service area covers exactly; None for the whole country. A kommun
+    # outside the listed län also brings its län's whole-län needs.
     area = _area(service_area)
-    return None if area is None else sorted({_LAN_KEY + lan for lan in area[0]} | area[1])
+    if area is None:
+        return None
+    whole_lan = {_WHOLE_LAN_KEY + lan_of(kommun) for kommun in area[1]}
+    return sorted({_LAN_KEY + lan for lan in area[0]} | area[1] | whole_lan)
+
+
+def _supplier_keys(need: Need, group_keys: Iterable[str]) -> list[str]:
+    # Supplier partitions that hold exactly the suppliers serving the need: its kommun (or, for
+    # a whole-län need, every kommun of its län), its län, and the whole country.
+    lan = lan_of(need.kommun)
+    if not need.whole_lan:
+        return list(dict.fromkeys((need.kommun, lan, "SE")))
+    kommuner = sorted(key for key in group_keys if len(key) == 4 and lan_of(key) == lan)
+    return [*kommuner, lan, "SE"]
 
 
 def _top_k(scores: FloatArray, ids: npt.NDArray[np.int64], k: int) -> npt.NDArray[np.intp]:
@@ -239,7 +259,7 @@ class MatchIndex:
             ids=[n.id for n in nds],
             rows=sparse.csr_matrix(matrix[len(sups) :]),
             codes=[normalise_codes(n.cpv_codes) for n in nds],
-            partitions=[need_partitions(n.kommun) for n in nds],
+            partitions=[need_partitions(n.kommun, n.whole_lan) for n in nds],
             alive=[n.status == "open" for n in nds],
             attributes=_need_columns(nds),
         )
@@ -303,7 +323,7 @@ class MatchIndex:
             n.id,
             self._model.vectorize(need_document(n, self._labels)),
             normalise_codes(n.cpv_codes),
-            need_partitions(n.kommun),
+            need_partitions(n.kommun, n.whole_lan),
             n.status == "open",
             _need_row(n),
         )
@@ -352,7 +372,7 @@ class MatchIndex:
         # A supplier serves the need's kommun exactly when it sits in the partition of that
         # kommun, of its län, or of the whole country, so only those are scored.
         for group in side.groups():
-            for key in dict.fromkeys((need.kommun, lan_of(need.kommun), "SE")):
+            for key in _supplier_keys(need, group.keys()):
                 segment = group.get(key)
                 if segment is not None:
                     found.add(

@@ -66,6 +66,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     redis_timeout: float = 0.25
     db_pool_min: int = 1
     db_pool_max: int = 10
+    # How long a request waits for a pooled connection before it is answered 503.
+    db_acquire_timeout: float = 5.0
     # Requests per minute per API key, and per client address (every call, keyed or not: a
     # client cycling through made-up keys still meets the address limit). The address limit
     # is the higher one, so one office behind one address can use a full key's allowance.
@@ -73,8 +75,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     rate_limit_per_address: int = 1200
     # Largest request body accepted, in bytes.
     max_body_bytes: int = 1_000_000
-    # Public base URL, used in links sent to suppliers (webhooks, e-mail).
+    # Public base URL, used in links sent to suppliers (webhooks, e-mail) and shown by the
+    # demo. Unset, `serve` and `demo` use the address they listen on (`public_url_for`).
     public_url: str = "http://127.0.0.1:8000"
+    public_url_set: bool = False
     # How many top-ranked suppliers a need's match list keeps.
     match_list_size: int = 20
     # Seconds between worker polls when no NOTIFY arrives (NOTIFY normally wakes it at once).
@@ -108,6 +112,15 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     smtp_security: str = "starttls"
     email_from: str = "asf-match <noreply@asf-match.invalid>"
 
+    def public_url_for(self, host: str, port: int) -> str:
+        """ASFMATCH_PUBLIC_URL if set, else the address a server on host:port is reached at."""
+        if self.public_url_set:
+            return self.public_url
+        shown = "127.0.0.1" if host in {"", "0.0.0.0", "::"} else host  # noqa: S104
+        if ":" in shown:
+            shown = f"[{shown}]"
+        return f"http://{shown}:{port}"
+
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         """Read settings from `env` (default: os.environ); raise SettingsError on bad values."""
@@ -120,10 +133,12 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             redis_timeout=_float(env, "ASFMATCH_REDIS_TIMEOUT", 0.25),
             db_pool_min=_int(env, "ASFMATCH_DB_POOL_MIN", 1),
             db_pool_max=_int(env, "ASFMATCH_DB_POOL_MAX", 10),
+            db_acquire_timeout=_float(env, "ASFMATCH_DB_ACQUIRE_TIMEOUT", 5.0),
             rate_limit_per_key=_int(env, "ASFMATCH_RATE_LIMIT_PER_KEY", 600),
             rate_limit_per_address=_int(env, "ASFMATCH_RATE_LIMIT_PER_ADDRESS", 1200),
             max_body_bytes=_int(env, "ASFMATCH_MAX_BODY_BYTES", 1_000_000),
-            public_url=env.get("ASFMATCH_PUBLIC_URL", "http://127.0.0.1:8000"),
+            public_url=env.get("ASFMATCH_PUBLIC_URL") or "http://127.0.0.1:8000",
+            public_url_set=bool(env.get("ASFMATCH_PUBLIC_URL")),
             match_list_size=_int(env, "ASFMATCH_MATCH_LIST_SIZE", 20),
             worker_poll_seconds=_float(env, "ASFMATCH_WORKER_POLL_SECONDS", 2.0),
             job_lease_seconds=_float(env, "ASFMATCH_JOB_LEASE_SECONDS", 30.0),
