@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import msgspec
@@ -64,6 +64,9 @@ SCORE_DECIMALS = 6
 # Refit when documents added, changed or removed since the fit exceed 20 % of the fitted
 # corpus (at least 50): new words are unknown to the fitted vocabulary until then, and IDF
 # weights drift as the corpus changes.
+# The top-k is first sought among the FILTER_FIRST_FACTOR * limit best candidates; most pass
+# the filters, and when fewer than `limit` do, all candidates are filtered.
+FILTER_FIRST_FACTOR = 4
 REFIT_FRACTION = 0.2
 REFIT_MIN_CHANGES = 50
 
@@ -381,16 +384,20 @@ class MatchIndex:
                         segment.cpv_scores_of_suppliers(similarity),
                     )
         slots, text_part, cpv_part = found.arrays()
-        ok = side.alive.values[slots]
         columns = side.attributes
-        if need.reserved:
-            ok &= columns["share"].values[slots] + SHARE_TOLERANCE >= RESERVED_MIN_SHARE
-        if need.estimated_value_sek is not None:
-            ok &= columns["capacity"].values[slots] >= need.estimated_value_sek
-        if need.training_places > 0:
-            ok &= columns["training_places"].values[slots] >= need.training_places
+
+        def eligible(at: SlotArray) -> npt.NDArray[np.bool_]:
+            ok: npt.NDArray[np.bool_] = side.alive.values[at]
+            if need.reserved:
+                ok &= columns["share"].values[at] + SHARE_TOLERANCE >= RESERVED_MIN_SHARE
+            if need.estimated_value_sek is not None:
+                ok &= columns["capacity"].values[at] >= need.estimated_value_sek
+            if need.training_places > 0:
+                ok &= columns["training_places"].values[at] >= need.training_places
+            return ok
+
         chosen, scores = self._select(
-            slots, text_part, cpv_part, ok, bool(codes), side, limit, min_score
+            slots, text_part, cpv_part, eligible, bool(codes), side, limit, min_score
         )
         return _scored(side, slots[chosen], scores, text_part[chosen], cpv_part[chosen])
 
@@ -479,17 +486,22 @@ class MatchIndex:
                     segment.cpv_scores_of_needs(best_by_code),
                 )
         slots, text_part, cpv_part = found.arrays()
-        ok = side.alive.values[slots]
         columns = side.attributes
-        if not meets_reserved_share(supplier.target_group_share):
-            ok &= ~columns["reserved"].values[slots]
-        if supplier.max_contract_value_sek is not None:
-            ok &= columns["value"].values[slots] <= supplier.max_contract_value_sek
-        wanted = columns["training_places"].values[slots]
-        ok &= (wanted <= 0) | (wanted <= supplier.training_places)
+        reserved_ok = meets_reserved_share(supplier.target_group_share)
+
+        def eligible(at: SlotArray) -> npt.NDArray[np.bool_]:
+            ok: npt.NDArray[np.bool_] = side.alive.values[at]
+            if not reserved_ok:
+                ok &= ~columns["reserved"].values[at]
+            if supplier.max_contract_value_sek is not None:
+                ok &= columns["value"].values[at] <= supplier.max_contract_value_sek
+            wanted = columns["training_places"].values[at]
+            ok &= (wanted <= 0) | (wanted <= supplier.training_places)
+            return ok
+
         need_has_codes = columns["n_codes"].values[slots] > 0
         chosen, scores = self._select(
-            slots, text_part, cpv_part, ok, need_has_codes, side, limit, min_score
+            slots, text_part, cpv_part, eligible, need_has_codes, side, limit, min_score
         )
         return _scored(side, slots[chosen], scores, text_part[chosen], cpv_part[chosen])
 
@@ -530,7 +542,7 @@ class MatchIndex:
         slots: SlotArray,
         text: FloatArray,
         cpv: FloatArray,
-        ok: npt.NDArray[np.bool_],
+        eligible: Callable[[SlotArray], npt.NDArray[np.bool_]],
         need_has_codes: bool | npt.NDArray[np.bool_],
         side: DocumentStore,
         limit: int,
@@ -541,7 +553,19 @@ class MatchIndex:
         cpv_weight = np.where(need_has_codes, CPV_WEIGHT, 0.0)
         combined = np.clip(text_weight * text + cpv_weight * cpv, 0.0, 1.0)
         score: FloatArray = np.round(combined, SCORE_DECIMALS).astype(np.float64)
-        keep = np.flatnonzero(ok & (score > 0) & (score >= min_score))
+        keep = np.flatnonzero((score > 0) & (score >= min_score))
+        # The filters read columns at random slots, the slowest step on a large index, so they
+        # run first on the best few candidates (ties at the cut included): when enough of those
+        # pass, no candidate below the cut can reach the top `limit`.
+        wanted = FILTER_FIRST_FACTOR * limit
+        if keep.size > wanted:
+            kept_scores = score[keep]
+            cut = np.partition(kept_scores, keep.size - wanted)[keep.size - wanted]
+            best = keep[kept_scores >= cut]
+            best = best[eligible(slots[best])]
+            keep = best if best.size >= limit else keep[eligible(slots[keep])]
+        else:
+            keep = keep[eligible(slots[keep])]
         ids = side.ids.values[slots[keep]]
         best = keep[_top_k(score[keep], ids, limit)]
         return best, score[best]
