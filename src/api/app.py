@@ -13,7 +13,7 @@ from litestar.openapi.plugins import ScalarRenderPlugin
 
 from asfmatch.api.demo_page import demo_page, static_file
 from asfmatch.api.errors import EXCEPTION_HANDLERS
-from asfmatch.api.health import health
+from asfmatch.api.health import health, ready
 from asfmatch.api.limits import RequestLimits
 from asfmatch.api.matches import MatchController
 from asfmatch.api.needs import NeedController
@@ -58,6 +58,7 @@ def create_app(settings: Settings) -> Litestar:
     return Litestar(
         route_handlers=[
             health,
+            ready,
             OrganisationController,
             MeController,
             SupplierController,

