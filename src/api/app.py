@@ -9,9 +9,8 @@ from contextlib import asynccontextmanager
 from litestar import Litestar
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import ScalarRenderPlugin
+from litestar.openapi.plugins import RapidocRenderPlugin
 
-from asfmatch.api.demo_page import demo_page, static_file
 from asfmatch.api.errors import EXCEPTION_HANDLERS
 from asfmatch.api.health import health, ready
 from asfmatch.api.limits import RequestLimits
@@ -28,6 +27,8 @@ from asfmatch.storage.cache import MatchCache, RateLimiter, RedisGate, create_re
 from asfmatch.storage.db import create_pool
 from asfmatch.storage.servers import running_servers
 from asfmatch.storage.settings import Settings
+from asfmatch.web.rendering import template_config
+from asfmatch.web.site import web_router
 
 log = logging.getLogger(__name__)
 
@@ -67,14 +68,14 @@ def create_app(settings: Settings) -> Litestar:
             ReferenceController,
             NotificationController,
             WebhookController,
-            demo_page,
-            static_file,
+            web_router(),
         ],
         dependencies={
             "db": Provide(provide_connection),
             "principal": Provide(provide_principal),
         },
         lifespan=[lifespan],
+        template_config=template_config(),
         # Outermost first: a replayed request is counted once by the rate limits.
         middleware=[RequestLimits(), TransactionRetry()],
         exception_handlers={**EXCEPTION_HANDLERS, **CONFLICT_HANDLERS},  # type: ignore[dict-item]
@@ -87,7 +88,14 @@ def create_app(settings: Settings) -> Litestar:
                 "public buyers. Authenticate with `Authorization: Bearer <api key>`."
             ),
             path="/schema",
-            render_plugins=[ScalarRenderPlugin()],
+            # Served from the package: the docs must render with the network cut.
+            render_plugins=[
+                RapidocRenderPlugin(
+                    js_url="/static/web/rapidoc-min.js",
+                    path="/",
+                    favicon='<link rel="icon" href="/static/web/favicon.svg">',
+                )
+            ],
         ),
         debug=False,
     )

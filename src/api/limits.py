@@ -64,7 +64,9 @@ class RequestLimits(ASGIMiddleware):
     async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
         headers = _headers(scope)
         method = str(scope.get("method", "GET")).encode()
-        if method in _BODY_METHODS and _has_body(headers):
+        # The API speaks JSON; the pages post ordinary HTML forms.
+        is_api = str(scope.get("path", "")).startswith("/api/")
+        if is_api and method in _BODY_METHODS and _has_body(headers):
             content_type = headers.get(b"content-type", b"").split(b";")[0].strip().lower()
             if content_type != b"application/json" and not content_type.endswith(b"+json"):
                 await _reply(

@@ -6,6 +6,7 @@ from __future__ import annotations
 from litestar import Controller, Response, get
 from litestar.datastructures import State
 
+from asfmatch.api.guards import requires_key
 from asfmatch.api.schemas import PathId
 from asfmatch.api.state import Caller, Db, resources
 from asfmatch.services import matches as service
@@ -19,6 +20,7 @@ class MatchController(Controller):
     """/api/v1/needs/{id}/matches and /api/v1/suppliers/{id}/matches"""
 
     path = "/api/v1"
+    guards = [requires_key]
     tags = ["matches"]
 
     @get(

@@ -5,7 +5,8 @@ from __future__ import annotations
 from litestar import Controller, get, patch, post
 from litestar.params import FromQuery, JSONBody
 
-from asfmatch.api.schemas import PageNumber, PageSize, PathId, QueryId, SearchText
+from asfmatch.api.guards import requires_key
+from asfmatch.api.schemas import CodeFilter, PageNumber, PageSize, PathId, QueryId, SearchText
 from asfmatch.api.state import Caller, Db
 from asfmatch.services import needs as service
 from asfmatch.services.needs import NeedCreate, NeedQuery, NeedStatus, NeedUpdate
@@ -19,7 +20,12 @@ class NeedController(Controller):
     path = "/api/v1/needs"
     tags = ["needs"]
 
-    @post("/", status_code=201, summary="Post a procurement need (buyer, or admin for a buyer)")
+    @post(
+        "/",
+        guards=[requires_key],
+        status_code=201,
+        summary="Post a procurement need (buyer, or admin for a buyer)",
+    )
     async def create(self, db: Db, principal: Caller, data: JSONBody[NeedCreate]) -> Need:
         return await service.create_need(db, principal, data)
 
@@ -28,9 +34,9 @@ class NeedController(Controller):
         self,
         db: Db,
         principal: Caller,
-        lan: FromQuery[str | None] = None,
-        kommun: FromQuery[str | None] = None,
-        cpv: FromQuery[str | None] = None,
+        lan: CodeFilter = None,
+        kommun: CodeFilter = None,
+        cpv: CodeFilter = None,
         status: FromQuery[NeedStatus | None] = None,
         reserved: FromQuery[bool | None] = None,
         buyer_id: QueryId = None,
@@ -53,16 +59,26 @@ class NeedController(Controller):
     async def read(self, db: Db, principal: Caller, need_id: PathId) -> Need:
         return await service.read_need(db, principal, need_id)
 
-    @patch("/{need_id:int}", summary="Change a need (its buyer or an admin)")
+    @patch("/{need_id:int}", guards=[requires_key], summary="Change a need (its buyer or an admin)")
     async def update(
         self, db: Db, principal: Caller, need_id: PathId, data: JSONBody[NeedUpdate]
     ) -> Need:
         return await service.update_need(db, principal, need_id, data)
 
-    @post("/{need_id:int}/close", status_code=200, summary="Close a need: it has been procured")
+    @post(
+        "/{need_id:int}/close",
+        guards=[requires_key],
+        status_code=200,
+        summary="Close a need: it has been procured",
+    )
     async def close(self, db: Db, principal: Caller, need_id: PathId) -> Need:
         return await service.end_need(db, principal, need_id, "closed")
 
-    @post("/{need_id:int}/withdraw", status_code=200, summary="Withdraw a need: it is cancelled")
+    @post(
+        "/{need_id:int}/withdraw",
+        guards=[requires_key],
+        status_code=200,
+        summary="Withdraw a need: it is cancelled",
+    )
     async def withdraw(self, db: Db, principal: Caller, need_id: PathId) -> Need:
         return await service.end_need(db, principal, need_id, "withdrawn")

@@ -14,9 +14,9 @@ from litestar.datastructures import State
 from litestar.params import FromQuery, JSONBody
 from litestar.response import ServerSentEvent, ServerSentEventMessage
 
-from asfmatch.api.errors import unauthorized
+from asfmatch.api.guards import requires_key
 from asfmatch.api.schemas import PageNumber, PageSize, PathId
-from asfmatch.api.state import AppResources, Caller, Db, bearer_token, resources
+from asfmatch.api.state import PRINCIPAL, AppResources, Caller, Db, bearer_token, resources
 from asfmatch.services import notifications as service
 from asfmatch.services.errors import FieldError, Invalid
 from asfmatch.services.notifications import Answer, MarkedRead, PreferencesUpdate
@@ -43,6 +43,7 @@ class NotificationController(Controller):
     /api/v1/needs/{id}/interest"""
 
     path = "/api/v1"
+    guards = [requires_key]
     tags = ["notifications"]
 
     @get(
@@ -152,14 +153,11 @@ class NotificationController(Controller):
         # Not the per-request connection dependency: that would hold a pooled connection and a
         # transaction open for as long as the stream lives.
         token = bearer_token(request)
+        assert token is not None  # the guard let the request through
         async with app.pool.acquire() as connection:
-            principal = None if token is None else await authenticate(connection, token)
-            if token is not None and principal is None:
-                raise unauthorized("unknown or revoked API key")
             after = await service.stream_start(
-                connection, principal, supplier_id, _last_event_id(request)
+                connection, request.state[PRINCIPAL], supplier_id, _last_event_id(request)
             )
-        assert token is not None
         return ServerSentEvent(
             _stream(app, token, supplier_id, after),
             # Proxies must pass events on as they come, not buffer the response.

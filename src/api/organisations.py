@@ -5,6 +5,7 @@ from __future__ import annotations
 from litestar import Controller, delete, get, post
 from litestar.params import FromQuery, JSONBody
 
+from asfmatch.api.guards import requires_key
 from asfmatch.api.schemas import PageNumber, PageSize, PathId
 from asfmatch.api.state import Caller, Db
 from asfmatch.services import organisations as service
@@ -23,6 +24,7 @@ class OrganisationController(Controller):
     """/api/v1/organisations"""
 
     path = "/api/v1/organisations"
+    guards = [requires_key]
     tags = ["organisations"]
 
     @post("/", status_code=201, summary="Onboard an organisation (admin)")
@@ -71,6 +73,7 @@ class MeController(Controller):
     """/api/v1/me"""
 
     path = "/api/v1/me"
+    guards = [requires_key]
     tags = ["organisations"]
 
     @get("/", summary="The organisation behind the calling key")

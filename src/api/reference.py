@@ -10,6 +10,7 @@ from litestar.params import FromPath, QueryParameter
 from asfmatch.reference.cpv import CpvCode, search_cpv
 from asfmatch.reference.regions import Lan, lan
 from asfmatch.services.errors import NotFound
+from asfmatch.services.text import LINE
 
 
 class ReferenceController(Controller):
@@ -32,7 +33,7 @@ class ReferenceController(Controller):
     @get("/cpv", summary="Search CPV codes by code prefix or Swedish/English words")
     async def cpv(
         self,
-        q: Annotated[str, QueryParameter(min_length=1, max_length=100)],
+        q: Annotated[str, QueryParameter(min_length=1, max_length=100, pattern=LINE)],
         limit: Annotated[int, QueryParameter(ge=1, le=100)] = 20,
     ) -> list[CpvCode]:
         return search_cpv(q, limit)

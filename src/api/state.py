@@ -8,6 +8,7 @@ from typing import Any
 
 import asyncpg
 from litestar import Request
+from litestar.connection import ASGIConnection
 from litestar.datastructures import State
 from litestar.di import NamedDependency
 
@@ -31,6 +32,9 @@ class AppResources:
     limiter: RateLimiter
 
 
+# Where `api.guards.requires_key` leaves the principal it authenticated, in the request's state.
+PRINCIPAL = "principal"
+
 # Handler parameters that Litestar fills from the dependencies of the same name.
 Db = NamedDependency[asyncpg.Connection]
 Caller = NamedDependency[Principal | None]
@@ -50,9 +54,9 @@ async def provide_connection(state: State) -> AsyncIterator[Connection]:
         yield connection
 
 
-def bearer_token(request: Request[Any, Any, Any]) -> str | None:
+def bearer_token(connection: ASGIConnection[Any, Any, Any, Any]) -> str | None:
     """The token of an `Authorization: Bearer …` header, if any."""
-    header = request.headers.get("authorization")
+    header = connection.headers.get("authorization")
     if not header:
         return None
     scheme, _, token = header.partition(" ")
@@ -62,7 +66,11 @@ def bearer_token(request: Request[Any, Any, Any]) -> str | None:
 
 
 async def provide_principal(request: Request[Any, Any, Any], db: Db) -> Principal | None:
-    """The calling organisation, None for anonymous calls; 401 for a bad or revoked key."""
+    """The calling organisation, None for anonymous calls; 401 for a bad or revoked key.
+    On routes guarded by `api.guards.requires_key` the guard has already found it."""
+    known: Principal | None = request.state.get(PRINCIPAL)
+    if known is not None:
+        return known
     token = bearer_token(request)
     if token is None:
         return None

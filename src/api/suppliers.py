@@ -5,7 +5,8 @@ from __future__ import annotations
 from litestar import Controller, get, patch, post
 from litestar.params import FromQuery, JSONBody
 
-from asfmatch.api.schemas import PageNumber, PageSize, PathId, SearchText
+from asfmatch.api.guards import requires_key
+from asfmatch.api.schemas import CodeFilter, PageNumber, PageSize, PathId, SearchText
 from asfmatch.api.state import Caller, Db
 from asfmatch.services import suppliers as service
 from asfmatch.services.suppliers import SupplierCreate, SupplierQuery, SupplierUpdate
@@ -19,7 +20,7 @@ class SupplierController(Controller):
     path = "/api/v1/suppliers"
     tags = ["suppliers"]
 
-    @post("/", status_code=201, summary="Create a supplier profile")
+    @post("/", guards=[requires_key], status_code=201, summary="Create a supplier profile")
     async def create(self, db: Db, principal: Caller, data: JSONBody[SupplierCreate]) -> Supplier:
         return await service.create_supplier(db, principal, data)
 
@@ -28,9 +29,9 @@ class SupplierController(Controller):
         self,
         db: Db,
         principal: Caller,
-        lan: FromQuery[str | None] = None,
-        kommun: FromQuery[str | None] = None,
-        cpv: FromQuery[str | None] = None,
+        lan: CodeFilter = None,
+        kommun: CodeFilter = None,
+        cpv: CodeFilter = None,
         active: FromQuery[bool | None] = None,
         q: SearchText = None,
         page: PageNumber = 1,
@@ -43,7 +44,11 @@ class SupplierController(Controller):
     async def read(self, db: Db, principal: Caller, supplier_id: PathId) -> Supplier:
         return await service.read_supplier(db, principal, supplier_id)
 
-    @patch("/{supplier_id:int}", summary="Change a supplier profile (the supplier or an admin)")
+    @patch(
+        "/{supplier_id:int}",
+        guards=[requires_key],
+        summary="Change a supplier profile (the supplier or an admin)",
+    )
     async def update(
         self,
         db: Db,

@@ -6,6 +6,7 @@ from litestar import Controller, delete, get, patch, post
 from litestar.datastructures import State
 from litestar.params import JSONBody
 
+from asfmatch.api.guards import requires_key
 from asfmatch.api.schemas import PageNumber, PageSize, PathId
 from asfmatch.api.state import Caller, Db, resources
 from asfmatch.services import webhooks as service
@@ -24,6 +25,7 @@ class WebhookController(Controller):
     """/api/v1/suppliers/{id}/webhooks (the supplier or an admin)"""
 
     path = "/api/v1/suppliers/{supplier_id:int}/webhooks"
+    guards = [requires_key]
     tags = ["webhooks"]
 
     @post("/", status_code=201, summary="Register a webhook endpoint; returns its secret once")

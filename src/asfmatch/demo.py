@@ -109,7 +109,7 @@ async def run_demo(settings: Settings, host: str, port: int) -> int:
         print(
             f"\nasf-match demo ready in {time.perf_counter() - started:.1f} s\n"
             # The key rides in the fragment: browsers never send it to the server or its logs.
-            f"  live page:  http://{host}:{port}/#key={admin_key}\n"
+            f"  site:       http://{host}:{port}/  (sign in with the admin key)\n"
             f"  API docs:   http://{host}:{port}/schema\n"
             f"  admin key:  {admin_key}\n"
             f"  data kept in {settings.data_dir.resolve() if servers.embedded_database else 'DATABASE_URL'}\n"

@@ -15,12 +15,31 @@ RESERVED_MIN_SHARE = 0.30
 SHARE_TOLERANCE = 1e-9
 
 
+class FilterValues(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """The facts a rule compared, so a page can word the outcome in any language."""
+
+    kommun: str | None = None
+    lan: str | None = None
+    service_area: list[str] | None = None
+    need_value_sek: int | None = None
+    max_contract_value_sek: int | None = None
+    wanted_places: int | None = None
+    offered_places: int | None = None
+    target_group_share: float | None = None
+    min_share: float | None = None
+    status: str | None = None
+
+
 class FilterCheck(msgspec.Struct, frozen=True, kw_only=True):
-    """One eligibility rule applied to a pair, and why it passed or failed."""
+    """One eligibility rule applied to a pair: the outcome as a code with the values compared,
+    and the same in an English sentence (`reason`). Lists stored before `outcome` existed
+    decode with an empty outcome and fall back to `reason`."""
 
     name: str
     passed: bool
     reason: str
+    outcome: str = ""
+    values: FilterValues = msgspec.field(default_factory=FilterValues)
 
 
 def lan_of(kommun: str) -> str:
@@ -46,11 +65,13 @@ def meets_reserved_share(share: float) -> bool:
 def _region_check(service_area: Sequence[str], kommun: str) -> FilterCheck:
     codes = [code.strip() for code in service_area]
     lan = lan_of(kommun)
+    values = FilterValues(kommun=kommun, lan=lan, service_area=codes)
     if kommun in codes:
-        reason = f"supplier serves kommun {kommun}"
+        outcome, reason = "serves_kommun", f"supplier serves kommun {kommun}"
     elif lan in codes:
-        reason = f"supplier serves län {lan} which contains kommun {kommun}"
+        outcome, reason = "serves_lan", f"supplier serves län {lan} which contains kommun {kommun}"
     elif any(is_whole_country(code) for code in codes):
+        outcome = "serves_country"
         reason = f"supplier serves the whole country (SE), which contains kommun {kommun}"
     else:
         listed = ", ".join(codes) if codes else "nothing"
@@ -59,8 +80,10 @@ def _region_check(service_area: Sequence[str], kommun: str) -> FilterCheck:
             passed=False,
             reason=f"supplier serves {listed}, which includes neither kommun {kommun} "
             f"nor its län {lan}",
+            outcome="outside_area",
+            values=values,
         )
-    return FilterCheck(name="region", passed=True, reason=reason)
+    return FilterCheck(name="region", passed=True, reason=reason, outcome=outcome, values=values)
 
 
 def _percent(share: float) -> str:
@@ -74,29 +97,43 @@ def _sek(value: int) -> str:
 
 def _capacity_check(need: Need, supplier: SupplierProfile) -> FilterCheck:
     value, cap = need.estimated_value_sek, supplier.max_contract_value_sek
+    values = FilterValues(need_value_sek=value, max_contract_value_sek=cap)
     if value is None or cap is None:
         unknown = "need value" if value is None else "supplier's max contract value"
         return FilterCheck(
-            name="capacity", passed=True, reason=f"{unknown} unknown, so capacity is not limiting"
+            name="capacity",
+            passed=True,
+            reason=f"{unknown} unknown, so capacity is not limiting",
+            outcome="value_unknown" if value is None else "cap_unknown",
+            values=values,
         )
     if value <= cap:
         return FilterCheck(
             name="capacity",
             passed=True,
             reason=f"need value {_sek(value)} is within supplier's max contract value {_sek(cap)}",
+            outcome="within_cap",
+            values=values,
         )
     return FilterCheck(
         name="capacity",
         passed=False,
         reason=f"need value {_sek(value)} exceeds supplier's max contract value {_sek(cap)}",
+        outcome="exceeds_cap",
+        values=values,
     )
 
 
 def _training_check(need: Need, supplier: SupplierProfile) -> FilterCheck:
     wanted, offered = need.training_places, supplier.training_places
+    values = FilterValues(wanted_places=wanted, offered_places=offered)
     if wanted <= 0:
         return FilterCheck(
-            name="training_places", passed=True, reason="need buys no training places"
+            name="training_places",
+            passed=True,
+            reason="need buys no training places",
+            outcome="none_wanted",
+            values=values,
         )
     passed = offered >= wanted
     verb = "offers" if passed else "offers only"
@@ -104,13 +141,22 @@ def _training_check(need: Need, supplier: SupplierProfile) -> FilterCheck:
         name="training_places",
         passed=passed,
         reason=f"need buys {wanted} training places; supplier {verb} {offered}",
+        outcome="enough_places" if passed else "too_few_places",
+        values=values,
     )
 
 
 def _reserved_check(need: Need, supplier: SupplierProfile) -> FilterCheck:
     share = supplier.target_group_share
+    values = FilterValues(target_group_share=share, min_share=RESERVED_MIN_SHARE)
     if not need.reserved:
-        return FilterCheck(name="reserved", passed=True, reason="need is not a reserved contract")
+        return FilterCheck(
+            name="reserved",
+            passed=True,
+            reason="need is not a reserved contract",
+            outcome="not_reserved",
+            values=values,
+        )
     passed = meets_reserved_share(share)
     relation = "meets" if passed else "is below"
     return FilterCheck(
@@ -118,6 +164,8 @@ def _reserved_check(need: Need, supplier: SupplierProfile) -> FilterCheck:
         passed=passed,
         reason=f"reserved contract; supplier's target-group share {_percent(share)} {relation} "
         f"the {RESERVED_MIN_SHARE:.0%} minimum (LOU 4 kap. 18 §)",
+        outcome="meets_share" if passed else "below_share",
+        values=values,
     )
 
 
@@ -132,11 +180,14 @@ def eligibility(need: Need, supplier: SupplierProfile) -> list[FilterCheck]:
             name="supplier_active",
             passed=supplier.active,
             reason="supplier is active" if supplier.active else "supplier is inactive",
+            outcome="active" if supplier.active else "inactive",
         ),
         FilterCheck(
             name="need_open",
             passed=need.status == "open",
             reason=f"need status is {need.status!r}",
+            outcome="open" if need.status == "open" else "not_open",
+            values=FilterValues(status=need.status),
         ),
     ]
 

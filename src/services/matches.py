@@ -7,6 +7,7 @@ from typing import Any, Literal
 
 import msgspec
 
+from asfmatch.matching.explanation import Explanation
 from asfmatch.services.access import owns, require
 from asfmatch.services.errors import Forbidden, NotFound
 from asfmatch.storage import jobs, matches
@@ -27,7 +28,7 @@ class SupplierMatch(msgspec.Struct, frozen=True, kw_only=True):
     supplier_name: str
     score: float
     rank: int
-    explanation: dict[str, Any]
+    explanation: Explanation
     model_version: str
 
 
@@ -38,7 +39,7 @@ class NeedMatch(msgspec.Struct, frozen=True, kw_only=True):
     need_title: str
     score: float
     rank: int
-    explanation: dict[str, Any]
+    explanation: Explanation
     model_version: str
 
 
@@ -64,6 +65,11 @@ _need_list = msgspec.json.Decoder(NeedMatches)
 _encoder = msgspec.json.Encoder()
 
 
+def _explanation(stored: dict[str, Any]) -> Explanation:
+    """The stored JSON as the typed explanation (rows from before `outcome` decode too)."""
+    return msgspec.convert(stored, Explanation)
+
+
 def _supplier_items(rows: list[StoredMatch]) -> list[SupplierMatch]:
     return [
         SupplierMatch(
@@ -71,7 +77,7 @@ def _supplier_items(rows: list[StoredMatch]) -> list[SupplierMatch]:
             supplier_name=row.name,
             score=round(row.score, 4),
             rank=position,
-            explanation=row.explanation,
+            explanation=_explanation(row.explanation),
             model_version=row.model_version,
         )
         for position, row in enumerate(rows, start=1)
@@ -85,7 +91,7 @@ def _need_items(rows: list[StoredMatch]) -> list[NeedMatch]:
             need_title=row.name,
             score=round(row.score, 4),
             rank=position,
-            explanation=row.explanation,
+            explanation=_explanation(row.explanation),
             model_version=row.model_version,
         )
         for position, row in enumerate(rows, start=1)

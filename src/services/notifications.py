@@ -10,6 +10,7 @@ from msgspec import Meta
 
 from asfmatch.services.access import require
 from asfmatch.services.errors import Conflict, FieldError, Forbidden, Invalid, NotFound
+from asfmatch.services.text import LINE, TEXT
 from asfmatch.services.validation import Checker
 from asfmatch.storage import matches
 from asfmatch.storage import notifications as repo
@@ -27,9 +28,9 @@ from asfmatch.storage.organisations import Principal
 from asfmatch.storage.suppliers import Supplier, get_supplier
 
 Score = Annotated[float, Meta(ge=0.0, le=1.0)]
-LanCode = Annotated[str, Meta(max_length=2, examples=["25"])]
-CpvPrefix = Annotated[str, Meta(max_length=10, examples=["9091"])]
-Reason = Annotated[str, Meta(max_length=1000)]
+LanCode = Annotated[str, Meta(max_length=2, pattern=LINE, examples=["25"])]
+CpvPrefix = Annotated[str, Meta(max_length=10, pattern=LINE, examples=["9091"])]
+Reason = Annotated[str, Meta(max_length=1000, pattern=TEXT)]
 
 
 class PreferencesUpdate(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):

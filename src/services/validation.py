@@ -10,11 +10,14 @@ from asfmatch.reference.cpv import cpv_catalog, normalise_cpv
 from asfmatch.reference.org_numbers import normalise_org_number
 from asfmatch.reference.regions import WHOLE_COUNTRY, kommuner, lan
 from asfmatch.services.errors import FieldError, Invalid
+from asfmatch.services.text import rule_reason
 
 _FAR_FUTURE = datetime(2100, 1, 1, tzinfo=UTC)
 
 # Deliberately loose: the address is confirmed by mail, not by a regular expression.
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+# fullmatch, not match with `$`: `$` also matches before a trailing newline, and an address
+# ending in one breaks the headers of every e-mail sent to it.
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 
 
 class Checker:
@@ -89,7 +92,7 @@ class Checker:
 
     def email(self, field: str, raw: str | None) -> str | None:
         """An e-mail address of plausible shape, or None."""
-        if raw is not None and not _EMAIL.match(raw):
+        if raw is not None and not _EMAIL.fullmatch(raw):
             self.fail(field, "not an e-mail address")
         return raw
 
@@ -124,6 +127,7 @@ def field_from_message(message: str) -> tuple[str | None, str]:
     reason, _, where = message.partition(" - at ")
     found = _PATH.search(where) if where else None
     field = found.group(1) if found else None
+    reason = rule_reason(reason) or reason
     if reason.startswith("Object missing required field"):
         missing = re.search(r"`([^`]+)`", reason)
         prefix = f"{field}." if field else ""

@@ -11,6 +11,7 @@ from msgspec import Meta
 
 from asfmatch.services.errors import Conflict, FieldError, Invalid, NotFound
 from asfmatch.services.notifications import owned_supplier
+from asfmatch.services.text import LINE
 from asfmatch.storage import outbound
 from asfmatch.storage import webhooks as repo
 from asfmatch.storage.db import Connection
@@ -19,8 +20,10 @@ from asfmatch.storage.paging import Page
 from asfmatch.storage.settings import Settings
 from asfmatch.storage.webhooks import Attempt, Endpoint
 
-Url = Annotated[str, Meta(min_length=1, max_length=2000, examples=["https://example.se/hooks"])]
-EndpointDescription = Annotated[str, Meta(max_length=200)]
+Url = Annotated[
+    str, Meta(min_length=1, max_length=2000, pattern=LINE, examples=["https://example.se/hooks"])
+]
+EndpointDescription = Annotated[str, Meta(max_length=200, pattern=LINE)]
 
 
 class EndpointCreate(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):

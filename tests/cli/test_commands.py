@@ -10,6 +10,7 @@ from pathlib import Path
 import asyncpg
 import pytest
 
+from asfmatch.storage.migrations import load_migrations
 from testkit import run_asfmatch
 
 pytestmark = pytest.mark.slow
@@ -22,7 +23,8 @@ def test_commands_refuse_to_run_on_an_unmigrated_database_and_migrate_fixes_it(
     assert refused.returncode == 1
     assert "pending migrations" in refused.stderr and "asfmatch migrate" in refused.stderr
     first = run_asfmatch(["migrate"], empty_database, redis_url, tmp_path)
-    assert first.returncode == 0 and "applied 3 migration(s)" in first.stdout
+    shipped = len(load_migrations())
+    assert first.returncode == 0 and f"applied {shipped} migration(s)" in first.stdout
     again = run_asfmatch(["migrate"], empty_database, redis_url, tmp_path)
     assert again.returncode == 0 and "applied 0 migration(s)" in again.stdout
     drained = run_asfmatch(["worker", "--drain"], empty_database, redis_url, tmp_path)

@@ -38,7 +38,18 @@ def test_the_wheel_installs_one_top_level_package_with_migrations_and_data(wheel
     assert sql_files
     for path in sql_files:
         assert f"asfmatch/sql/{path.name}" in names
-    assert "asfmatch/api/static/index.html" in names
+    # The pages ship their templates, catalogues, map and vendored scripts: nothing from a CDN.
+    for packaged in (
+        "asfmatch/web/templates/base.html",
+        "asfmatch/web/templates/partials/map.html",
+        "asfmatch/web/catalog/sv.toml",
+        "asfmatch/web/catalog/en.toml",
+        "asfmatch/web/data/sweden_lan.geojson",
+        "asfmatch/web/static/htmx.min.js",
+        "asfmatch/web/static/rapidoc-min.js",
+        "asfmatch/web/static/site.css",
+    ):
+        assert packaged in names, packaged
     assert "asfmatch/reference/data/sweden_kommuner.csv" in names
     assert "asfmatch/data/demo.json" in names
 

@@ -164,6 +164,8 @@ class Receiver:
             self._server.close()
             for writer in list(self._writers):
                 writer.close()
+                with contextlib.suppress(ConnectionError):
+                    await writer.wait_closed()
             await self._server.wait_closed()
             self._server = None
 
@@ -219,6 +221,8 @@ class Receiver:
         finally:
             self._writers.discard(writer)
             writer.close()
+            with contextlib.suppress(ConnectionError):
+                await writer.wait_closed()
 
 
 class EventReader:

@@ -311,6 +311,15 @@ async def test_a_rotated_secret_signs_next_to_the_old_one_during_the_overlap(
         "http://[fe80::1]/hook",
         "http://[::ffff:127.0.0.1]/hook",
         "http://[fc00::1]/hook",
+        # IPv6 spellings of internal IPv4 addresses and special-purpose ranges (issue 11).
+        "http://[64:ff9b::a9fe:a9fe]/latest/meta-data",
+        "http://[::127.0.0.1]/hook",
+        "http://[::169.254.169.254]/hook",
+        "http://[64:ff9b:1::a00:1]/hook",
+        "http://[2002:7f00:1::1]/hook",
+        "http://[2002:a00:1::1]/hook",
+        "http://[::ffff:0:7f00:1]/hook",
+        "http://[fec0::1]/hook",
     ],
 )
 async def test_urls_that_resolve_to_internal_addresses_are_refused(

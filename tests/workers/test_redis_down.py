@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
+import socket
 import time
-from collections.abc import AsyncIterator
+from collections.abc import Iterator
 
 import msgspec
 import pytest
@@ -16,20 +16,15 @@ from testkit import Keys
 
 
 @pytest.fixture
-async def silent_redis() -> AsyncIterator[str]:
-    """A TCP server that accepts connections and never answers: a hung Redis."""
-    held: list[asyncio.StreamWriter] = []
-
-    async def swallow(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        held.append(writer)
-        await reader.read(-1)
-
-    server = await asyncio.start_server(swallow, "127.0.0.1", 0)
-    port = server.sockets[0].getsockname()[1]
-    yield f"redis://127.0.0.1:{port}/0"
-    for writer in held:
-        writer.close()
-    server.close()
+def silent_redis() -> Iterator[str]:
+    """A port that completes TCP handshakes and never answers: a hung Redis. A listening
+    socket that never accepts does that (the kernel queues the connections), and leaves no
+    asyncio transport behind to be collected after the loop is gone (a ResourceWarning that
+    made a plain `pytest` run fail)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(64)
+        yield f"redis://127.0.0.1:{listener.getsockname()[1]}/0"
 
 
 @pytest.mark.parametrize("how", ["refused", "silent"])

@@ -1,0 +1,7 @@
+"""buyer pages."""
+
+from __future__ import annotations
+
+from typing import Any
+
+HANDLERS: list[Any] = []

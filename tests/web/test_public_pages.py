@@ -1,0 +1,112 @@
+"""Pages a visitor sees signed out: start, directory with the map filter, profiles, needs,
+the language switch, and the documentation that renders offline."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from litestar.testing import AsyncTestClient
+
+from asfmatch.importing import ImportResult
+
+
+async def test_start_page_shows_public_counts_and_a_link_per_lan(
+    client: AsyncTestClient[Any], demo_world: ImportResult
+) -> None:
+    response = await client.get("/")
+    assert response.status_code == 200
+    html = response.text
+    assert '<html lang="sv">' in html
+    assert "öppna behov" in html
+    # One keyboard-reachable link per län on the map, each naming the count it stands for.
+    assert len(re.findall(r'<a href="/asf\?lan=\d\d"', html)) == 21
+    assert "Norrbottens län:" in html
+
+
+async def test_a_lan_link_filters_the_directory(
+    client: AsyncTestClient[Any], demo_world: ImportResult
+) -> None:
+    everyone = await client.get("/asf")
+    in_norrbotten = await client.get("/asf?lan=25")
+    assert in_norrbotten.status_code == 200
+    total = re.search(r'data-testid="result-heading">\s*(\d+) ASF\s', everyone.text)
+    assert total is not None, everyone.text
+    count_all = int(total.group(1))
+    heading = re.search(
+        r'data-testid="result-heading">\s*(\d+) ASF i Norrbottens län', in_norrbotten.text
+    )
+    assert heading is not None
+    assert 0 < int(heading.group(1)) < count_all
+    assert 'aria-current="true"' in in_norrbotten.text
+
+
+async def test_unknown_lan_in_a_link_shows_everyone_instead_of_an_error(
+    client: AsyncTestClient[Any], demo_world: ImportResult
+) -> None:
+    response = await client.get("/asf?lan=99")
+    assert response.status_code == 200
+    assert "ASF i" not in response.text
+
+
+async def test_supplier_profile_and_need_pages_show_public_facts(
+    client: AsyncTestClient[Any], demo_world: ImportResult
+) -> None:
+    profile = await client.get(f"/asf/{next(iter(demo_world.suppliers.values()))}")
+    assert profile.status_code == 200
+    assert "Andel i målgruppen" in profile.text
+    needs = await client.get("/behov")
+    assert needs.status_code == 200
+    assert 'data-testid="need-card"' in needs.text
+
+
+async def test_unknown_profile_is_a_404_page_in_the_visitors_language(
+    client: AsyncTestClient[Any],
+) -> None:
+    response = await client.get("/asf/999999")
+    assert response.status_code == 404
+    assert response.headers["content-type"].startswith("text/html")
+    assert "Sidan finns inte" in response.text
+
+
+async def test_language_switch_remembers_english_and_returns_to_the_page(
+    client: AsyncTestClient[Any], demo_world: ImportResult
+) -> None:
+    switch = await client.get("/sprak/en?next=/asf%3Flan%3D25", follow_redirects=False)
+    assert switch.status_code == 303
+    assert switch.headers["location"] == "/asf?lan=25"
+    page = await client.get("/asf?lan=25")
+    assert '<html lang="en">' in page.text
+    assert "ASFs in Norrbottens län" in page.text
+
+
+async def test_language_switch_never_redirects_to_another_site(
+    client: AsyncTestClient[Any],
+) -> None:
+    switch = await client.get("/sprak/en?next=//evil.example/", follow_redirects=False)
+    assert switch.headers["location"] == "/"
+
+
+async def test_cpv_typeahead_offers_swedish_labels(client: AsyncTestClient[Any]) -> None:
+    response = await client.get("/hjalp/kpv?cpv_1=städ")
+    assert response.status_code == 200
+    assert "Städ" in response.text
+    assert "<option" in response.text
+
+
+async def test_api_docs_load_their_renderer_from_this_server(client: AsyncTestClient[Any]) -> None:
+    docs = await client.get("/schema")
+    assert docs.status_code == 200
+    assert 'src="/static/web/rapidoc-min.js"' in docs.text
+    assert "https://" not in docs.text
+    script = await client.get("/static/web/rapidoc-min.js")
+    assert script.status_code == 200
+    assert script.headers["content-type"].startswith("text/javascript")
+
+
+async def test_static_files_outside_the_folder_are_not_served(
+    client: AsyncTestClient[Any],
+) -> None:
+    for path in ("/static/web/..%2Fsite.py", "/static/web/.hidden.css", "/static/web/nope.css"):
+        response = await client.get(path)
+        assert response.status_code == 404, path
