@@ -13,7 +13,9 @@ from typing import Any, TypeVar
 import asyncpg
 import msgspec
 
-from asfmatch.matching.ranking import MatchIndex, RankedNeed, RankedSupplier
+from asfmatch.matching.model import Need as RankedNeedInput
+from asfmatch.matching.model import SupplierProfile
+from asfmatch.matching.ranking import Explanation, MatchIndex, ScoredItem
 from asfmatch.reference.cpv import cpv_labels_sv
 from asfmatch.storage import jobs, matches
 from asfmatch.storage.changes import snapshot_horizon
@@ -133,37 +135,47 @@ class Ranker:
             index.upsert_need(need.ranking_input())
             if need.status != "open":
                 return  # closed or withdrawn: whoever closed it removed it from every list
-            ranked = index.rank_suppliers(need.ranking_input(), limit=CANDIDATES)
-            pairs = [_pair(need_id, item.supplier_id, item) for item in ranked]
+            wanted = need.ranking_input()
+            scored = index.score_suppliers(wanted, limit=CANDIDATES)
             # A first, unlocked look drops suppliers the index still thinks active.
-            live = await matches.active_suppliers(connection, [p.supplier_id for p in pairs])
-            pairs = [p for p in pairs if p.supplier_id in live]
-            version = index.version
+            live = await matches.active_suppliers(connection, [s.id for s in scored])
+            scored = [s for s in scored if s.id in live]
+            ranked_with = index
 
             async def store() -> None:
                 async with connection.transaction():
-                    await self._store_need(connection, need_id, pairs, version)
+                    await self._store_need(connection, ranked_with, wanted, scored)
 
             await retry_conflicts(store)
 
     async def _store_need(
-        self, connection: Connection, need_id: int, pairs: list[ScoredPair], version: str
+        self,
+        connection: Connection,
+        index: MatchIndex,
+        need: RankedNeedInput,
+        scored: list[ScoredItem],
     ) -> None:
         floors = await matches.list_floors(
-            connection, "supplier", [p.supplier_id for p in pairs], self.list_size, need_id
+            connection, "supplier", [s.id for s in scored], self.list_size, need.id
         )
-        own = pairs[: self.list_size]
-        entering = [p for p in pairs if p.score > floors.get(p.supplier_id, 0.0)]
-        held = await matches.lock_need_side(
-            connection, [need_id], [p.supplier_id for p in own + entering]
-        )
+        own = [s.id for s in scored[: self.list_size]]
+        entering = [s.id for s in scored if s.score > floors.get(s.id, 0.0)]
+        held = await matches.lock_need_side(connection, [need.id], own + entering)
         # Checked again under the locks: nothing closed or inactive is stored or notified.
-        if held.statuses.get(need_id) != "open":
+        if held.statuses.get(need.id) != "open":
             return
-        own = [p for p in own if held.active.get(p.supplier_id)]
-        entering = [p for p in entering if held.active.get(p.supplier_id)]
-        await matches.store_list(connection, "need", need_id, own, entering, version)
-        await self.notifier.need_ranked(connection, need_id, own)
+        wanted = set(own) | set(entering)
+        kept = [s for s in scored if s.id in wanted and held.active.get(s.id)]
+        # Explanations only for the pairs stored: the need's own list and the suppliers'
+        # lists it enters (a few of the 200 candidates).
+        explanations = index.explain_suppliers(need, kept)
+        pairs = {
+            s.id: _pair(need.id, s.id, s, explanations[s.id]) for s in kept if s.id in explanations
+        }
+        top = [pairs[i] for i in own if i in pairs]
+        entered = [pairs[i] for i in entering if i in pairs]
+        await matches.store_list(connection, "need", need.id, top, entered, index.version)
+        await self.notifier.need_ranked(connection, need.id, top)
 
     async def rank_supplier(
         self, pool: asyncpg.Pool, supplier_id: int, index: MatchIndex | None = None
@@ -181,15 +193,15 @@ class Ranker:
             if supplier is None or not supplier.active:
                 await retry_conflicts(lambda: self._withdraw_supplier(connection, supplier_id))
                 return
-            ranked = index.rank_needs(supplier.profile(), limit=CANDIDATES)
-            pairs = [_pair(item.need_id, supplier_id, item) for item in ranked]
-            live = await matches.open_needs(connection, [p.need_id for p in pairs])
-            pairs = [p for p in pairs if p.need_id in live]
-            version = index.version
+            profile = supplier.profile()
+            scored = index.score_needs(profile, limit=CANDIDATES)
+            live = await matches.open_needs(connection, [s.id for s in scored])
+            scored = [s for s in scored if s.id in live]
+            ranked_with = index
 
             async def store() -> None:
                 async with connection.transaction():
-                    await self._store_supplier(connection, supplier_id, pairs, version)
+                    await self._store_supplier(connection, ranked_with, profile, scored)
 
             await retry_conflicts(store)
 
@@ -199,29 +211,40 @@ class Ranker:
                 await jobs.enqueue(connection, jobs.RANK_NEED, need_id)
 
     async def _store_supplier(
-        self, connection: Connection, supplier_id: int, pairs: list[ScoredPair], version: str
+        self,
+        connection: Connection,
+        index: MatchIndex,
+        profile: SupplierProfile,
+        scored: list[ScoredItem],
     ) -> None:
+        supplier_id = profile.id
         floors = await matches.list_floors(
-            connection, "need", [p.need_id for p in pairs], self.list_size, supplier_id
+            connection, "need", [s.id for s in scored], self.list_size, supplier_id
         )
-        own = pairs[: self.list_size]
-        entering = [p for p in pairs if p.score > floors.get(p.need_id, 0.0)]
-        held = await matches.lock_supplier_side(
-            connection, supplier_id, [p.need_id for p in own + entering]
-        )
+        own = [s.id for s in scored[: self.list_size]]
+        entering = [s.id for s in scored if s.score > floors.get(s.id, 0.0)]
+        held = await matches.lock_supplier_side(connection, supplier_id, own + entering)
         if not held.active:
             # Deactivated since the first look: leave every list instead.
             for need_id in await matches.forget_supplier(connection, supplier_id):
                 await jobs.enqueue(connection, jobs.RANK_NEED, need_id)
             return
-        own = [p for p in own if held.statuses.get(p.need_id) == "open"]
-        entering = [p for p in entering if held.statuses.get(p.need_id) == "open"]
-        await matches.store_list(connection, "supplier", supplier_id, own, entering, version)
+        wanted = set(own) | set(entering)
+        kept = [s for s in scored if s.id in wanted and held.statuses.get(s.id) == "open"]
+        explanations = index.explain_needs(profile, kept)
+        pairs = {
+            s.id: _pair(s.id, supplier_id, s, explanations[s.id])
+            for s in kept
+            if s.id in explanations
+        }
+        top = [pairs[i] for i in own if i in pairs]
+        entered = [pairs[i] for i in entering if i in pairs]
+        await matches.store_list(connection, "supplier", supplier_id, top, entered, index.version)
         await self.notifier.supplier_ranked(connection, supplier_id)
 
 
-def _pair(need_id: int, supplier_id: int, item: RankedSupplier | RankedNeed) -> ScoredPair:
-    explanation: dict[str, Any] = msgspec.to_builtins(item.explanation)
+def _pair(need_id: int, supplier_id: int, item: ScoredItem, explanation: Explanation) -> ScoredPair:
+    builtins: dict[str, Any] = msgspec.to_builtins(explanation)
     return ScoredPair(
-        need_id=need_id, supplier_id=supplier_id, score=float(item.score), explanation=explanation
+        need_id=need_id, supplier_id=supplier_id, score=float(item.score), explanation=builtins
     )

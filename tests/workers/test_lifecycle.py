@@ -109,10 +109,10 @@ async def test_health_counts_only_open_and_failed_jobs_and_ready_checks_the_sche
     assert health["jobs"] == {"queued": 1, "failed": 1}
     ready = await client.get("/ready")
     assert ready.status_code == 200 and ready.json()["ready"] is True
-    await db.execute("DELETE FROM schema_migrations WHERE version = 5")
+    await db.execute("DELETE FROM schema_migrations WHERE version = 6")
     unready = await client.get("/ready")
     assert unready.status_code == 503
-    assert "005_" in unready.json()["detail"] and unready.headers["retry-after"]
+    assert "006_" in unready.json()["detail"] and unready.headers["retry-after"]
 
 
 async def test_a_ranking_that_failed_for_good_shows_its_list_as_failed_until_requeued(
