@@ -6,6 +6,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import shutil
+import tempfile
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -23,17 +25,22 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture
-async def own_postgres(tmp_path: Path) -> AsyncIterator[tuple[EmbeddedPostgres, str]]:
-    """A PostgreSQL of this test's own: restarting it disturbs no other test."""
-    server = EmbeddedPostgres(tmp_path / "pg")
-    url = await asyncio.to_thread(server.start)
-    connection = await connect(url)
+async def own_postgres() -> AsyncIterator[tuple[EmbeddedPostgres, str]]:
+    """A PostgreSQL of this test's own: restarting it disturbs no other test. Its data lives
+    outside pytest's numbered temporary dirs, which concurrent pytest runs prune."""
+    root = Path(tempfile.mkdtemp(prefix="asfrestart-", dir="/tmp"))
+    server = EmbeddedPostgres(root)
     try:
-        await migrate(connection)
+        url = await asyncio.to_thread(server.start)
+        connection = await connect(url)
+        try:
+            await migrate(connection)
+        finally:
+            await connection.close()
+        yield server, url
     finally:
-        await connection.close()
-    yield server, url
-    await asyncio.to_thread(server.stop)
+        await asyncio.to_thread(server.stop)
+        shutil.rmtree(root, ignore_errors=True)
 
 
 async def _connect_when_up(url: str) -> asyncpg.Connection:
@@ -81,7 +88,7 @@ async def test_the_worker_hears_new_jobs_after_a_postgres_restart(
             await jobs.enqueue(connection, jobs.RANK_NEED, 1)  # no such need: a quick no-op
         finally:
             await connection.close()
-        for _ in range(200):
+        for _ in range(600):
             if await _job_state(url, jobs.RANK_NEED, 1) == "done":
                 break
             await asyncio.sleep(0.1)
@@ -94,7 +101,7 @@ async def test_the_worker_hears_new_jobs_after_a_postgres_restart(
             await jobs.enqueue(connection, jobs.RANK_NEED, 2)
         finally:
             await connection.close()
-        for _ in range(300):
+        for _ in range(600):
             if await _job_state(url, jobs.RANK_NEED, 2) == "done":
                 break
             await asyncio.sleep(0.1)
