@@ -111,6 +111,11 @@ class Worker:
                 log.warning("database unavailable (%s); retrying in 1 s", error)
                 await _wait(stop, None, 1.0)
                 continue
+            except Exception:
+                # A bug in claiming or recording must not silently retire this slot.
+                log.exception("%s slot failed outside a job; retrying in 1 s", lane)
+                await _wait(stop, None, 1.0)
+                continue
             # NOTIFY wakes us at commit time; the poll also catches retries that fall due.
             await _wait(stop, wake, self.settings.worker_poll_seconds)
 
