@@ -131,7 +131,7 @@ class Worker:
                 self._listener_lost.clear()
                 connection.add_termination_listener(lambda _: self._listener_lost.set())
                 await connection.add_listener(CHANNEL, self._wake_all)
-            except UNAVAILABLE as error:
+            except Exception as error:  # unreachable, refusing, starting up: keep trying
                 log.warning("job listener cannot connect (%s); retrying in 1 s", error)
                 await _wait(stop, None, 1.0)
                 continue
