@@ -51,6 +51,17 @@ def _choice(env: Mapping[str, str], name: str, default: str, allowed: tuple[str,
     return raw
 
 
+def _cpv_prefixes(env: Mapping[str, str], name: str) -> tuple[str, ...]:
+    raw = env.get(name) or ""
+    prefixes = tuple(part.strip() for part in raw.split(",") if part.strip())
+    for prefix in prefixes:
+        if not prefix.isdigit() or not 2 <= len(prefix) <= 8:
+            raise SettingsError(
+                f"{name} must be comma-separated CPV prefixes of 2-8 digits, got {prefix!r}"
+            )
+    return prefixes
+
+
 class Settings(msgspec.Struct, frozen=True, kw_only=True):
     """Service configuration; build it with `Settings.from_env()` and pass it down."""
 
@@ -122,6 +133,17 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # "starttls" (upgrade a plain connection), "tls" (implicit TLS, port 465) or "none".
     smtp_security: str = "starttls"
     email_from: str = "asf-match <noreply@asf-match.invalid>"
+    # Public notices (docs/notices.md). The worker fetches Swedish TED notices every
+    # ted_fetch_interval_hours when ted_fetch_enabled; `asfmatch fetch-notices` works regardless.
+    ted_fetch_enabled: bool = False
+    ted_search_url: str = "https://api.ted.europa.eu/v3/notices/search"
+    ted_fetch_interval_hours: float = 6.0
+    # CPV prefixes to fetch (empty: every Swedish notice); digits only, e.g. ("9091", "555").
+    ted_fetch_cpv: tuple[str, ...] = ()
+    # Days back the very first fetch looks when no --since is given.
+    ted_first_fetch_days: int = 7
+    # Seconds one TED request may take.
+    ted_timeout_seconds: float = 30.0
 
     def public_url_for(self, host: str, port: int) -> str:
         """ASFMATCH_PUBLIC_URL if set, else the address a server on host:port is reached at."""
@@ -176,4 +198,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
                 env, "ASFMATCH_SMTP_SECURITY", "starttls", ("starttls", "tls", "none")
             ),
             email_from=env.get("ASFMATCH_EMAIL_FROM") or "asf-match <noreply@asf-match.invalid>",
+            ted_fetch_enabled=_bool(env, "ASFMATCH_TED_FETCH_ENABLED", False),
+            ted_search_url=env.get("ASFMATCH_TED_SEARCH_URL")
+            or "https://api.ted.europa.eu/v3/notices/search",
+            ted_fetch_interval_hours=_float(env, "ASFMATCH_TED_FETCH_INTERVAL_HOURS", 6.0),
+            ted_fetch_cpv=_cpv_prefixes(env, "ASFMATCH_TED_FETCH_CPV"),
+            ted_first_fetch_days=_int(env, "ASFMATCH_TED_FIRST_FETCH_DAYS", 7),
+            ted_timeout_seconds=_float(env, "ASFMATCH_TED_TIMEOUT_SECONDS", 30.0),
         )

@@ -4,7 +4,8 @@ A queued job kind names its handler, its concurrency lane, how long one run may 
 many attempts it gets. Lanes run side by side with bounded concurrency, so a webhook receiver
 that hangs holds one webhook slot, never the rankings. Scheduled tasks (deadlines, reconcile,
 retention) run on their own clock, whatever the queue holds; digests and e-mail are queued jobs
-with a run_at, in their own lane."""
+with a run_at, in their own lane, and the scheduled TED fetch is a queued job that queues
+its successor."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from dataclasses import dataclass
 
 import asyncpg
 
-from asfmatch.storage import jobs, notifications, webhooks
+from asfmatch.storage import jobs, notices, notifications, webhooks
 from asfmatch.storage.jobs import Job
 from asfmatch.storage.settings import Settings
 
@@ -23,7 +24,8 @@ Task = Callable[[asyncpg.Pool], Awaitable[None]]
 # Slots per lane: how many jobs of the lane's kinds one worker process runs at once. Ranking is
 # CPU work in this process, so two suffice (one stores while the other ranks); webhooks wait on
 # other people's servers, so they get more.
-LANES: dict[str, int] = {"ranking": 2, "webhooks": 8, "email": 2}
+# The TED fetch pages through a remote API and imports as it goes: one at a time.
+LANES: dict[str, int] = {"ranking": 2, "webhooks": 8, "email": 2, "notices": 1}
 
 
 @dataclass(frozen=True)
@@ -56,6 +58,8 @@ class Handlers:
     digest: Handler
     email: Handler
     webhook: Handler
+    fetch_notices: Handler
+    schedule_notice_fetch: Task
     close_deadlines: Task
     reconcile: Task
     retention: Task
@@ -72,6 +76,8 @@ def job_kinds(settings: Settings, handlers: Handlers) -> dict[str, JobKind]:
         JobKind(notifications.DIGEST_JOB, "email", handlers.digest, 60, 10),
         JobKind(notifications.EMAIL_JOB, "email", handlers.email, 120, 10),
         JobKind(webhooks.DELIVERY_JOB, "webhooks", handlers.webhook, webhook_timeout, 10),
+        # A whole fetch run; TED being down is handled inside and never burns attempts.
+        JobKind(notices.FETCH_JOB, "notices", handlers.fetch_notices, 3600, 3),
     ]
     return {kind.name: kind for kind in kinds}
 
@@ -84,4 +90,6 @@ def scheduled_tasks(settings: Settings, handlers: Handlers) -> list[ScheduledTas
         ),
         ScheduledTask("reconcile", settings.reconcile_seconds, 300, handlers.reconcile),
         ScheduledTask("retention", settings.retention_check_seconds, 600, handlers.retention),
+        # Queues the first TED fetch when fetching is on and none is queued.
+        ScheduledTask("schedule_notice_fetch", 60, 60, handlers.schedule_notice_fetch),
     ]

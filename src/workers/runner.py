@@ -24,6 +24,7 @@ from asfmatch.storage.jobs import Job
 from asfmatch.storage.settings import Settings
 from asfmatch.workers import housekeeping
 from asfmatch.workers.email import Mailer
+from asfmatch.workers.notices import NoticeFetcher
 from asfmatch.workers.ranking import Ranker
 from asfmatch.workers.registry import LANES, Handlers, JobKind, job_kinds, scheduled_tasks
 from asfmatch.workers.webhooks import Deliverer
@@ -48,12 +49,15 @@ class Worker:
         self.database_url = database_url
         self.worker_id = f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
         self.ranker = Ranker(settings)
+        self.fetcher = NoticeFetcher(settings)
         handlers = Handlers(
             rank_need=lambda pool, job: self.ranker.rank_need(pool, job.entity_id),
             rank_supplier=lambda pool, job: self.ranker.rank_supplier(pool, job.entity_id),
             digest=self.ranker.notifier.run_digest,
             email=Mailer(settings).run,
             webhook=Deliverer(settings, self.ranker.notifier).run,
+            fetch_notices=self.fetcher.run,
+            schedule_notice_fetch=self.fetcher.ensure_scheduled,
             close_deadlines=housekeeping.close_deadlines,
             reconcile=lambda pool: housekeeping.reconcile(pool, self.ranker),
             retention=lambda pool: housekeeping.prune(pool, settings),
