@@ -17,6 +17,7 @@ import msgspec
 import uvicorn
 
 from asfmatch.api.app import create_app
+from asfmatch.api.server import server_config
 from asfmatch.importing import import_file, progress_printer
 from asfmatch.storage import organisations
 from asfmatch.storage.db import connect
@@ -91,9 +92,7 @@ async def run_demo(settings: Settings, host: str, port: int) -> int:
             redis_url=servers.redis_url,
             webhook_allow_private=True,
         )
-        server = uvicorn.Server(
-            uvicorn.Config(create_app(running), host=host, port=port, log_level="warning")
-        )
+        server = uvicorn.Server(server_config(create_app(running), running, host=host, port=port))
         worker = Worker(running, servers.database_url)
         stop = asyncio.Event()
         worker_task = asyncio.create_task(worker.run(stop))

@@ -73,6 +73,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     rate_limit_per_address: int = 1200
     # Largest request body accepted, in bytes.
     max_body_bytes: int = 1_000_000
+    # Seconds a request may take to send its headers (from the connection or the previous
+    # response), and then its body; past either, 408 and the connection closes.
+    header_timeout_seconds: float = 10.0
+    body_timeout_seconds: float = 30.0
     # Public base URL, used in links sent to suppliers (webhooks, e-mail).
     public_url: str = "http://127.0.0.1:8000"
     # How many top-ranked suppliers a need's match list keeps.
@@ -123,6 +127,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             rate_limit_per_key=_int(env, "ASFMATCH_RATE_LIMIT_PER_KEY", 600),
             rate_limit_per_address=_int(env, "ASFMATCH_RATE_LIMIT_PER_ADDRESS", 1200),
             max_body_bytes=_int(env, "ASFMATCH_MAX_BODY_BYTES", 1_000_000),
+            header_timeout_seconds=_float(env, "ASFMATCH_HEADER_TIMEOUT_SECONDS", 10.0),
+            body_timeout_seconds=_float(env, "ASFMATCH_BODY_TIMEOUT_SECONDS", 30.0),
             public_url=env.get("ASFMATCH_PUBLIC_URL", "http://127.0.0.1:8000"),
             match_list_size=_int(env, "ASFMATCH_MATCH_LIST_SIZE", 20),
             worker_poll_seconds=_float(env, "ASFMATCH_WORKER_POLL_SECONDS", 2.0),
