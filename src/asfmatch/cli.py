@@ -143,7 +143,7 @@ async def _migrate(settings: Settings) -> int:
 
 
 def _serve(settings: Settings, host: str, port: int, workers: int) -> int:
-    from asfmatch.api.server import run, server_config
+    from asfmatch.serving import serve_api
 
     async def prepare() -> tuple[str, str] | None:
         from asfmatch.storage.servers import running_servers
@@ -173,7 +173,7 @@ def _serve(settings: Settings, host: str, port: int, workers: int) -> int:
     if asyncio.run(prepare()) is None:
         return 1
     print(f"asf-match API on http://{host}:{port}  (OpenAPI: http://{host}:{port}/schema)")
-    run(server_config("asfmatch.api.asgi:app", settings, host=host, port=port, workers=workers))
+    serve_api(settings, host, port, workers)
     return 0
 
 
