@@ -33,6 +33,7 @@ NEEDS_MAX = 100_000
 QUERIES = 300
 NAIVE_QUERIES = 60
 WARMUP = 30
+ROUNDS = 3
 LIMIT = 20
 
 
@@ -71,6 +72,22 @@ class Timer:
         }
 
 
+class Rounds:
+    """Timers of repeated rounds over the same queries; figures are medians over rounds."""
+
+    def __init__(self) -> None:
+        self.timers: list[Timer] = []
+
+    def new(self) -> Timer:
+        self.timers.append(Timer())
+        return self.timers[-1]
+
+    def summary(self) -> dict[str, Any]:
+        each = [timer.summary() for timer in self.timers]
+        merged = {key: float(np.median([s[key] for s in each])) for key in each[0]}
+        return {**merged, "rounds_p50": [s["p50"] for s in each]}
+
+
 def _naive_top(scores: np.ndarray, eligible: Callable[[int], bool]) -> list[int]:
     # Full argsort of every row's score, then walk it applying the filters until LIMIT pass.
     order = np.argsort(-scores, kind="stable")
@@ -83,23 +100,36 @@ def _naive_top(scores: np.ndarray, eligible: Callable[[int], bool]) -> list[int]
     return found
 
 
+def _dense_query(index: MatchIndex, text: str) -> np.ndarray:
+    # float32 like the rows: a float64 query makes scipy upcast (copy) the whole matrix on
+    # every product, which once made the naive scan look three times slower than it is.
+    query = index._model.vectorize(text)
+    dense = np.zeros(index._model.size, dtype=np.float32)
+    dense[query.cols] = query.vals
+    return dense
+
+
 def _naive_suppliers(index: MatchIndex, need: Need, labels: dict[str, str]) -> list[int]:
     # Text cosine with every supplier row (CSR @ q), full argsort, then the filters.
-    model, rows = index._model, index._suppliers.main_rows
+    rows = index._suppliers.main_rows
     profiles = list(index._supplier_profiles.values())  # slot order: built sorted by id
-    query = model.vectorize(need_document(need, labels))
-    dense = np.zeros(model.size)
-    dense[query.cols] = query.vals
-    return _naive_top(rows @ dense, lambda row: is_eligible(need, profiles[row]))
+    scores = rows @ _dense_query(index, need_document(need, labels))
+    return _naive_top(scores, lambda row: is_eligible(need, profiles[row]))
 
 
 def _naive_needs(index: MatchIndex, supplier: SupplierProfile, labels: dict[str, str]) -> list[int]:
-    model, rows = index._model, index._needs.main_rows
+    rows = index._needs.main_rows
     profiles = list(index._need_profiles.values())
-    query = model.vectorize(supplier_document(supplier, labels))
-    dense = np.zeros(model.size)
-    dense[query.cols] = query.vals
-    return _naive_top(rows @ dense, lambda row: is_eligible(profiles[row], supplier))
+    scores = rows @ _dense_query(index, supplier_document(supplier, labels))
+    return _naive_top(scores, lambda row: is_eligible(profiles[row], supplier))
+
+
+def _tantivy(texts: list[str]) -> Any:
+    try:
+        from tantivy_bm25 import TantivyBm25
+    except ImportError:  # tantivy is in the `bench` extra; without it the column is left out
+        return None
+    return TantivyBm25(texts)
 
 
 def _worker(size: int) -> dict[str, Any]:
@@ -114,25 +144,45 @@ def _worker(size: int) -> dict[str, Any]:
     build_s = time.perf_counter() - started
     rss, peak = _rss_mb(), _peak_mb()
 
+    # Tantivy indexes the very texts we index (name, description, CPV labels), in this process
+    # after ours, so its memory is the growth of RSS it causes.
+    started = time.perf_counter()
+    tantivy = _tantivy([supplier_document(s, labels) for s in suppliers])
+    tantivy_build_s = time.perf_counter() - started
+    tantivy_rss = _rss_mb() - rss
+
     # Fresh queries, not in the index: the analysis of their text is part of the timing.
     queries = Generator(seed=2)
     fresh_needs = (queries.need(10**9 + i) for i in range(10 * QUERIES))
     need_queries = [n for n in fresh_needs if n.status == "open"][: QUERIES + WARMUP]
     fresh_suppliers = (queries.supplier(10**9 + i) for i in range(10 * QUERIES))
     supplier_queries = [s for s in fresh_suppliers if s.active][: QUERIES + WARMUP]
+    need_texts = [need_document(n, labels) for n in need_queries]
 
-    forward, forward_naive, reverse, reverse_naive = Timer(), Timer(), Timer(), Timer()
-    results = 0
     for need in need_queries[:WARMUP]:
         index.rank_suppliers(need, limit=LIMIT)
-    for need in need_queries[WARMUP:]:
-        results += len(forward.time(partial(index.rank_suppliers, need, limit=LIMIT)))
-    for need in need_queries[WARMUP : WARMUP + NAIVE_QUERIES]:
-        forward_naive.time(partial(_naive_suppliers, index, need, labels))
     for supplier in supplier_queries[:WARMUP]:
         index.rank_needs(supplier, limit=LIMIT)
-    for supplier in supplier_queries[WARMUP:]:
-        reverse.time(partial(index.rank_needs, supplier, limit=LIMIT))
+    if tantivy is not None:
+        for text in need_texts[:WARMUP]:
+            tantivy.search(text, LIMIT)
+    # Rounds alternate ours and Tantivy, so both see the same load on a shared machine.
+    forward, reverse, bm25 = Rounds(), Rounds(), Rounds()
+    results = 0
+    for _ in range(ROUNDS):
+        timer = forward.new()
+        for need in need_queries[WARMUP:]:
+            results += len(timer.time(partial(index.rank_suppliers, need, limit=LIMIT)))
+        if tantivy is not None:
+            timer = bm25.new()
+            for text in need_texts[WARMUP:]:
+                timer.time(partial(tantivy.search, text, LIMIT))
+        timer = reverse.new()
+        for supplier in supplier_queries[WARMUP:]:
+            timer.time(partial(index.rank_needs, supplier, limit=LIMIT))
+    forward_naive, reverse_naive = Timer(), Timer()
+    for need in need_queries[WARMUP : WARMUP + NAIVE_QUERIES]:
+        forward_naive.time(partial(_naive_suppliers, index, need, labels))
     for supplier in supplier_queries[WARMUP : WARMUP + NAIVE_QUERIES]:
         reverse_naive.time(partial(_naive_needs, index, supplier, labels))
     return {
@@ -144,9 +194,12 @@ def _worker(size: int) -> dict[str, Any]:
         "peak_rss_mb": peak,
         "fwd": forward.summary(),
         "fwd_naive": forward_naive.summary(),
-        "fwd_mean_results": results / len(forward.wall),
+        "fwd_mean_results": results / (ROUNDS * QUERIES),
         "rev": reverse.summary(),
         "rev_naive": reverse_naive.summary(),
+        "bm25": bm25.summary() if tantivy is not None else None,
+        "bm25_build_s": tantivy_build_s,
+        "bm25_rss_mb": tantivy_rss,
         "version": index.version,
     }
 
@@ -173,20 +226,47 @@ def _load() -> str:
 
 
 def _print_table(results: list[dict[str, Any]]) -> None:
+    print("need -> suppliers (p50 ms; x = that p50 / ours, same run)")
     print(
-        f"{'suppliers':>10} {'needs':>8} {'build s':>8} {'RSS MB':>7} {'peak MB':>8} | "
-        f"{'p50 ms':>7} {'p95 ms':>7} {'cpu p50':>8} {'naive p50':>10} {'x':>6} | "
-        f"{'rev p50':>8} {'rev p95':>8} {'cpu p50':>8} {'naive p50':>10} {'x':>6}"
+        f"{'suppliers':>10} {'build s':>8} {'RSS MB':>7} {'peak MB':>8} | "
+        f"{'ours p50':>8} {'p95':>6} {'cpu p50':>8} | {'tantivy':>8} {'x':>5} {'build s':>8} "
+        f"{'+RSS MB':>8} | {'naive':>8} {'x':>5}"
     )
     for r in results:
-        fwd, fwd_naive, rev, rev_naive = r["fwd"], r["fwd_naive"], r["rev"], r["rev_naive"]
-        print(
-            f"{r['suppliers']:>10,} {r['needs']:>8,} {r['build_s']:>8.1f} {r['rss_mb']:>7.0f} "
-            f"{r['peak_rss_mb']:>8.0f} | {fwd['p50']:>7.2f} {fwd['p95']:>7.2f} "
-            f"{fwd['cpu_p50']:>8.2f} {fwd_naive['p50']:>10.2f} "
-            f"{fwd_naive['p50'] / fwd['p50']:>5.0f}x | {rev['p50']:>8.2f} {rev['p95']:>8.2f} "
-            f"{rev['cpu_p50']:>8.2f} {rev_naive['p50']:>10.2f} {rev_naive['p50'] / rev['p50']:>5.0f}x"
+        fwd, naive, bm25 = r["fwd"], r["fwd_naive"], r["bm25"]
+        tantivy = (
+            f"{bm25['p50']:>8.2f} {bm25['p50'] / fwd['p50']:>4.2f}x {r['bm25_build_s']:>8.1f} "
+            f"{r['bm25_rss_mb']:>8.0f}"
+            if bm25
+            else f"{'(tantivy not installed)':>32}"
         )
+        print(
+            f"{r['suppliers']:>10,} {r['build_s']:>8.1f} {r['rss_mb']:>7.0f} "
+            f"{r['peak_rss_mb']:>8.0f} | {fwd['p50']:>8.2f} {fwd['p95']:>6.2f} "
+            f"{fwd['cpu_p50']:>8.2f} | {tantivy} | {naive['p50']:>8.2f} "
+            f"{naive['p50'] / fwd['p50']:>4.0f}x"
+        )
+    print()
+    print("supplier -> needs (p50 ms)")
+    print(
+        f"{'suppliers':>10} {'needs':>8} | {'ours p50':>8} {'p95':>6} {'cpu p50':>8} | "
+        f"{'naive':>8} {'x':>5}"
+    )
+    for r in results:
+        rev, naive = r["rev"], r["rev_naive"]
+        print(
+            f"{r['suppliers']:>10,} {r['needs']:>8,} | {rev['p50']:>8.2f} {rev['p95']:>6.2f} "
+            f"{rev['cpu_p50']:>8.2f} | {naive['p50']:>8.2f} {naive['p50'] / rev['p50']:>4.0f}x"
+        )
+    print()
+    for r in results:
+        rounds = ", ".join(
+            f"{ours:.2f}/{theirs:.2f}"
+            for ours, theirs in zip(
+                r["fwd"]["rounds_p50"], (r["bm25"] or {}).get("rounds_p50", []), strict=False
+            )
+        )
+        print(f"{r['suppliers']:>10,} suppliers, p50 per round, ours/tantivy: {rounds}")
 
 
 def main() -> None:
@@ -217,11 +297,14 @@ def main() -> None:
     _print_table(results)
     print()
     print(
-        f"p50/p95: wall-clock ms of rank_suppliers(limit={LIMIT}) for {QUERIES} fresh needs\n"
-        "(text analysis, filters, top-k and explanations included; warm index); cpu p50: this\n"
-        "thread's CPU time for the same calls. naive: text cosine X @ q over all supplier rows\n"
-        "(scipy CSR), full argsort, then filters until 20 pass, same queries; x = naive p50 / p50.\n"
-        f"rev: rank_needs for {QUERIES} fresh suppliers against the needs (naive likewise).\n"
+        f"p50/p95: wall-clock ms of rank_suppliers(limit={LIMIT}) for {QUERIES} fresh needs,\n"
+        f"median over {ROUNDS} rounds (text analysis, filters, top-k and explanations included;\n"
+        "warm index); cpu p50: this thread's CPU time for the same calls. tantivy: BM25 top\n"
+        f"{LIMIT} over the same supplier texts for the same need texts (OR of the words, Swedish\n"
+        "stems and stop words; no filters, no explanations), rounds alternating with ours;\n"
+        "+RSS: the RSS its in-memory index added. naive: text cosine X @ q (float32) over all\n"
+        f"supplier rows (scipy CSR), full argsort, then filters until {LIMIT} pass, first\n"
+        f"{NAIVE_QUERIES} queries. rev: rank_needs for {QUERIES} fresh suppliers (naive likewise).\n"
         "RSS: after build, in a fresh process holding the generated profiles; peak: max RSS."
     )
 

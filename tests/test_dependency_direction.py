@@ -63,7 +63,7 @@ def _violations(
 
 def test_the_source_tree_is_where_the_rules_look():
     """Guards the test itself: a moved folder would make every rule below pass vacuously."""
-    for folder in ("api", "services", "storage", "matching", "workers", "asfmatch"):
+    for folder in ("api", "services", "storage", "matching", "workers", "asfmatch", "notices"):
         assert list((SRC / folder).glob("*.py")), folder
 
 
@@ -77,7 +77,7 @@ def test_matching_does_no_io():
     assert _violations("matching", refused) == []
 
 
-@pytest.mark.parametrize("folder", ["services", "storage", "matching", "workers"])
+@pytest.mark.parametrize("folder", ["services", "storage", "matching", "workers", "notices"])
 def test_only_the_edges_import_the_api(folder):
     assert _violations(folder, {"asfmatch.api", "litestar"}) == []
 
@@ -88,6 +88,11 @@ def test_storage_knows_nothing_of_services_or_workers():
 
 def test_services_do_not_reach_up_into_workers():
     assert _violations("services", {"asfmatch.workers"}) == []
+
+
+def test_the_notice_importer_is_a_service_below_workers_and_the_api():
+    """asfmatch.notices is called by the CLI, the worker and the API; it calls services."""
+    assert _violations("notices", {"asfmatch.workers", "asfmatch.api"}) == []
 
 
 def test_the_cli_calls_services_not_the_api():

@@ -16,6 +16,7 @@ from asfmatch.api.health import health
 from asfmatch.api.limits import RequestLimits
 from asfmatch.api.matches import MatchController
 from asfmatch.api.needs import NeedController
+from asfmatch.api.notices import NoticeClaimController
 from asfmatch.api.notifications import NotificationController
 from asfmatch.api.organisations import MeController, OrganisationController
 from asfmatch.api.reference import ReferenceController
@@ -62,6 +63,7 @@ def create_app(settings: Settings) -> Litestar:
             MeController,
             SupplierController,
             NeedController,
+            NoticeClaimController,
             MatchController,
             ReferenceController,
             NotificationController,

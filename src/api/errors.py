@@ -22,6 +22,7 @@ from asfmatch.services.errors import (
     Unauthenticated,
 )
 from asfmatch.services.validation import field_from_message
+from asfmatch.storage.db import CONNECTION_LOST
 
 log = logging.getLogger(__name__)
 
@@ -158,6 +159,19 @@ def handle_data_error(request: Request[Any, Any, Any], exc: asyncpg.DataError) -
     return _problem(422, "Validation failed", "a value is outside what the service can store")
 
 
+# A PostgreSQL restart takes about a second; clients come back after it.
+RETRY_AFTER_SECONDS = 2
+
+
+def handle_unavailable(request: Request[Any, Any, Any], exc: Exception) -> Response[Problem]:
+    """PostgreSQL is restarting or out of reach: not the client's fault and not a bug, so a 503
+    the client may retry, and one log line rather than a traceback per request."""
+    log.warning("database unavailable on %s %s: %r", request.method, request.url.path, exc)
+    response = _problem(503, "Service unavailable", "the database is unavailable; retry shortly")
+    response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response
+
+
 def handle_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[Problem]:
     """A bug, not the client's fault: log it in full, tell the client nothing internal."""
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
@@ -187,5 +201,6 @@ EXCEPTION_HANDLERS = {
     HTTPException: handle_http,
     RecursionError: handle_nesting,
     asyncpg.DataError: handle_data_error,
+    **{kind: handle_unavailable for kind in CONNECTION_LOST},
     Exception: handle_unexpected,
 }

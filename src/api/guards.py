@@ -9,7 +9,7 @@ from litestar.connection import ASGIConnection
 from litestar.handlers import BaseRouteHandler
 
 from asfmatch.api.errors import unauthorized
-from asfmatch.api.state import PRINCIPAL, bearer_token, resources
+from asfmatch.api.state import PRINCIPAL, bearer_token, pooled, resources
 from asfmatch.storage.organisations import authenticate
 
 
@@ -19,7 +19,7 @@ async def requires_key(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRo
     token = bearer_token(connection)
     if token is None:
         raise unauthorized("this needs an API key (Authorization: Bearer …)")
-    async with resources(connection.app.state).pool.acquire() as db:
+    async with pooled(resources(connection.app.state)) as db:
         principal = await authenticate(db, token)
     if principal is None:
         raise unauthorized("unknown or revoked API key")

@@ -9,7 +9,7 @@ from asfmatch.api.guards import requires_key
 from asfmatch.api.schemas import CodeFilter, PageNumber, PageSize, PathId, QueryId, SearchText
 from asfmatch.api.state import Caller, Db
 from asfmatch.services import needs as service
-from asfmatch.services.needs import NeedCreate, NeedQuery, NeedStatus, NeedUpdate
+from asfmatch.services.needs import NeedCreate, NeedQuery, NeedSource, NeedStatus, NeedUpdate
 from asfmatch.storage.needs import Need
 from asfmatch.storage.paging import Page
 
@@ -39,6 +39,8 @@ class NeedController(Controller):
         cpv: CodeFilter = None,
         status: FromQuery[NeedStatus | None] = None,
         reserved: FromQuery[bool | None] = None,
+        social_objective: FromQuery[bool | None] = None,
+        source: FromQuery[NeedSource | None] = None,
         buyer_id: QueryId = None,
         q: SearchText = None,
         page: PageNumber = 1,
@@ -50,6 +52,8 @@ class NeedController(Controller):
             cpv=cpv,
             status=status,
             reserved=reserved,
+            social_objective=social_objective,
+            source=source,
             buyer_id=buyer_id,
             q=q,
         )

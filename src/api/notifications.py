@@ -16,7 +16,15 @@ from litestar.response import ServerSentEvent, ServerSentEventMessage
 
 from asfmatch.api.guards import requires_key
 from asfmatch.api.schemas import PageNumber, PageSize, PathId
-from asfmatch.api.state import PRINCIPAL, AppResources, Caller, Db, bearer_token, resources
+from asfmatch.api.state import (
+    PRINCIPAL,
+    AppResources,
+    Caller,
+    Db,
+    bearer_token,
+    pooled,
+    resources,
+)
 from asfmatch.services import notifications as service
 from asfmatch.services.errors import FieldError, Invalid
 from asfmatch.services.notifications import Answer, MarkedRead, PreferencesUpdate
@@ -154,7 +162,7 @@ class NotificationController(Controller):
         # transaction open for as long as the stream lives.
         token = bearer_token(request)
         assert token is not None  # the guard let the request through
-        async with app.pool.acquire() as connection:
+        async with pooled(app) as connection:
             after = await service.stream_start(
                 connection, request.state[PRINCIPAL], supplier_id, _last_event_id(request)
             )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
@@ -14,7 +16,7 @@ from litestar.di import NamedDependency
 
 from asfmatch.api.errors import unauthorized
 from asfmatch.storage.cache import MatchCache, RateLimiter, RedisGate
-from asfmatch.storage.db import Connection
+from asfmatch.storage.db import CONNECTION_LOST, Connection
 from asfmatch.storage.organisations import Principal, authenticate
 from asfmatch.storage.servers import Servers
 from asfmatch.storage.settings import Settings
@@ -32,6 +34,8 @@ class AppResources:
     limiter: RateLimiter
 
 
+log = logging.getLogger(__name__)
+
 # Where `api.guards.requires_key` leaves the principal it authenticated, in the request's state.
 PRINCIPAL = "principal"
 
@@ -46,12 +50,36 @@ def resources(state: State) -> AppResources:
     return found
 
 
+@contextlib.asynccontextmanager
+async def pooled(app: AppResources) -> AsyncIterator[Connection]:
+    """A pooled connection, waited for at most `db_acquire_timeout` (then TimeoutError: 503)."""
+    connection = await app.pool.acquire(timeout=app.settings.db_acquire_timeout)
+    try:
+        yield connection
+    finally:
+        try:
+            await app.pool.release(connection)
+        except CONNECTION_LOST as error:
+            # Resetting a connection the server cut fails (asyncpg then drops it from the pool);
+            # that must not replace the request's own error or answer.
+            log.info("dropped a pooled connection PostgreSQL had closed: %r", error)
+
+
 async def provide_connection(state: State) -> AsyncIterator[Connection]:
     """One connection and one transaction per request: committed when the handler returns,
     rolled back when it raises, so a request's writes and the jobs it queues land together."""
-    pool = resources(state).pool
-    async with pool.acquire() as connection, connection.transaction():
-        yield connection
+    async with pooled(resources(state)) as connection:
+        transaction = connection.transaction()
+        await transaction.start()
+        try:
+            yield connection
+        except BaseException:
+            # The request's own error is the one to answer with: a rollback on a connection the
+            # server cut would fail with another, which Litestar could not map.
+            with contextlib.suppress(*CONNECTION_LOST):
+                await transaction.rollback()
+            raise
+        await transaction.commit()
 
 
 def bearer_token(connection: ASGIConnection[Any, Any, Any, Any]) -> str | None:

@@ -226,14 +226,14 @@ async def _import_need(connection: Connection, need: ImportNeed, result: ImportR
     result.needs[need.key] = created.id
 
 
-def progress_printer(stream: TextIO = sys.stderr) -> Callable[[int, int], None]:
-    """Prints `imported n/total` now and then on large files (every 1 % or 500 rows)."""
+def progress_printer(stream: TextIO = sys.stderr, unit: str = "rows") -> Callable[[int, int], None]:
+    """Prints `importing n/total <unit>` now and then on large batches (every 1 % or 500)."""
 
     def show(done: int, total: int) -> None:
         every = max(1, min(500, total // 100))
         if total >= 200 and (done % every == 0 or done == total):
             end = "\n" if done == total else "\r"
-            stream.write(f"importing {done}/{total} rows ({100 * done // total} %){end}")
+            stream.write(f"importing {done}/{total} {unit} ({100 * done // total} %){end}")
             stream.flush()
 
     return show

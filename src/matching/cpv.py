@@ -46,6 +46,18 @@ def normalise_code(raw: str) -> str | None:
 
 def normalise_codes(raw: Iterable[str]) -> tuple[str, ...]:
     """Valid codes as 8 digits, first occurrence order, duplicates and junk dropped."""
+    if isinstance(raw, tuple):
+        # Profiles hold tuples, and building an index normalises each list several times.
+        return _normalise_tuple(raw)
+    return _normalise(raw)
+
+
+@lru_cache(maxsize=1 << 16)
+def _normalise_tuple(raw: tuple[str, ...]) -> tuple[str, ...]:
+    return _normalise(raw)
+
+
+def _normalise(raw: Iterable[str]) -> tuple[str, ...]:
     seen: dict[str, None] = {}
     for code in raw:
         digits = normalise_code(code)
@@ -93,6 +105,14 @@ def relation_of(need_code: str, supplier_code: str) -> tuple[str, float]:
 
 def best_links(need_codes: Sequence[str], supplier_codes: Sequence[str]) -> list[CpvLink]:
     """For each need code, the supplier code closest to it (none when nothing is related)."""
+    return list(_best_links(tuple(need_codes), tuple(supplier_codes)))
+
+
+# Explaining a ranking asks this for the same few code lists over and over.
+@lru_cache(maxsize=1 << 14)
+def _best_links(
+    need_codes: tuple[str, ...], supplier_codes: tuple[str, ...]
+) -> tuple[CpvLink, ...]:
     links: list[CpvLink] = []
     for need_code in need_codes:
         best: CpvLink | None = None
@@ -107,7 +127,7 @@ def best_links(need_codes: Sequence[str], supplier_codes: Sequence[str]) -> list
                 )
         if best is not None:
             links.append(best)
-    return links
+    return tuple(links)
 
 
 def cpv_score(need_codes: Sequence[str], supplier_codes: Sequence[str]) -> float:

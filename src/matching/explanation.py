@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import msgspec
 import numpy as np
+import numpy.typing as npt
 
 from asfmatch.matching.cpv import CpvLink
 from asfmatch.matching.filters import FilterCheck
-from asfmatch.matching.tfidf import AnalysedText, SparseVector
+from asfmatch.matching.tfidf import AnalysedText
 
 TOP_TERMS = 5
 
@@ -36,30 +39,33 @@ class TermAttribution:
     # the words it occurs in; a synonym feature belongs to the words that triggered it. So
     # "skolmåltider" is shown, not "#ltid>", when it met "måltider" only through n-grams.
 
-    def __init__(self, query: AnalysedText, vocabulary_size: int) -> None:
+    def __init__(self, query: AnalysedText) -> None:
         self.query = query
-        # Feature column -> position in the query vector (-1: not in the query), so each
-        # document's overlap is one gather instead of a sorted-set intersection.
-        self.position = np.full(vocabulary_size, -1, dtype=np.int32)
-        self.position[query.vector.cols] = np.arange(query.vector.cols.size, dtype=np.int32)
 
     def top_terms(
-        self, documents: list[SparseVector], limit: int = TOP_TERMS
+        self,
+        cols: npt.NDArray[np.int32],
+        vals: npt.NDArray[np.floating[Any]],
+        which: npt.NDArray[np.int32],
+        documents: int,
+        limit: int = TOP_TERMS,
     ) -> list[list[TermWeight]]:
-        """For each document, the query words that carried most of its cosine with the query."""
-        if not documents:
+        """For each document, the query words that carried most of its cosine with the query.
+
+        The documents' vectors come concatenated: columns, values, and each value's document.
+        """
+        if documents == 0:
             return []
-        cols = np.concatenate([d.cols for d in documents])
-        vals = np.concatenate([d.vals for d in documents])
-        which = np.repeat(np.arange(len(documents)), [d.cols.size for d in documents])
-        position = self.position[cols]
-        shared = position >= 0
+        query_cols = self.query.vector.cols
+        # Each document value's position among the query's (sorted) features, if it is one.
+        position = np.searchsorted(query_cols, cols)
+        position[position == query_cols.size] = 0
+        shared = query_cols[position] == cols if query_cols.size else position < 0
+        position = position[shared]
         # contribution[d, i]: query feature i's part of document d's cosine; a document has
         # each feature once, so plain assignment fills it.
-        contribution = np.zeros((len(documents), self.query.vector.cols.size))
-        contribution[which[shared], position[shared]] = (
-            self.query.vector.vals[position[shared]] * vals[shared]
-        )
+        contribution = np.zeros((documents, query_cols.size))
+        contribution[which[shared], position] = self.query.vector.vals[position] * vals[shared]
         per_word = np.round(contribution @ self.query.share, 4)
         # Words are in alphabetical order, so a stable sort on weight breaks ties by word.
         order = np.argsort(-per_word, axis=1, kind="stable")[:, :limit]

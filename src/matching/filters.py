@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import lru_cache
 
 import msgspec
 
@@ -57,12 +58,33 @@ def serves_kommun(service_area: Sequence[str], kommun: str) -> bool:
     return _region_check(service_area, kommun).passed
 
 
+def serves_lan(service_area: Sequence[str], lan: str) -> bool:
+    """True when the area lists the län, any kommun in it, or "SE" (a whole-län need)."""
+    return _whole_lan_check(service_area, lan).passed
+
+
+def whole_lan_kommun(lan: str) -> str:
+    """The `kommun` value a whole-län need carries: the län code followed by "00"."""
+    return f"{lan}00"
+
+
 def meets_reserved_share(share: float) -> bool:
     """True when a target-group share admits the supplier to reserved contracts (>= 30 %)."""
     return share + SHARE_TOLERANCE >= RESERVED_MIN_SHARE
 
 
+# The checks below depend on a few plain values each, and ranked pairs repeat them (the same
+# kommun, a handful of capacities and shares), so explaining a ranking reuses their results
+# instead of formatting the same reasons again. Shared results: never mutate one.
+_CACHE = 1 << 14
+
+
 def _region_check(service_area: Sequence[str], kommun: str) -> FilterCheck:
+    return _region_check_of(tuple(service_area), kommun)
+
+
+@lru_cache(maxsize=_CACHE)
+def _region_check_of(service_area: tuple[str, ...], kommun: str) -> FilterCheck:
     codes = [code.strip() for code in service_area]
     lan = lan_of(kommun)
     values = FilterValues(kommun=kommun, lan=lan, service_area=codes)
@@ -86,6 +108,28 @@ def _region_check(service_area: Sequence[str], kommun: str) -> FilterCheck:
     return FilterCheck(name="region", passed=True, reason=reason, outcome=outcome, values=values)
 
 
+def _whole_lan_check(service_area: Sequence[str], lan: str) -> FilterCheck:
+    # A need for a whole län is served by anyone who works somewhere in it: the buyer will take
+    # offers for part of the län, and a supplier in one kommun may well travel to the next.
+    codes = [code.strip() for code in service_area]
+    in_lan = [code for code in codes if len(code) == 4 and lan_of(code) == lan]
+    if lan in codes:
+        reason = f"need is for the whole län {lan}, which the supplier serves"
+    elif in_lan:
+        reason = f"need is for the whole län {lan}; supplier serves kommun {in_lan[0]} in it"
+    elif any(is_whole_country(code) for code in codes):
+        reason = f"supplier serves the whole country (SE), which contains län {lan}"
+    else:
+        listed = ", ".join(codes) if codes else "nothing"
+        return FilterCheck(
+            name="region",
+            passed=False,
+            reason=f"need is for the whole län {lan}; supplier serves {listed}, "
+            "none of it in that län",
+        )
+    return FilterCheck(name="region", passed=True, reason=reason)
+
+
 def _percent(share: float) -> str:
     # Two decimals at most, so 0.295 reads "29.5%" and is not rounded up to the 30% it misses.
     return f"{round(share * 100, 2):g}%"
@@ -96,7 +140,11 @@ def _sek(value: int) -> str:
 
 
 def _capacity_check(need: Need, supplier: SupplierProfile) -> FilterCheck:
-    value, cap = need.estimated_value_sek, supplier.max_contract_value_sek
+    return _capacity_check_of(need.estimated_value_sek, supplier.max_contract_value_sek)
+
+
+@lru_cache(maxsize=_CACHE)
+def _capacity_check_of(value: int | None, cap: int | None) -> FilterCheck:
     values = FilterValues(need_value_sek=value, max_contract_value_sek=cap)
     if value is None or cap is None:
         unknown = "need value" if value is None else "supplier's max contract value"
@@ -125,7 +173,11 @@ def _capacity_check(need: Need, supplier: SupplierProfile) -> FilterCheck:
 
 
 def _training_check(need: Need, supplier: SupplierProfile) -> FilterCheck:
-    wanted, offered = need.training_places, supplier.training_places
+    return _training_check_of(need.training_places, supplier.training_places)
+
+
+@lru_cache(maxsize=_CACHE)
+def _training_check_of(wanted: int, offered: int) -> FilterCheck:
     values = FilterValues(wanted_places=wanted, offered_places=offered)
     if wanted <= 0:
         return FilterCheck(
@@ -147,9 +199,13 @@ def _training_check(need: Need, supplier: SupplierProfile) -> FilterCheck:
 
 
 def _reserved_check(need: Need, supplier: SupplierProfile) -> FilterCheck:
-    share = supplier.target_group_share
+    return _reserved_check_of(need.reserved, supplier.target_group_share)
+
+
+@lru_cache(maxsize=_CACHE)
+def _reserved_check_of(reserved: bool, share: float) -> FilterCheck:
     values = FilterValues(target_group_share=share, min_share=RESERVED_MIN_SHARE)
-    if not need.reserved:
+    if not reserved:
         return FilterCheck(
             name="reserved",
             passed=True,
@@ -171,25 +227,40 @@ def _reserved_check(need: Need, supplier: SupplierProfile) -> FilterCheck:
 
 def eligibility(need: Need, supplier: SupplierProfile) -> list[FilterCheck]:
     """Every rule applied to the pair: region, capacity, training places, reserved, status."""
+    region = (
+        _whole_lan_check(supplier.service_area, lan_of(need.kommun))
+        if need.whole_lan
+        else _region_check(supplier.service_area, need.kommun)
+    )
     return [
-        _region_check(supplier.service_area, need.kommun),
+        region,
         _capacity_check(need, supplier),
         _training_check(need, supplier),
         _reserved_check(need, supplier),
-        FilterCheck(
-            name="supplier_active",
-            passed=supplier.active,
-            reason="supplier is active" if supplier.active else "supplier is inactive",
-            outcome="active" if supplier.active else "inactive",
-        ),
-        FilterCheck(
-            name="need_open",
-            passed=need.status == "open",
-            reason=f"need status is {need.status!r}",
-            outcome="open" if need.status == "open" else "not_open",
-            values=FilterValues(status=need.status),
-        ),
+        _active_check(supplier.active),
+        _open_check(need.status),
     ]
+
+
+@lru_cache(maxsize=2)
+def _active_check(active: bool) -> FilterCheck:
+    return FilterCheck(
+        name="supplier_active",
+        passed=active,
+        reason="supplier is active" if active else "supplier is inactive",
+        outcome="active" if active else "inactive",
+    )
+
+
+@lru_cache(maxsize=64)
+def _open_check(status: str) -> FilterCheck:
+    return FilterCheck(
+        name="need_open",
+        passed=status == "open",
+        reason=f"need status is {status!r}",
+        outcome="open" if status == "open" else "not_open",
+        values=FilterValues(status=status),
+    )
 
 
 def is_eligible(need: Need, supplier: SupplierProfile) -> bool:

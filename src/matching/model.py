@@ -28,6 +28,9 @@ class Need(msgspec.Struct, frozen=True, kw_only=True):
     description: str
     cpv_codes: tuple[str, ...] = ()
     kommun: str
+    # True when the need is for a whole län (a notice naming only a NUTS3 region); `kommun` then
+    # holds the län code followed by "00".
+    whole_lan: bool = False
     estimated_value_sek: int | None = None
     reserved: bool = False
     # 0 buys goods or services; >0 buys that many work-training places.

@@ -26,6 +26,9 @@ RowArray = npt.NDArray[np.int32]
 # Similarity by shared significant prefix length 0..8, as in matching.cpv.relation_of.
 _ANCESTOR = np.array([ANCESTOR_SIMILARITY.get(n, 0.0) for n in range(8)] + [1.0])
 _SIBLING = np.array([SIBLING_SIMILARITY.get(n, 0.0) for n in range(8)] + [1.0])
+# Distinct query codes whose similarity arrays are kept (CPV has about 9,500 codes; buyers use
+# far fewer, and each array is one float per distinct supplier code).
+_SIMILARITY_CACHE = 4096
 
 
 class CodeTable:
@@ -36,6 +39,8 @@ class CodeTable:
         self._digits = np.zeros((0, 8), dtype=np.int8)
         self._lengths = np.zeros(0, dtype=np.int8)
         self._pending: list[str] = []
+        # Similarity arrays by query code, valid until a new code is added.
+        self._similarity: dict[str, FloatArray] = {}
 
     def id_of(self, code: str) -> int:
         """The number of a code, adding it if new."""
@@ -43,6 +48,7 @@ class CodeTable:
         if found is None:
             found = self.ids[code] = len(self.ids)
             self._pending.append(code)
+            self._similarity.clear()
         return found
 
     def _arrays(self) -> tuple[npt.NDArray[np.int8], npt.NDArray[np.int8]]:
@@ -55,7 +61,12 @@ class CodeTable:
         return self._digits, self._lengths
 
     def similarity(self, code: str) -> FloatArray:
-        """Similarity of every known code to `code`, equal to cpv.relation_of's."""
+        """Similarity of every known code to `code`, equal to cpv.relation_of's (read-only)."""
+        cached = self._similarity.get(code)
+        if cached is not None:
+            return cached
+        if len(self._similarity) >= _SIMILARITY_CACHE:
+            self._similarity.clear()
         digits, lengths = self._arrays()
         query = np.array([int(c) for c in code], dtype=np.int8)
         query_length = len(significant(code))
@@ -70,6 +81,8 @@ class CodeTable:
         exact = is_ancestor & (lengths == query_length)
         similarity: FloatArray = np.where(is_ancestor, _ANCESTOR[common], _SIBLING[common])
         similarity[exact] = 1.0
+        similarity.flags.writeable = False
+        self._similarity[code] = similarity
         return similarity
 
 

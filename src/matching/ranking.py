@@ -37,6 +37,7 @@ __all__ = [
     "MatchIndex",
     "RankedNeed",
     "RankedSupplier",
+    "ScoredItem",
     "TermWeight",
     "need_document",
     "supplier_document",
@@ -74,6 +75,17 @@ class RankedSupplier(msgspec.Struct, frozen=True, kw_only=True):
     score: float
     rank: int
     explanation: Explanation
+
+
+class ScoredItem(msgspec.Struct, frozen=True, kw_only=True):
+    """A ranked document (a supplier for a need, or a need for a supplier) before its
+    explanation is built: explain only the ones that are kept."""
+
+    id: int
+    score: float
+    rank: int
+    text_score: float
+    cpv_score: float
 
 
 class RankedNeed(msgspec.Struct, frozen=True, kw_only=True):
@@ -119,15 +131,35 @@ def supplier_partitions(service_area: Sequence[str]) -> tuple[str, ...]:
     return ("SE",) if area is None else tuple(sorted(area[0] | area[1]))
 
 
-def need_partitions(kommun: str) -> tuple[str, str]:
-    """Partition keys of a need: its kommun and its län (a need is in both)."""
-    return (kommun, _LAN_KEY + lan_of(kommun))
+def need_partitions(kommun: str, whole_lan: bool = False) -> tuple[str, str]:
+    """Partition keys of a need: its kommun and its län (a need is in both). A whole-län need
+    sits in its län and in the län's "whole-län" partition, read by suppliers serving only
+    some kommuner there."""
+    lan = lan_of(kommun)
+    return (_WHOLE_LAN_KEY + lan if whole_lan else kommun, _LAN_KEY + lan)
+
+
+_WHOLE_LAN_KEY = "hela län:"
 
 
 def _served_need_partitions(service_area: Sequence[str]) -> list[str] | None:
-    # The need partitions a service area covers exactly; None for the whole country.
+    # The need partitions a service area covers exactly; None for the whole country. A kommun
+    # outside the listed län also brings its län's whole-län needs.
     area = _area(service_area)
-    return None if area is None else sorted({_LAN_KEY + lan for lan in area[0]} | area[1])
+    if area is None:
+        return None
+    whole_lan = {_WHOLE_LAN_KEY + lan_of(kommun) for kommun in area[1]}
+    return sorted({_LAN_KEY + lan for lan in area[0]} | area[1] | whole_lan)
+
+
+def _supplier_keys(need: Need, group_keys: Iterable[str]) -> list[str]:
+    # Supplier partitions that hold exactly the suppliers serving the need: its kommun (or, for
+    # a whole-län need, every kommun of its län), its län, and the whole country.
+    lan = lan_of(need.kommun)
+    if not need.whole_lan:
+        return list(dict.fromkeys((need.kommun, lan, "SE")))
+    kommuner = sorted(key for key in group_keys if len(key) == 4 and lan_of(key) == lan)
+    return [*kommuner, lan, "SE"]
 
 
 def _top_k(scores: FloatArray, ids: npt.NDArray[np.int64], k: int) -> npt.NDArray[np.intp]:
@@ -227,7 +259,7 @@ class MatchIndex:
             ids=[n.id for n in nds],
             rows=sparse.csr_matrix(matrix[len(sups) :]),
             codes=[normalise_codes(n.cpv_codes) for n in nds],
-            partitions=[need_partitions(n.kommun) for n in nds],
+            partitions=[need_partitions(n.kommun, n.whole_lan) for n in nds],
             alive=[n.status == "open" for n in nds],
             attributes=_need_columns(nds),
         )
@@ -291,7 +323,7 @@ class MatchIndex:
             n.id,
             self._model.vectorize(need_document(n, self._labels)),
             normalise_codes(n.cpv_codes),
-            need_partitions(n.kommun),
+            need_partitions(n.kommun, n.whole_lan),
             n.status == "open",
             _need_row(n),
         )
@@ -307,19 +339,34 @@ class MatchIndex:
         self, need: Need, limit: int = 20, min_score: float = 0.0
     ) -> list[RankedSupplier]:
         """Eligible suppliers for a need, best first; pairs scoring exactly 0 are left out."""
+        scored = self.score_suppliers(need, limit, min_score)
+        explanations = self.explain_suppliers(need, scored)
+        return [
+            RankedSupplier(
+                supplier_id=item.id,
+                score=item.score,
+                rank=item.rank,
+                explanation=explanations[item.id],
+            )
+            for item in scored
+        ]
+
+    def score_suppliers(
+        self, need: Need, limit: int = 20, min_score: float = 0.0
+    ) -> list[ScoredItem]:
+        """rank_suppliers without the explanations (see explain_suppliers)."""
         if need.status != "open" or limit <= 0:
             return []
         side = self._suppliers
         side.flush()
         codes = normalise_codes(need.cpv_codes)
-        analysed = self._model.analyse(need_document(need, self._labels))
-        query = analysed.vector
+        query = self._model.vectorize(need_document(need, self._labels))
         similarity = [side.code_table.similarity(code) for code in codes]
         found = _Candidates()
         # A supplier serves the need's kommun exactly when it sits in the partition of that
         # kommun, of its län, or of the whole country, so only those are scored.
         for group in side.groups():
-            for key in dict.fromkeys((need.kommun, lan_of(need.kommun), "SE")):
+            for key in _supplier_keys(need, group.keys()):
                 segment = group.get(key)
                 if segment is not None:
                     found.add(
@@ -339,42 +386,57 @@ class MatchIndex:
         chosen, scores = self._select(
             slots, text_part, cpv_part, ok, bool(codes), side, limit, min_score
         )
-        chosen_slots = slots[chosen].tolist()
-        terms = TermAttribution(analysed, self._model.size).top_terms(
-            [side.row(slot) for slot in chosen_slots]
-        )
-        ranked: list[RankedSupplier] = []
-        for rank, (i, slot) in enumerate(zip(chosen.tolist(), chosen_slots, strict=True), 1):
-            supplier = self._supplier_profiles[int(side.ids.values[slot])]
-            explanation = self._explain(
+        return _scored(side, slots[chosen], scores, text_part[chosen], cpv_part[chosen])
+
+    def explain_suppliers(self, need: Need, scored: Sequence[ScoredItem]) -> dict[int, Explanation]:
+        """Explanations of scored suppliers for a need, by supplier id; suppliers removed
+        from the index since they were scored are left out."""
+        side = self._suppliers
+        known = [item for item in scored if item.id in side.slot_of]
+        if not known:
+            return {}
+        codes = normalise_codes(need.cpv_codes)
+        analysed = self._model.analyse(need_document(need, self._labels))
+        slots = [side.slot_of[item.id] for item in known]
+        terms = TermAttribution(analysed).top_terms(*side.rows_of(slots), len(slots))
+        return {
+            item.id: self._explain(
                 need,
-                supplier,
-                terms[rank - 1],
+                self._supplier_profiles[item.id],
+                item_terms,
                 best_links(codes, side.codes[slot]),
-                text_part[i],
-                cpv_part[i],
+                item.text_score,
+                item.cpv_score,
             )
-            ranked.append(
-                RankedSupplier(
-                    supplier_id=supplier.id,
-                    score=float(scores[rank - 1]),
-                    rank=rank,
-                    explanation=explanation,
-                )
-            )
-        return ranked
+            for item, slot, item_terms in zip(known, slots, terms, strict=True)
+        }
 
     def rank_needs(
         self, supplier: SupplierProfile, limit: int = 20, min_score: float = 0.0
     ) -> list[RankedNeed]:
         """Open needs a supplier is eligible for, best first; zero-score pairs left out."""
+        scored = self.score_needs(supplier, limit, min_score)
+        explanations = self.explain_needs(supplier, scored)
+        return [
+            RankedNeed(
+                need_id=item.id,
+                score=item.score,
+                rank=item.rank,
+                explanation=explanations[item.id],
+            )
+            for item in scored
+        ]
+
+    def score_needs(
+        self, supplier: SupplierProfile, limit: int = 20, min_score: float = 0.0
+    ) -> list[ScoredItem]:
+        """rank_needs without the explanations (see explain_needs)."""
         if not supplier.active or limit <= 0:
             return []
         side = self._needs
         side.flush()
         codes = normalise_codes(supplier.cpv_codes)
-        analysed = self._model.analyse(supplier_document(supplier, self._labels))
-        query = analysed.vector
+        query = self._model.vectorize(supplier_document(supplier, self._labels))
         best_by_code: FloatArray | None = None
         for code in codes:
             similarity = side.code_table.similarity(code)
@@ -410,30 +472,32 @@ class MatchIndex:
         chosen, scores = self._select(
             slots, text_part, cpv_part, ok, need_has_codes, side, limit, min_score
         )
-        chosen_slots = slots[chosen].tolist()
-        terms = TermAttribution(analysed, self._model.size).top_terms(
-            [side.row(slot) for slot in chosen_slots]
-        )
-        ranked: list[RankedNeed] = []
-        for rank, (i, slot) in enumerate(zip(chosen.tolist(), chosen_slots, strict=True), 1):
-            need = self._need_profiles[int(side.ids.values[slot])]
-            explanation = self._explain(
-                need,
+        return _scored(side, slots[chosen], scores, text_part[chosen], cpv_part[chosen])
+
+    def explain_needs(
+        self, supplier: SupplierProfile, scored: Sequence[ScoredItem]
+    ) -> dict[int, Explanation]:
+        """Explanations of scored needs for a supplier, by need id; needs removed from the
+        index since they were scored are left out."""
+        side = self._needs
+        known = [item for item in scored if item.id in side.slot_of]
+        if not known:
+            return {}
+        codes = normalise_codes(supplier.cpv_codes)
+        analysed = self._model.analyse(supplier_document(supplier, self._labels))
+        slots = [side.slot_of[item.id] for item in known]
+        terms = TermAttribution(analysed).top_terms(*side.rows_of(slots), len(slots))
+        return {
+            item.id: self._explain(
+                self._need_profiles[item.id],
                 supplier,
-                terms[rank - 1],
+                item_terms,
                 best_links(side.codes[slot], codes),
-                text_part[i],
-                cpv_part[i],
+                item.text_score,
+                item.cpv_score,
             )
-            ranked.append(
-                RankedNeed(
-                    need_id=need.id,
-                    score=float(scores[rank - 1]),
-                    rank=rank,
-                    explanation=explanation,
-                )
-            )
-        return ranked
+            for item, slot, item_terms in zip(known, slots, terms, strict=True)
+        }
 
     @staticmethod
     def _select(
@@ -466,12 +530,34 @@ class MatchIndex:
         cpv_score: float,
     ) -> Explanation:
         return Explanation(
-            text_score=round(float(text_score), SCORE_DECIMALS),
-            cpv_score=round(float(cpv_score), SCORE_DECIMALS),
+            text_score=text_score,
+            cpv_score=cpv_score,
             terms=terms,
             cpv=cpv,
             filters=eligibility(need, supplier),
         )
+
+
+def _scored(
+    side: DocumentStore,
+    slots: SlotArray,
+    scores: FloatArray,
+    text: FloatArray,
+    cpv: FloatArray,
+) -> list[ScoredItem]:
+    ids = side.ids.values[slots].tolist()
+    return [
+        ScoredItem(
+            id=doc_id,
+            score=score,
+            rank=rank,
+            text_score=round(text_score, SCORE_DECIMALS),
+            cpv_score=round(cpv_score, SCORE_DECIMALS),
+        )
+        for rank, (doc_id, score, text_score, cpv_score) in enumerate(
+            zip(ids, scores.tolist(), text.tolist(), cpv.tolist(), strict=True), 1
+        )
+    ]
 
 
 # Unknown capacity passes every value and an unknown value fits every capacity, as in filters.

@@ -9,7 +9,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy import sparse
 
-from asfmatch.matching.postings import CodeTable, Segment, SlotArray
+from asfmatch.matching.postings import CodeTable, FloatArray, RowArray, Segment, SlotArray
 from asfmatch.matching.tfidf import SparseVector
 
 # Incremental documents go to small delta segments that are merged, log-structured, as they
@@ -83,6 +83,35 @@ class DocumentStore:
         return SparseVector(
             self.main_rows.indices[start:stop].astype(np.int32),
             self.main_rows.data[start:stop].astype(np.float64),
+        )
+
+    def rows_of(self, slots: Sequence[int]) -> tuple[RowArray, FloatArray, RowArray]:
+        """Text vectors of some slots, concatenated: columns, values, and which slot (its
+        position in `slots`) each value belongs to."""
+        main = [i for i, slot in enumerate(slots) if slot < self.main_count]
+        parts: list[tuple[RowArray, FloatArray, RowArray]] = []
+        if main:
+            # One gather for all main slots: the CSR ranges of the rows, laid end to end.
+            chosen = np.asarray([slots[i] for i in main], dtype=np.int64)
+            indptr = self.main_rows.indptr
+            starts = indptr[chosen]
+            lengths = indptr[chosen + 1] - starts
+            ends = np.cumsum(lengths)
+            at = np.arange(int(ends[-1])) + np.repeat(starts - (ends - lengths), lengths)
+            which = np.repeat(np.asarray(main, dtype=np.int32), lengths)
+            parts.append((self.main_rows.indices[at], self.main_rows.data[at], which))
+        for i, slot in enumerate(slots):
+            if slot >= self.main_count:
+                row = self.delta_rows[slot]
+                parts.append((row.cols, row.vals, np.full(row.cols.size, i, dtype=np.int32)))
+        if len(parts) == 1:
+            return parts[0]
+        if not parts:
+            return np.zeros(0, np.int32), np.zeros(0), np.zeros(0, np.int32)
+        return (
+            np.concatenate([p[0] for p in parts]),
+            np.concatenate([p[1] for p in parts]),
+            np.concatenate([p[2] for p in parts]),
         )
 
     def _group(self, slots: list[int], from_main: bool) -> Group:

@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import hashlib
+from array import array
 from collections.abc import Sequence
 
 import numpy as np
 import numpy.typing as npt
 from scipy import sparse
-from sklearn.feature_extraction.text import TfidfVectorizer
 
 from asfmatch.matching.analysis import (
     GRAM_MARK,
     SYNONYM_MARK,
-    SwedishAnalyser,
     split_words,
     token_features,
 )
@@ -98,6 +97,91 @@ def block_normalise(matrix: sparse.csr_matrix, block: npt.NDArray[np.int8]) -> N
         )
 
 
+# Documents counted at a time: bounds the (document, feature) pairs held before summing.
+_COUNT_CHUNK = 50_000
+
+
+def count_features(
+    documents: Sequence[str], use_synonyms: bool
+) -> tuple[list[str], sparse.csr_matrix]:
+    """Feature names (sorted) and each document's feature counts (float32 CSR, sorted rows).
+
+    The same counts as a CountVectorizer with SwedishAnalyser, but each distinct word's
+    features are looked up once: a document costs a dict hit per word, not per feature.
+    """
+    token_ids: dict[tuple[str, bool], int] = {}
+    items = array("i")
+    item_ptr = array("q", [0])
+    for document in documents:
+        for token, _, is_part in split_words(document):
+            key = (token, is_part)
+            found = token_ids.get(key)
+            if found is None:
+                found = token_ids[key] = len(token_ids)
+            items.append(found)
+        item_ptr.append(len(items))
+    # Each distinct word's features, numbered in order of first appearance.
+    feature_ids: dict[str, int] = {}
+    token_features_flat = array("i")
+    token_ptr = array("q", [0])
+    for token, is_part in token_ids:
+        for feature in token_features(token, use_synonyms, not is_part):
+            found = feature_ids.get(feature)
+            if found is None:
+                found = feature_ids[feature] = len(feature_ids)
+            token_features_flat.append(found)
+        token_ptr.append(len(token_features_flat))
+    names = sorted(feature_ids)
+    n_docs = len(documents)
+    if not names:
+        return [], sparse.csr_matrix((n_docs, 0), dtype=np.float32)
+    # Renumber features in name order, as scikit-learn sorts its vocabulary.
+    rank = np.empty(len(names), dtype=np.int32)
+    rank[[feature_ids[name] for name in names]] = np.arange(len(names), dtype=np.int32)
+    flat = rank[np.frombuffer(token_features_flat, dtype=np.int32)]
+    starts = np.frombuffer(token_ptr, dtype=np.int64)
+    widths = np.diff(starts)
+    all_items = np.frombuffer(items, dtype=np.int32)
+    doc_ptr = np.frombuffer(item_ptr, dtype=np.int64)
+    chunks: list[sparse.csr_matrix] = []
+    for first in range(0, n_docs, _COUNT_CHUNK):
+        last = min(first + _COUNT_CHUNK, n_docs)
+        tokens = all_items[doc_ptr[first] : doc_ptr[last]]
+        lengths = widths[tokens]
+        # Every (document, feature) occurrence: the features of each word laid end to end.
+        ends = np.cumsum(lengths)
+        at = np.arange(int(ends[-1]) if ends.size else 0) + np.repeat(
+            starts[tokens] - (ends - lengths), lengths
+        )
+        # Occurrences per document: running total of word widths at each document's end.
+        cumulative = np.concatenate([np.zeros(1, np.int64), ends])
+        indptr = cumulative[doc_ptr[first : last + 1] - doc_ptr[first]].astype(np.int32)
+        chunk = sparse.csr_matrix(
+            (np.ones(at.size, dtype=np.float32), flat[at], indptr),
+            shape=(last - first, len(names)),
+        )
+        chunk.sum_duplicates()  # sorts each row's columns and adds repeats: the counts
+        chunks.append(chunk)
+    counts = sparse.csr_matrix(chunks[0] if len(chunks) == 1 else sparse.vstack(chunks))
+    counts.has_sorted_indices = True
+    return names, counts
+
+
+def _keep_columns(matrix: sparse.csr_matrix, keep: npt.NDArray[np.bool_]) -> sparse.csr_matrix:
+    # Drop columns by a mask without scipy's column fancy indexing (which copies twice).
+    new_index = np.cumsum(keep, dtype=np.int32) - 1
+    kept = keep[matrix.indices]
+    rows = np.repeat(np.arange(matrix.shape[0]), np.diff(matrix.indptr))
+    indptr = np.zeros(matrix.shape[0] + 1, dtype=np.int64)
+    np.cumsum(np.bincount(rows[kept], minlength=matrix.shape[0]), out=indptr[1:])
+    result = sparse.csr_matrix(
+        (matrix.data[kept], new_index[matrix.indices[kept]], indptr),
+        shape=(matrix.shape[0], int(keep.sum())),
+    )
+    result.has_sorted_indices = True  # the renumbering keeps each row's order
+    return result
+
+
 class AnalysedText:
     """A text's vector and, for explanations, which of its words own each vector feature."""
 
@@ -141,31 +225,36 @@ class TextModel:
         cls, documents: Sequence[str], use_synonyms: bool
     ) -> tuple[TextModel, sparse.csr_matrix]:
         """Fit on the documents; return the model and their block-normalised float32 rows."""
-        vectorizer = TfidfVectorizer(
-            analyzer=SwedishAnalyser(use_synonyms),
-            sublinear_tf=True,
-            norm=None,
-            dtype=np.float32,
-        )
-        if not any(split_words(document) for document in documents):
-            # scikit-learn refuses an empty vocabulary; a new service has no profiles yet, and
-            # CPV codes alone can still match, so fit an empty text model instead.
+        names, counts = count_features(documents, use_synonyms)
+        if not names:
+            # A new service has no profiles yet, and CPV codes alone can still match, so an
+            # empty text model is fitted instead of refusing.
             empty = sparse.csr_matrix((len(documents), 0), dtype=np.float32)
             return cls({}, np.zeros(0), np.zeros(0, np.int8), [], use_synonyms), empty
-        matrix = sparse.csr_matrix(vectorizer.fit_transform(documents))
-        names = [str(name) for name in vectorizer.get_feature_names_out()]
-        idf = np.asarray(vectorizer.idf_, np.float64)
+        n_docs = counts.shape[0]
+        df = np.bincount(counts.indices, minlength=len(names))
+        # Smoothed IDF and sublinear TF in float32, step for step as scikit-learn's
+        # TfidfVectorizer(sublinear_tf=True, norm=None, dtype=float32) computes them, which
+        # the tests hold it to (and vectorize() relies on).
+        idf32 = np.full(len(names), n_docs + 1, dtype=np.float32)
+        idf32 /= df.astype(np.float32) + np.float32(1.0)
+        np.log(idf32, out=idf32)
+        idf32 += np.float32(1.0)
+        idf = idf32.astype(np.float64)
         block = np.fromiter((block_of(n) for n in names), np.int8, len(names))
-        n_docs = matrix.shape[0]
+        matrix = counts
         if n_docs >= GRAM_PRUNING_MIN_DOCS:
-            df = np.bincount(matrix.indices, minlength=len(names))
-            keep = np.flatnonzero(~((block == GRAM) & (df > GRAM_MAX_DF * n_docs)))
-            if keep.size < len(names):
-                matrix = sparse.csr_matrix(matrix[:, keep])
-                names = [names[i] for i in keep]
-                idf, block = idf[keep], block[keep]
+            keep = ~((block == GRAM) & (df > GRAM_MAX_DF * n_docs))
+            if not keep.all():
+                matrix = _keep_columns(matrix, keep)
+                kept = np.flatnonzero(keep)
+                names = [names[i] for i in kept]
+                idf, block = idf[kept], block[kept]
+        np.log(matrix.data, out=matrix.data)
+        matrix.data += np.float32(1.0)
+        matrix.data *= idf.astype(np.float32)[matrix.indices]
         block_normalise(matrix, block)
-        matrix.sort_indices()
+        matrix.sort_indices()  # a no-op: rows come sorted; kept as the contract
         vocabulary = {name: i for i, name in enumerate(names)}
         model = cls(vocabulary, idf, block, names, use_synonyms)
         return model, matrix

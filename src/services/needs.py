@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, Literal
 
 import msgspec
@@ -28,6 +29,8 @@ from asfmatch.storage.organisations import Principal
 from asfmatch.storage.paging import Page
 
 NeedStatus = Literal["draft", "open", "closed", "withdrawn"]
+# Where a need came from: posted here, or imported from a TED eForms notice or an OCDS release.
+NeedSource = Literal["asfmatch", "ted", "ocds"]
 
 
 class NeedCreate(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -67,6 +70,8 @@ class NeedQuery(msgspec.Struct, frozen=True, kw_only=True):
     cpv: str | None = None
     status: NeedStatus | None = None
     reserved: bool | None = None
+    social_objective: bool | None = None
+    source: NeedSource | None = None
     buyer_id: int | None = None
     q: str | None = None
 
@@ -107,7 +112,14 @@ async def create_need(db: Connection, principal: Principal | None, body: NeedCre
         if buyer is None or buyer.kind != "buyer":
             raise Invalid([_not_a_buyer(body.buyer_id)])
         buyer_id = buyer.id
-    need = await repo.insert_need(db, buyer_id, _checked_fields(body))
+    return await publish_need(db, buyer_id, _checked_fields(body))
+
+
+async def publish_need(db: Connection, buyer_id: int | None, fields: Mapping[str, object]) -> Need:
+    """Store a need from checked `fields` and, when open, queue it for ranking in the same
+    transaction; matches, notifications and webhooks follow from that job. Posted and imported
+    needs (`buyer_id` None: a notice's buyer without an account) both come through here."""
+    need = await repo.insert_need(db, buyer_id, fields)
     if need.status == "open":
         await jobs.enqueue(db, jobs.RANK_NEED, need.id)
     return need
@@ -124,6 +136,8 @@ async def list_needs(
         cpv_prefix=None if query.cpv is None else check.cpv_prefix("cpv", query.cpv),
         status=query.status,
         reserved=query.reserved,
+        social_objective=query.social_objective,
+        source=query.source,
         buyer_id=query.buyer_id,
         query=query.q[:200] if query.q else None,
         drafts_of=principal.organisation_id if principal else None,
@@ -148,8 +162,9 @@ async def _owned_need(db: Connection, principal: Principal, need_id: int) -> Nee
     return need
 
 
-async def _changed(db: Connection, before: Need, after: Need) -> None:
-    """Drop the old ranking in this transaction and queue what the change calls for."""
+async def need_changed(db: Connection, before: Need, after: Need) -> None:
+    """Drop the old ranking in this transaction and queue what the change calls for (ranking
+    the need again, and the suppliers whose lists lose it)."""
     if after == before:
         return
     lost_by = await matches.forget_need(db, after.id)
@@ -168,7 +183,7 @@ async def update_need(
         raise Conflict(f"need {need_id} is {before.status}; post a new need instead")
     after = await repo.update_need(db, need_id, _checked_fields(body))
     assert after is not None
-    await _changed(db, before, after)
+    await need_changed(db, before, after)
     return after
 
 
@@ -188,7 +203,7 @@ async def end_need(
         raise Conflict(f"need {need_id} is {before.status}; it cannot be {status}")
     after = await repo.update_need(db, need_id, {"status": status})
     assert after is not None
-    await _changed(db, before, after)
+    await need_changed(db, before, after)
     return after
 
 

@@ -18,6 +18,21 @@ else:
     Connection = asyncpg.Connection
 
 
+# What asyncpg raises while PostgreSQL restarts, is unreachable or has no connection to spare: a
+# retry in a moment may well succeed, so the API answers 503, not 500.
+CONNECTION_LOST: tuple[type[Exception], ...] = (
+    asyncpg.PostgresConnectionError,  # 08xxx, e.g. ConnectionDoesNotExistError mid-query
+    asyncpg.CannotConnectNowError,  # starting up or shutting down
+    asyncpg.AdminShutdownError,  # a fast shutdown ends the sessions
+    asyncpg.CrashShutdownError,
+    asyncpg.TooManyConnectionsError,
+    asyncpg.InterfaceError,  # the client side of a closed connection or pool
+    # A connection cut mid-operation can be left in a state asyncpg then refuses to use.
+    asyncpg.exceptions.InternalClientError,
+    OSError,  # refused, socket file gone (FileNotFoundError), pool acquire timed out (TimeoutError)
+)
+
+
 async def _init_connection(connection: Connection) -> None:
     # jsonb columns come back as Python values and go in from them, via msgspec (fast, strict).
     await connection.set_type_codec(

@@ -29,7 +29,8 @@ class MatchOwner(msgspec.Struct, frozen=True, kw_only=True):
     """What a match-list read needs to know about its owner before touching the cache."""
 
     id: int
-    owner_organisation_id: int
+    # None for a need imported from a notice whose buyer has no account yet.
+    owner_organisation_id: int | None
     match_version: int
     status: str
 

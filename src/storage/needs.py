@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
+from decimal import Decimal
 
 import asyncpg
 import msgspec
@@ -23,19 +24,41 @@ NEED_COLUMNS = (
     "closes_at",
     "status",
 )
+# Set only by the notice importer (asfmatch.notices); the API never writes them.
+NOTICE_COLUMNS = (
+    "source",
+    "whole_lan",
+    "buyer_name",
+    "buyer_org_number",
+    "procedure_id",
+    "lot_id",
+    "notice_id",
+    "notice_version",
+    "notice_issued_at",
+    "notice_url",
+    "reserved_execution",
+    "social_objective",
+    "notice_value",
+    "notice_currency",
+)
+_WRITABLE = NEED_COLUMNS + NOTICE_COLUMNS
 
 
 class Need(msgspec.Struct, frozen=True, kw_only=True):
-    """A procurement need as stored, with its buyer's name."""
+    """A procurement need as stored, with its buyer's name. Needs imported from public notices
+    (`source` ted or ocds) may have no buyer account yet (`buyer_id` None); `buyer_name` is then
+    the name the notice gives."""
 
     id: int
-    buyer_id: int
+    buyer_id: int | None
     buyer_name: str
     title: str
     description: str
     cpv_codes: list[str]
     kommun: str
     lan: str
+    # True when the need is for the whole län; `kommun` is then the län code followed by "00".
+    whole_lan: bool = False
     estimated_value_sek: int | None
     reserved: bool
     training_places: int
@@ -43,6 +66,19 @@ class Need(msgspec.Struct, frozen=True, kw_only=True):
     status: str
     created_at: datetime
     updated_at: datetime
+    source: str = "asfmatch"
+    buyer_org_number: str | None = None
+    # The public notice and lot this need was imported from, and a link to read it.
+    notice_id: str | None = None
+    lot_id: str | None = None
+    notice_url: str | None = None
+    # BT-736: execution reserved to sheltered employment programmes (it also sets `reserved`).
+    reserved_execution: bool = False
+    # The notice names a social objective (eForms BT-06 soc-obj / BT-775).
+    social_objective: bool = False
+    # The value as the notice gave it, in its own currency (estimated_value_sek only for SEK).
+    notice_value: Decimal | None = None
+    notice_currency: str | None = None
 
     def ranking_input(self) -> RankedNeedInput:
         """The part of this need the ranking core looks at."""
@@ -52,6 +88,7 @@ class Need(msgspec.Struct, frozen=True, kw_only=True):
             description=self.description,
             cpv_codes=tuple(self.cpv_codes),
             kommun=self.kommun,
+            whole_lan=self.whole_lan,
             estimated_value_sek=self.estimated_value_sek,
             reserved=self.reserved,
             training_places=self.training_places,
@@ -67,6 +104,8 @@ class NeedFilter(msgspec.Struct, frozen=True, kw_only=True):
     cpv_prefix: str | None = None
     status: str | None = None
     reserved: bool | None = None
+    social_objective: bool | None = None
+    source: str | None = None
     buyer_id: int | None = None
     query: str | None = None
     drafts_of: int | None = None
@@ -74,10 +113,12 @@ class NeedFilter(msgspec.Struct, frozen=True, kw_only=True):
 
 
 _SELECT = """
-    SELECT n.id, n.buyer_id, o.name AS buyer_name, n.title, n.description, n.cpv_codes,
-           n.kommun, n.lan, n.estimated_value_sek, n.reserved, n.training_places, n.closes_at,
-           n.status, n.created_at, n.updated_at
-    FROM needs n JOIN organisations o ON o.id = n.buyer_id
+    SELECT n.id, n.buyer_id, coalesce(o.name, n.buyer_name) AS buyer_name, n.title,
+           n.description, n.cpv_codes, n.kommun, n.lan, n.whole_lan, n.estimated_value_sek,
+           n.reserved, n.training_places, n.closes_at, n.status, n.created_at, n.updated_at,
+           n.source, n.buyer_org_number, n.notice_id, n.lot_id, n.notice_url,
+           n.reserved_execution, n.social_objective, n.notice_value, n.notice_currency
+    FROM needs n LEFT JOIN organisations o ON o.id = n.buyer_id
 """
 
 
@@ -85,9 +126,12 @@ def _need(row: asyncpg.Record) -> Need:
     return Need(**{key: value for key, value in row.items() if key not in {"total", "change_seq"}})
 
 
-async def insert_need(connection: Connection, buyer_id: int, fields: Mapping[str, object]) -> Need:
-    """Create a need of `buyer_id` from `fields` (NEED_COLUMNS)."""
-    columns = [column for column in NEED_COLUMNS if column in fields]
+async def insert_need(
+    connection: Connection, buyer_id: int | None, fields: Mapping[str, object]
+) -> Need:
+    """Create a need of `buyer_id` (None: a notice's buyer without an account) from `fields`
+    (NEED_COLUMNS, and NOTICE_COLUMNS for imported needs)."""
+    columns = [column for column in _WRITABLE if column in fields]
     placeholders = ", ".join(f"${i}" for i in range(2, len(columns) + 2))
     need_id = await connection.fetchval(
         f"INSERT INTO needs (buyer_id, {', '.join(columns)}) VALUES ($1, {placeholders}) RETURNING id",
@@ -102,8 +146,8 @@ async def insert_need(connection: Connection, buyer_id: int, fields: Mapping[str
 async def update_need(
     connection: Connection, need_id: int, changes: Mapping[str, object]
 ) -> Need | None:
-    """Apply `changes` (NEED_COLUMNS only) and return the new state, or None if unknown."""
-    columns = [column for column in NEED_COLUMNS if column in changes]
+    """Apply `changes` (NEED_COLUMNS, NOTICE_COLUMNS) and return the new state, or None."""
+    columns = [column for column in _WRITABLE if column in changes]
     if columns:
         assignments = ", ".join(f"{column} = ${i}" for i, column in enumerate(columns, start=2))
         await connection.execute(
@@ -141,6 +185,10 @@ async def list_needs(
         query.where(f"n.status = {arg(filters.status)}")
     if filters.reserved is not None:
         query.where(f"n.reserved = {arg(filters.reserved)}")
+    if filters.social_objective is not None:
+        query.where(f"n.social_objective = {arg(filters.social_objective)}")
+    if filters.source is not None:
+        query.where(f"n.source = {arg(filters.source)}")
     if filters.buyer_id is not None:
         query.where(f"n.buyer_id = {arg(filters.buyer_id)}")
     if filters.query is not None:

@@ -68,6 +68,13 @@ class NotifiedNeed(msgspec.Struct, frozen=True, kw_only=True):
     score: float
     interest: Literal["interested", "not_interested"] | None
     reason: str | None
+    # Imported needs: where from ("ted", "ocds"; "asfmatch" for needs posted here), the buyer's
+    # name (it may have no account) and the public notice to read and answer.
+    source: str = "asfmatch"
+    buyer_name: str | None = None
+    notice_url: str | None = None
+    whole_lan: bool = False
+    reserved: bool = False
 
 
 class Notification(msgspec.Struct, frozen=True, kw_only=True):
@@ -301,9 +308,11 @@ async def _with_needs(connection: Connection, rows: Sequence[asyncpg.Record]) ->
         SELECT t.notification_id, t.need_id, t.score, n.title, n.kommun, n.status, n.closes_at,
                CASE WHEN i.interested THEN 'interested'
                     WHEN NOT i.interested THEN 'not_interested' END AS interest,
-               i.reason
+               i.reason, n.source, coalesce(o.name, n.buyer_name) AS buyer_name, n.notice_url,
+               n.whole_lan, n.reserved
         FROM notified_needs t
         JOIN needs n ON n.id = t.need_id
+        LEFT JOIN organisations o ON o.id = n.buyer_id
         LEFT JOIN need_interest i ON i.need_id = t.need_id AND i.supplier_id = t.supplier_id
         WHERE t.notification_id = ANY($1::bigint[])
         ORDER BY t.score DESC, t.need_id

@@ -80,6 +80,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     redis_timeout: float = 0.25
     db_pool_min: int = 1
     db_pool_max: int = 10
+    # How long a request waits for a pooled connection before it is answered 503.
+    db_acquire_timeout: float = 5.0
     # Requests per minute per organisation (all its API keys together, so minting keys buys no
     # extra allowance), and per client address (every call, keyed or not: a client cycling
     # through made-up keys still meets the address limit). The address limit is the higher
@@ -143,6 +145,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             redis_timeout=_float(env, "ASFMATCH_REDIS_TIMEOUT", 0.25),
             db_pool_min=_int(env, "ASFMATCH_DB_POOL_MIN", 1),
             db_pool_max=_int(env, "ASFMATCH_DB_POOL_MAX", 10),
+            db_acquire_timeout=_float(env, "ASFMATCH_DB_ACQUIRE_TIMEOUT", 5.0),
             # The old name (it always meant every key of the caller) still works.
             rate_limit_per_organisation=_int(
                 env,

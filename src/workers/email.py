@@ -12,7 +12,7 @@ from email.utils import formataddr, make_msgid
 import aiosmtplib
 import asyncpg
 
-from asfmatch.reference.regions import kommuner
+from asfmatch.reference.regions import kommuner, lan
 from asfmatch.storage import jobs, notifications
 from asfmatch.storage.jobs import Job
 from asfmatch.storage.notifications import FREQUENCY_SECONDS, Notification
@@ -60,12 +60,18 @@ def compose(
             count += 1
             place = kommuner().get(need.kommun)
             where = f"{place.name} ({need.kommun})" if place else need.kommun
+            if need.whole_lan:
+                county = lan().get(need.kommun[:2])
+                where = f"hela {county.name}" if county else f"län {need.kommun[:2]}"
             closes = f", sista dag {_day(need.closes_at)}" if need.closes_at else ""
             lines += [
                 f"• {need.title} – {where}, matchning {need.score:.2f}{closes}",
                 f"  {base}/api/v1/needs/{need.need_id}",
-                "",
             ]
+            if need.notice_url:
+                source = "TED" if need.source == "ted" else "annonsen"
+                lines.append(f"  Från {source} ({need.buyer_name}): {need.notice_url}")
+            lines.append("")
     lines += [
         "Svara intresserad eller inte intresserad i inkorgen, så ser köparen vilka som vill:",
         f"{base}/api/v1/suppliers/{supplier_id}/notifications",

@@ -10,7 +10,7 @@ from typing import Any
 import asyncpg
 import msgspec
 
-from asfmatch.matching.ranking import MatchIndex, RankedNeed, RankedSupplier
+from asfmatch.matching.ranking import Explanation, MatchIndex, ScoredItem
 from asfmatch.reference.cpv import cpv_labels_sv
 from asfmatch.storage import jobs, matches
 from asfmatch.storage.changes import current_change
@@ -76,6 +76,10 @@ class Ranker:
         )
         return index
 
+    def _kept(self, scored: list[ScoredItem], floors: dict[int, float]) -> list[ScoredItem]:
+        # The owner's own list, and every candidate that beats the floor of the other side's.
+        return [s for s in scored if s.rank <= self.list_size or s.score > floors.get(s.id, 0.0)]
+
     async def rank_need(self, pool: asyncpg.Pool, need_id: int) -> None:
         """Store a need's best suppliers and enter it in the suppliers' lists it now beats."""
         async with pool.acquire() as connection:
@@ -83,17 +87,27 @@ class Ranker:
             need = await get_need(connection, need_id)
             if need is None or need.status != "open":
                 return  # closed or withdrawn: the API already removed it from every list
-            ranked = index.rank_suppliers(need.ranking_input(), limit=CANDIDATES)
-            pairs = [_pair(need_id, item.supplier_id, item) for item in ranked]
+            wanted = need.ranking_input()
+            scored = index.score_suppliers(wanted, limit=CANDIDATES)
             async with connection.transaction():
                 floors = await matches.list_floors(
-                    connection, "supplier", [p.supplier_id for p in pairs], self.list_size, need_id
+                    connection, "supplier", [s.id for s in scored], self.list_size, need_id
                 )
-                entering = [p for p in pairs if p.score > floors.get(p.supplier_id, 0.0)]
-                await matches.store_list(
-                    connection, "need", need_id, pairs[: self.list_size], entering, index.version
-                )
-                await self.notifier.need_ranked(connection, need_id, pairs[: self.list_size])
+                # Explanations only for the pairs stored: the need's own list and the
+                # suppliers' lists it enters (a few of the 200 candidates).
+                kept = self._kept(scored, floors)
+                explanations = index.explain_suppliers(wanted, kept)
+                pairs = {
+                    s.id: _pair(need_id, s.id, s, explanations[s.id])
+                    for s in kept
+                    if s.id in explanations
+                }
+                top = [pairs[s.id] for s in scored[: self.list_size] if s.id in pairs]
+                entering = [
+                    pairs[s.id] for s in scored if s.id in pairs and s.score > floors.get(s.id, 0.0)
+                ]
+                await matches.store_list(connection, "need", need_id, top, entering, index.version)
+                await self.notifier.need_ranked(connection, need_id, top)
 
     async def rank_supplier(self, pool: asyncpg.Pool, supplier_id: int) -> None:
         """Store a supplier's best open needs and enter it in the needs' lists it now beats.
@@ -106,25 +120,30 @@ class Ranker:
                     for need_id in await matches.forget_supplier(connection, supplier_id):
                         await jobs.enqueue(connection, jobs.RANK_NEED, need_id)
                     return
-                ranked = index.rank_needs(supplier.profile(), limit=CANDIDATES)
-                pairs = [_pair(item.need_id, supplier_id, item) for item in ranked]
+                profile = supplier.profile()
+                scored = index.score_needs(profile, limit=CANDIDATES)
                 floors = await matches.list_floors(
-                    connection, "need", [p.need_id for p in pairs], self.list_size, supplier_id
+                    connection, "need", [s.id for s in scored], self.list_size, supplier_id
                 )
-                entering = [p for p in pairs if p.score > floors.get(p.need_id, 0.0)]
+                kept = self._kept(scored, floors)
+                explanations = index.explain_needs(profile, kept)
+                pairs = {
+                    s.id: _pair(s.id, supplier_id, s, explanations[s.id])
+                    for s in kept
+                    if s.id in explanations
+                }
+                top = [pairs[s.id] for s in scored[: self.list_size] if s.id in pairs]
+                entering = [
+                    pairs[s.id] for s in scored if s.id in pairs and s.score > floors.get(s.id, 0.0)
+                ]
                 await matches.store_list(
-                    connection,
-                    "supplier",
-                    supplier_id,
-                    pairs[: self.list_size],
-                    entering,
-                    index.version,
+                    connection, "supplier", supplier_id, top, entering, index.version
                 )
                 await self.notifier.supplier_ranked(connection, supplier_id)
 
 
-def _pair(need_id: int, supplier_id: int, item: RankedSupplier | RankedNeed) -> ScoredPair:
-    explanation: dict[str, Any] = msgspec.to_builtins(item.explanation)
+def _pair(need_id: int, supplier_id: int, item: ScoredItem, explanation: Explanation) -> ScoredPair:
+    builtins: dict[str, Any] = msgspec.to_builtins(explanation)
     return ScoredPair(
-        need_id=need_id, supplier_id=supplier_id, score=float(item.score), explanation=explanation
+        need_id=need_id, supplier_id=supplier_id, score=float(item.score), explanation=builtins
     )

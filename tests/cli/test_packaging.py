@@ -52,6 +52,7 @@ def test_the_wheel_installs_one_top_level_package_with_migrations_and_data(wheel
         assert packaged in names, packaged
     assert "asfmatch/reference/data/sweden_kommuner.csv" in names
     assert "asfmatch/data/demo.json" in names
+    assert "asfmatch/notices/data/postal_to_kommun.csv" in names
 
 
 @pytest.mark.slow

@@ -1,0 +1,1 @@
+"""Public notices (TED eForms, OCDS) imported as needs; see docs/notices.md."""
