@@ -14,11 +14,15 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+# `make demo PORT=8123 HOST=0.0.0.0` to choose where it listens.
+PORT ?= 8000
+HOST ?= 127.0.0.1
 demo: $(STAMP)
-	$(BIN)/asfmatch demo
+	$(BIN)/asfmatch demo --host $(HOST) --port $(PORT)
 
+# -rs lists every skipped test with its reason (e.g. browser tests without chromium).
 test: $(STAMP)
-	$(BIN)/pytest -n 2 -q
+	$(BIN)/pytest -n 2 -q -rs
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench

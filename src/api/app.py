@@ -20,6 +20,7 @@ from asfmatch.api.notices import NoticeClaimController
 from asfmatch.api.notifications import NotificationController
 from asfmatch.api.organisations import MeController, OrganisationController
 from asfmatch.api.reference import ReferenceController
+from asfmatch.api.retry import CONFLICT_HANDLERS, TransactionRetry
 from asfmatch.api.state import AppResources, provide_connection, provide_principal
 from asfmatch.api.suppliers import SupplierController
 from asfmatch.api.webhooks import WebhookController
@@ -76,8 +77,9 @@ def create_app(settings: Settings) -> Litestar:
         },
         lifespan=[lifespan],
         template_config=template_config(),
-        middleware=[RequestLimits()],
-        exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
+        # Outermost first: a replayed request is counted once by the rate limits.
+        middleware=[RequestLimits(), TransactionRetry()],
+        exception_handlers={**EXCEPTION_HANDLERS, **CONFLICT_HANDLERS},  # type: ignore[dict-item]
         request_max_body_size=settings.max_body_bytes,
         openapi_config=OpenAPIConfig(
             title="asf-match",

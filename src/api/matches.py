@@ -5,11 +5,13 @@ from __future__ import annotations
 
 from litestar import Controller, Response, get
 from litestar.datastructures import State
+from litestar.openapi import ResponseSpec
 
 from asfmatch.api.guards import requires_key
 from asfmatch.api.schemas import PathId
 from asfmatch.api.state import Caller, Db, resources
 from asfmatch.services import matches as service
+from asfmatch.services.matches import NeedMatches, SupplierMatches
 
 
 def _json(body: bytes) -> Response[bytes]:
@@ -26,6 +28,8 @@ class MatchController(Controller):
     @get(
         "/needs/{need_id:int}/matches",
         summary="A need's ranked suppliers (its buyer, admins, or a matched supplier: its own row)",
+        # The body is sent as cached JSON bytes; the schema still says what it holds.
+        responses={200: ResponseSpec(data_container=NeedMatches, description="ranked suppliers")},
     )
     async def need_matches(
         self, state: State, db: Db, principal: Caller, need_id: PathId
@@ -34,7 +38,11 @@ class MatchController(Controller):
         size = app.settings.match_list_size
         return _json(await service.need_matches(db, app.cache, size, principal, need_id))
 
-    @get("/suppliers/{supplier_id:int}/matches", summary="A supplier's ranked open needs")
+    @get(
+        "/suppliers/{supplier_id:int}/matches",
+        summary="A supplier's ranked open needs",
+        responses={200: ResponseSpec(data_container=SupplierMatches, description="ranked needs")},
+    )
     async def supplier_matches(
         self, state: State, db: Db, principal: Caller, supplier_id: PathId
     ) -> Response[bytes]:

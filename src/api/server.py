@@ -113,7 +113,13 @@ class TimelyProtocol(HttpToolsProtocol):
 
 
 def server_config(
-    app: Any, settings: Settings, *, host: str, port: int, workers: int = 1
+    app: Any,
+    settings: Settings,
+    *,
+    host: str,
+    port: int,
+    workers: int = 1,
+    graceful_shutdown: float = 2.0,
 ) -> ServerConfig:
     """The uvicorn configuration every entry point uses (serve, demo, tests)."""
     return ServerConfig(
@@ -128,6 +134,8 @@ def server_config(
         # worked out by the app instead, trusting only ASFMATCH_TRUSTED_PROXIES.
         proxy_headers=False,
         timeout_keep_alive=5,
+        # Open live streams must not hold a shutdown up.
+        timeout_graceful_shutdown=graceful_shutdown,
         log_level="warning",
     )
 

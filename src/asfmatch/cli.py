@@ -10,6 +10,7 @@ import os
 import signal
 import sys
 from collections.abc import Sequence
+from datetime import date
 from pathlib import Path
 
 import msgspec
@@ -44,9 +45,29 @@ def _parser() -> argparse.ArgumentParser:
     notices.add_argument(
         "--quiet", action="store_true", help="print only the summary, not every skipped notice"
     )
+    fetch = commands.add_parser(
+        "fetch-notices",
+        help="fetch Swedish notices from the TED Search API and import them (resumes)",
+    )
+    fetch.add_argument(
+        "--since",
+        type=_iso_date,
+        help="publication date to start from (YYYY-MM-DD); default: resume the last run, "
+        "or continue from the newest notice it saw",
+    )
+    fetch.add_argument(
+        "--cpv", nargs="+", default=[], metavar="PREFIX", help="only these CPV prefixes (digits)"
+    )
+    fetch.add_argument("--max-pages", type=int, default=None, help="stop after this many pages")
+    fetch.add_argument("--quiet", action="store_true", help="print only the summary")
     demo = commands.add_parser("demo", help="servers, demo data, API and worker in one go")
     demo.add_argument("--host", default="127.0.0.1")
     demo.add_argument("--port", type=int, default=8000)
+    demo.add_argument(
+        "--reset",
+        action="store_true",
+        help="remove the needs posted since the demo data was loaded, then exit",
+    )
     admin = commands.add_parser("create-admin-key", help="print a new admin API key")
     admin.add_argument("--name", default="asf-match administration")
     admin.add_argument(
@@ -89,8 +110,10 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
     if command == "serve":
         return _serve(settings, args.host, args.port, args.workers)
     if command == "demo":
-        from asfmatch.demo import run_demo
+        from asfmatch.demo import reset_demo, run_demo
 
+        if args.reset:
+            return asyncio.run(reset_demo(settings))
         return asyncio.run(run_demo(settings, args.host, args.port))
     if command == "worker":
         return asyncio.run(_worker(settings, drain=args.drain))
@@ -98,6 +121,12 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
         return asyncio.run(_migrate(settings))
     if command == "import":
         return asyncio.run(_import(settings, args.file))
+    if command == "fetch-notices":
+        return asyncio.run(
+            _fetch_notices(
+                settings, args.since, args.cpv, max_pages=args.max_pages, quiet=args.quiet
+            )
+        )
     if command == "import-notices":
         return asyncio.run(_import_notices(settings, args.paths, quiet=args.quiet))
     if command == "create-admin-key":
@@ -185,6 +214,8 @@ def _serve(settings: Settings, host: str, port: int, workers: int) -> int:
     if asyncio.run(prepare()) is None:
         return 1
     print(f"asf-match API on http://{host}:{port}  (OpenAPI: http://{host}:{port}/schema)")
+    # Links in webhooks and e-mail follow the port unless ASFMATCH_PUBLIC_URL names the site.
+    os.environ["ASFMATCH_PUBLIC_URL"] = settings.public_url_for(host, port)
     serve_api(settings, host, port, workers)
     return 0
 
@@ -273,6 +304,68 @@ async def _import_notices(settings: Settings, paths: list[str], *, quiet: bool) 
         for skip in report.skipped:
             print(f"skipped {skip}", file=sys.stderr)
     print(report.summary())
+    return 0
+
+
+def _iso_date(raw: str) -> date:
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {raw!r}") from None
+
+
+async def _fetch_notices(
+    settings: Settings, since: date | None, cpv: list[str], *, max_pages: int | None, quiet: bool
+) -> int:
+    from datetime import UTC, datetime
+
+    from asfmatch.notices.fetching import FetchBusy, fetch_notices
+    from asfmatch.notices.ted import TedClient, TedPage, TedUnavailable, http_client
+    from asfmatch.storage.db import connect
+    from asfmatch.storage.servers import running_servers
+
+    bad = [prefix for prefix in cpv if not prefix.isdigit() or not 2 <= len(prefix) <= 8]
+    if bad:
+        print(f"asfmatch fetch-notices: --cpv takes 2-8 digits, got {bad[0]!r}", file=sys.stderr)
+        return 2
+
+    def show(pages: int, page: TedPage) -> None:
+        total = f" of {page.total}" if page.total is not None else ""
+        print(f"page {pages}: {len(page.hits)} notice(s){total}", file=sys.stderr)
+
+    async with running_servers(settings) as servers:
+        if not await _migrated(servers.database_url, "fetch-notices"):
+            return 1
+        connection = await connect(servers.database_url)
+        try:
+            async with http_client(settings.ted_timeout_seconds) as http:
+                result = await fetch_notices(
+                    connection,
+                    TedClient(http, settings.ted_search_url),
+                    since=since,
+                    cpv=cpv,
+                    now=datetime.now(UTC),
+                    first_days=settings.ted_first_fetch_days,
+                    max_pages=max_pages,
+                    progress=None if quiet else show,
+                )
+        except TedUnavailable as error:
+            print(
+                f"asfmatch fetch-notices: {error}\nNothing more was fetched; the next run "
+                "resumes where this one stopped.",
+                file=sys.stderr,
+            )
+            return 1
+        except FetchBusy as error:
+            print(f"asfmatch fetch-notices: {error}", file=sys.stderr)
+            return 1
+        finally:
+            await connection.close()
+    if not quiet:
+        for skip in result.report.skipped:
+            print(f"skipped {skip}", file=sys.stderr)
+    resumed = " (resumed)" if result.resumed else ""
+    print(f"run {result.run_id}{resumed}, {result.pages} page(s): {result.report.summary()}")
     return 0
 
 

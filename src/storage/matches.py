@@ -1,8 +1,26 @@
-"""Stored match results, and the bookkeeping that keeps their cache keys honest."""
+"""Stored match results, and the bookkeeping that keeps their cache keys honest.
+
+Lock order. Every transaction that writes match rows or bumps a list's `match_version` takes
+its row locks in ONE order, so an edit and a ranking can never wait on each other in a circle:
+
+    1. needs rows, ascending id       (lock_needs)
+    2. supplier_profiles rows, ascending id   (lock_suppliers)
+    3. only then matches rows
+
+A match row (n, s) is written only by a transaction holding both n and s, so once a
+transaction holds an owner, the set of that owner's pairs cannot change under it. Need-side
+work (an edit of a need, a need's ranking, deadline closing) locks the need(s) first and then
+the suppliers of their pairs: `lock_need_side`. Supplier-side work locks the needs of the
+supplier's pairs, then the supplier: `lock_supplier_side`; a pair added between its unlocked
+first look and the supplier's lock has its need locked last (rare: if that closes a circle,
+PostgreSQL reports a deadlock and the caller's transaction is retried, see api/retry.py and
+workers/ranking.py). Locks are FOR NO KEY UPDATE, which match inserts (FOR KEY SHARE on both
+parents) do not wait for.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -92,27 +110,125 @@ async def matches_for_supplier(
     return [StoredMatch(**dict(row)) for row in rows]
 
 
+async def lock_needs(connection: Connection, need_ids: Iterable[int]) -> dict[int, str]:
+    """Lock these needs in ascending id order (step 1 of the lock order); their statuses."""
+    rows = await connection.fetch(
+        "SELECT id, status FROM needs WHERE id = ANY($1::bigint[]) ORDER BY id FOR NO KEY UPDATE",
+        sorted(set(need_ids)),
+    )
+    return {row["id"]: row["status"] for row in rows}
+
+
+async def lock_suppliers(connection: Connection, supplier_ids: Iterable[int]) -> dict[int, bool]:
+    """Lock these suppliers in ascending id order (step 2 of the lock order); whether each is
+    active."""
+    rows = await connection.fetch(
+        """
+        SELECT id, active FROM supplier_profiles WHERE id = ANY($1::bigint[])
+        ORDER BY id FOR NO KEY UPDATE
+        """,
+        sorted(set(supplier_ids)),
+    )
+    return {row["id"]: row["active"] for row in rows}
+
+
+async def _suppliers_paired_with(connection: Connection, need_ids: Sequence[int]) -> set[int]:
+    rows = await connection.fetch(
+        "SELECT DISTINCT supplier_id FROM matches WHERE need_id = ANY($1::bigint[])",
+        list(need_ids),
+    )
+    return {row["supplier_id"] for row in rows}
+
+
+async def _needs_paired_with(connection: Connection, supplier_id: int) -> set[int]:
+    rows = await connection.fetch("SELECT need_id FROM matches WHERE supplier_id = $1", supplier_id)
+    return {row["need_id"] for row in rows}
+
+
+class NeedSideLocks(msgspec.Struct, frozen=True, kw_only=True):
+    """What a need-side transaction holds: the needs' statuses, the suppliers' active flags."""
+
+    statuses: dict[int, str]
+    active: dict[int, bool]
+
+
+async def lock_need_side(
+    connection: Connection, need_ids: Sequence[int], supplier_ids: Iterable[int] = ()
+) -> NeedSideLocks:
+    """Lock the needs, then every supplier paired with them plus `supplier_ids`."""
+    statuses = await lock_needs(connection, need_ids)
+    paired = await _suppliers_paired_with(connection, list(statuses))
+    active = await lock_suppliers(connection, paired | set(supplier_ids))
+    return NeedSideLocks(statuses=statuses, active=active)
+
+
+class SupplierSideLocks(msgspec.Struct, frozen=True, kw_only=True):
+    """What a supplier-side transaction holds: the supplier (None if gone), the needs."""
+
+    active: bool | None
+    statuses: dict[int, str]
+
+
+async def lock_supplier_side(
+    connection: Connection, supplier_id: int, need_ids: Iterable[int] = ()
+) -> SupplierSideLocks:
+    """Lock the needs paired with the supplier plus `need_ids`, then the supplier."""
+    wanted = await _needs_paired_with(connection, supplier_id) | set(need_ids)
+    statuses = await lock_needs(connection, wanted)
+    active = (await lock_suppliers(connection, [supplier_id])).get(supplier_id)
+    late = await _needs_paired_with(connection, supplier_id) - wanted
+    if late:
+        statuses |= await lock_needs(connection, late)
+    return SupplierSideLocks(active=active, statuses=statuses)
+
+
+async def active_suppliers(connection: Connection, supplier_ids: Sequence[int]) -> set[int]:
+    """Which of these suppliers are active (an unlocked first look)."""
+    rows = await connection.fetch(
+        "SELECT id FROM supplier_profiles WHERE id = ANY($1::bigint[]) AND active",
+        list(supplier_ids),
+    )
+    return {row["id"] for row in rows}
+
+
+async def open_needs(connection: Connection, need_ids: Sequence[int]) -> set[int]:
+    """Which of these needs are open (an unlocked first look)."""
+    rows = await connection.fetch(
+        "SELECT id FROM needs WHERE id = ANY($1::bigint[]) AND status = 'open'", list(need_ids)
+    )
+    return {row["id"] for row in rows}
+
+
 async def forget_need(connection: Connection, need_id: int) -> list[int]:
     """Drop a need's stored pairs (its content changed or it closed); bump every list it was on.
 
-    Returns the suppliers whose lists lost it, so their own lists can be refilled."""
+    Returns the suppliers whose lists lost it (ascending), so their lists can be refilled."""
+    return await forget_needs(connection, [need_id])
+
+
+async def forget_needs(connection: Connection, need_ids: Sequence[int]) -> list[int]:
+    """`forget_need` for several needs at once, locking all of them before any supplier."""
+    if not need_ids:
+        return []
+    await lock_need_side(connection, need_ids)
     suppliers = await connection.fetch(
-        "DELETE FROM matches WHERE need_id = $1 RETURNING supplier_id", need_id
+        "DELETE FROM matches WHERE need_id = ANY($1::bigint[]) RETURNING supplier_id",
+        list(need_ids),
     )
-    supplier_ids = [row["supplier_id"] for row in suppliers]
-    await connection.execute(
-        "UPDATE needs SET match_version = match_version + 1 WHERE id = $1", need_id
-    )
+    supplier_ids = sorted({row["supplier_id"] for row in suppliers})
+    await bump_needs(connection, need_ids)
     await bump_suppliers(connection, supplier_ids)
     return supplier_ids
 
 
 async def forget_supplier(connection: Connection, supplier_id: int) -> list[int]:
-    """Drop a supplier's stored pairs; bump every list it was on. Returns the needs affected."""
+    """Drop a supplier's stored pairs; bump every list it was on. Returns the needs affected
+    (ascending)."""
+    await lock_supplier_side(connection, supplier_id)
     needs = await connection.fetch(
         "DELETE FROM matches WHERE supplier_id = $1 RETURNING need_id", supplier_id
     )
-    need_ids = [row["need_id"] for row in needs]
+    need_ids = sorted({row["need_id"] for row in needs})
     await connection.execute(
         "UPDATE supplier_profiles SET match_version = match_version + 1 WHERE id = $1", supplier_id
     )
@@ -125,7 +241,7 @@ async def bump_needs(connection: Connection, need_ids: Sequence[int]) -> None:
     if need_ids:
         await connection.execute(
             "UPDATE needs SET match_version = match_version + 1 WHERE id = ANY($1::bigint[])",
-            list(need_ids),
+            sorted(need_ids),
         )
 
 
@@ -137,7 +253,7 @@ async def bump_suppliers(connection: Connection, supplier_ids: Sequence[int]) ->
             UPDATE supplier_profiles SET match_version = match_version + 1
             WHERE id = ANY($1::bigint[])
             """,
-            list(supplier_ids),
+            sorted(supplier_ids),
         )
 
 

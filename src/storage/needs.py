@@ -197,24 +197,31 @@ async def list_needs(
     return await query.page(connection, _SELECT, "id DESC", _need, page=page, page_size=page_size)
 
 
-async def needs_changed_since(connection: Connection, change_seq: int) -> tuple[list[Need], int]:
-    """Needs written after `change_seq`, and the highest change number seen."""
+async def needs_changed_since(connection: Connection, horizon: int) -> list[tuple[Need, int]]:
+    """Needs whose last change was made by a transaction with id `horizon` or later, each with
+    its change number (see storage/changes.py)."""
     rows = await connection.fetch(
         _SELECT.replace("SELECT n.id,", "SELECT n.change_seq, n.id,", 1)
-        + " WHERE n.change_seq > $1 ORDER BY n.change_seq",
-        change_seq,
+        + " WHERE n.change_xid >= $1::text::xid8 ORDER BY n.change_seq",
+        str(horizon),
     )
-    high = max((row["change_seq"] for row in rows), default=change_seq)
-    return [_need(row) for row in rows], high
+    return [(_need(row), int(row["change_seq"])) for row in rows]
 
 
 async def close_needs_past_deadline(connection: Connection) -> list[int]:
-    """Set every open need whose closes_at has passed to closed; return their ids."""
+    """Set every open need whose closes_at has passed to closed; return their ids (ascending).
+
+    The rows are locked in id order first, as storage/matches.py's lock order asks."""
     rows = await connection.fetch(
         """
-        UPDATE needs SET status = 'closed'
-        WHERE status = 'open' AND closes_at IS NOT NULL AND closes_at <= now()
-        RETURNING id
+        WITH due AS (
+            SELECT id FROM needs
+            WHERE status = 'open' AND closes_at IS NOT NULL AND closes_at <= now()
+            ORDER BY id FOR NO KEY UPDATE SKIP LOCKED
+        )
+        UPDATE needs SET status = 'closed' FROM due WHERE needs.id = due.id
+          AND needs.status = 'open'
+        RETURNING needs.id
         """
     )
-    return [row["id"] for row in rows]
+    return sorted(row["id"] for row in rows)

@@ -173,3 +173,53 @@ async def finish_run(connection: Connection, run_id: int, error: str | None) -> 
     )
     assert row is not None
     return _run(row)
+
+
+# One fetch at a time (CLI and worker alike): a session-level advisory lock, so it is released
+# when the holder's connection closes, even if it dies.
+_FETCH_LOCK = 7_312_004
+
+
+async def try_lock_fetching(connection: Connection) -> bool:
+    """Take the fetch lock on this connection if nobody holds it; True if taken."""
+    return bool(await connection.fetchval("SELECT pg_try_advisory_lock($1)", _FETCH_LOCK))
+
+
+async def unlock_fetching(connection: Connection) -> None:
+    """Release the fetch lock taken on this connection."""
+    await connection.execute("SELECT pg_advisory_unlock($1)", _FETCH_LOCK)
+
+
+FETCH_JOB = "fetch_notices"
+
+
+async def schedule_fetch(connection: Connection, delay_seconds: float) -> bool:
+    """Queue the scheduled fetch unless one is already queued or running; True if queued.
+
+    Unlike jobs.enqueue, an existing queued fetch keeps its time: calling this every minute
+    must not pull the next fetch forward."""
+    status = await connection.execute(
+        """
+        INSERT INTO jobs (kind, entity_id, run_at)
+        SELECT $1, 0, now() + make_interval(secs => $2)
+        WHERE NOT EXISTS (
+            SELECT 1 FROM jobs WHERE kind = $1 AND state IN ('queued', 'running'))
+        ON CONFLICT DO NOTHING
+        """,
+        FETCH_JOB,
+        delay_seconds,
+    )
+    return status.endswith(" 1")
+
+
+async def schedule_next_fetch(connection: Connection, delay_seconds: float) -> None:
+    """From inside the running fetch job: queue the next one `delay_seconds` from now."""
+    await connection.execute(
+        """
+        INSERT INTO jobs (kind, entity_id, run_at)
+        VALUES ($1, 0, now() + make_interval(secs => $2))
+        ON CONFLICT DO NOTHING
+        """,
+        FETCH_JOB,
+        delay_seconds,
+    )

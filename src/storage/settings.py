@@ -65,6 +65,17 @@ def _networks(env: Mapping[str, str], name: str) -> tuple[str, ...]:
     return entries
 
 
+def _cpv_prefixes(env: Mapping[str, str], name: str) -> tuple[str, ...]:
+    raw = env.get(name) or ""
+    prefixes = tuple(part.strip() for part in raw.split(",") if part.strip())
+    for prefix in prefixes:
+        if not prefix.isdigit() or not 2 <= len(prefix) <= 8:
+            raise SettingsError(
+                f"{name} must be comma-separated CPV prefixes of 2-8 digits, got {prefix!r}"
+            )
+    return prefixes
+
+
 class Settings(msgspec.Struct, frozen=True, kw_only=True):
     """Service configuration; build it with `Settings.from_env()` and pass it down."""
 
@@ -99,7 +110,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     header_timeout_seconds: float = 10.0
     body_timeout_seconds: float = 30.0
     # Public base URL, used in links sent to suppliers (webhooks, e-mail).
+
+    # Public base URL, used in links sent to suppliers (webhooks, e-mail) and shown by the
+    # demo. Unset, `serve` and `demo` use the address they listen on (`public_url_for`).
     public_url: str = "http://127.0.0.1:8000"
+    public_url_set: bool = False
     # How many top-ranked suppliers a need's match list keeps.
     match_list_size: int = 20
     # Seconds between worker polls when no NOTIFY arrives (NOTIFY normally wakes it at once).
@@ -132,6 +147,26 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # "starttls" (upgrade a plain connection), "tls" (implicit TLS, port 465) or "none".
     smtp_security: str = "starttls"
     email_from: str = "asf-match <noreply@asf-match.invalid>"
+    # Public notices (docs/notices.md). The worker fetches Swedish TED notices every
+    # ted_fetch_interval_hours when ted_fetch_enabled; `asfmatch fetch-notices` works regardless.
+    ted_fetch_enabled: bool = False
+    ted_search_url: str = "https://api.ted.europa.eu/v3/notices/search"
+    ted_fetch_interval_hours: float = 6.0
+    # CPV prefixes to fetch (empty: every Swedish notice); digits only, e.g. ("9091", "555").
+    ted_fetch_cpv: tuple[str, ...] = ()
+    # Days back the very first fetch looks when no --since is given.
+    ted_first_fetch_days: int = 7
+    # Seconds one TED request may take.
+    ted_timeout_seconds: float = 30.0
+
+    def public_url_for(self, host: str, port: int) -> str:
+        """ASFMATCH_PUBLIC_URL if set, else the address a server on host:port is reached at."""
+        if self.public_url_set:
+            return self.public_url
+        shown = "127.0.0.1" if host in {"", "0.0.0.0", "::"} else host  # noqa: S104
+        if ":" in shown:
+            shown = f"[{shown}]"
+        return f"http://{shown}:{port}"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -159,6 +194,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             header_timeout_seconds=_float(env, "ASFMATCH_HEADER_TIMEOUT_SECONDS", 10.0),
             body_timeout_seconds=_float(env, "ASFMATCH_BODY_TIMEOUT_SECONDS", 30.0),
             public_url=env.get("ASFMATCH_PUBLIC_URL", "http://127.0.0.1:8000"),
+            public_url=env.get("ASFMATCH_PUBLIC_URL") or "http://127.0.0.1:8000",
+            public_url_set=bool(env.get("ASFMATCH_PUBLIC_URL")),
             match_list_size=_int(env, "ASFMATCH_MATCH_LIST_SIZE", 20),
             worker_poll_seconds=_float(env, "ASFMATCH_WORKER_POLL_SECONDS", 2.0),
             job_lease_seconds=_float(env, "ASFMATCH_JOB_LEASE_SECONDS", 30.0),
@@ -179,4 +216,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
                 env, "ASFMATCH_SMTP_SECURITY", "starttls", ("starttls", "tls", "none")
             ),
             email_from=env.get("ASFMATCH_EMAIL_FROM") or "asf-match <noreply@asf-match.invalid>",
+            ted_fetch_enabled=_bool(env, "ASFMATCH_TED_FETCH_ENABLED", False),
+            ted_search_url=env.get("ASFMATCH_TED_SEARCH_URL")
+            or "https://api.ted.europa.eu/v3/notices/search",
+            ted_fetch_interval_hours=_float(env, "ASFMATCH_TED_FETCH_INTERVAL_HOURS", 6.0),
+            ted_fetch_cpv=_cpv_prefixes(env, "ASFMATCH_TED_FETCH_CPV"),
+            ted_first_fetch_days=_int(env, "ASFMATCH_TED_FIRST_FETCH_DAYS", 7),
+            ted_timeout_seconds=_float(env, "ASFMATCH_TED_TIMEOUT_SECONDS", 30.0),
         )

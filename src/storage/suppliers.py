@@ -10,6 +10,7 @@ import msgspec
 
 from asfmatch.matching.model import SupplierProfile
 from asfmatch.storage.db import Connection
+from asfmatch.storage.matches import lock_supplier_side
 from asfmatch.storage.paging import Page, Query, contains_pattern
 
 PROFILE_COLUMNS = (
@@ -128,6 +129,9 @@ async def update_supplier(
     connection: Connection, supplier_id: int, changes: Mapping[str, object]
 ) -> Supplier | None:
     """Apply `changes` (PROFILE_COLUMNS only) and return the new state, or None if unknown."""
+    # The supplier's needs before the supplier, as the lock order in storage/matches.py asks:
+    # the UPDATE below would otherwise lock the supplier first.
+    await lock_supplier_side(connection, supplier_id)
     columns = [column for column in PROFILE_COLUMNS if column in changes]
     if columns:
         assignments = ", ".join(f"{column} = ${i}" for i, column in enumerate(columns, start=2))
@@ -181,13 +185,13 @@ async def list_suppliers(
 
 
 async def suppliers_changed_since(
-    connection: Connection, change_seq: int
-) -> tuple[list[Supplier], int]:
-    """Suppliers written after `change_seq`, and the highest change number seen."""
+    connection: Connection, horizon: int
+) -> list[tuple[Supplier, int]]:
+    """Suppliers whose last change was made by a transaction with id `horizon` or later, each
+    with its change number (see storage/changes.py)."""
     rows = await connection.fetch(
         _SELECT.replace("SELECT s.id,", "SELECT s.change_seq, s.id,", 1)
-        + " WHERE s.change_seq > $1 ORDER BY s.change_seq",
-        change_seq,
+        + " WHERE s.change_xid >= $1::text::xid8 ORDER BY s.change_seq",
+        str(horizon),
     )
-    high = max((row["change_seq"] for row in rows), default=change_seq)
-    return [_supplier(row) for row in rows], high
+    return [(_supplier(row), int(row["change_seq"])) for row in rows]

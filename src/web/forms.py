@@ -90,6 +90,17 @@ class FormState:
             return None
         return code
 
+    def kommun_named(self, field: str, value: str) -> str | None:
+        """One kommun of a comma-separated list, by name or code; an error on `field` if not."""
+        code = value[:4] if value[:4].isdigit() else _kommun_by_name().get(value.casefold())
+        checker = Checker()
+        if code is not None:
+            checker.kommun(field, code)
+        if code is None or checker.errors:
+            self.fail(field, "unknown_kommun", value=value)
+            return None
+        return code
+
     def cpv_codes(self, names: list[str]) -> list[str]:
         """CPV codes from several inputs (blank ones skipped), checked like the API does."""
         codes: list[str] = []

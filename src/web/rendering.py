@@ -12,6 +12,7 @@ from litestar.template.config import TemplateConfig
 
 from asfmatch.reference.cpv import cpv_catalog
 from asfmatch.reference.regions import WHOLE_COUNTRY, kommuner, lan
+from asfmatch.web.i18n import Translator
 from asfmatch.web.sweden_map import sweden_map
 from asfmatch.web.visitor import CSRF_FIELD, Visitor
 
@@ -30,11 +31,16 @@ def lan_name(code: str) -> str:
     return found.name if found else code
 
 
-def area_name(code: str, visitor: Visitor) -> str:
+def area_name_in(code: str, t: Translator) -> str:
     """A service-area code (kommun, län or SE) as a place name."""
     if code == WHOLE_COUNTRY:
-        return visitor.t("common.whole_country")
+        return t("common.whole_country")
     return lan_name(code) if len(code) == 2 else kommun_name(code)
+
+
+def area_name(code: str, visitor: Visitor) -> str:
+    """A service-area code as a place name in the visitor's language."""
+    return area_name_in(code, visitor.t)
 
 
 def cpv_label(code: str, language: str) -> str:

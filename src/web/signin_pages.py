@@ -9,8 +9,8 @@ from litestar.params import FromPath, QueryParameter
 from litestar.response import Redirect, Template
 
 from asfmatch.api.state import Db
-from asfmatch.storage import organisations, web_sessions
-from asfmatch.storage.web_sessions import SESSION_LIFETIME, SessionRole
+from asfmatch.services import sessions as sessions_service
+from asfmatch.storage.web_sessions import SESSION_LIFETIME
 from asfmatch.web.errors import PageError
 from asfmatch.web.forms import FormState
 from asfmatch.web.rendering import page
@@ -75,38 +75,25 @@ async def signin(
     """Trade an API key for a session cookie; the key itself is not kept in the browser."""
     form = FormState(await checked_form(request, visitor))
     key = form.raw("api_key")
-    principal = await organisations.authenticate(db, key) if key else None
-    if principal is None:
-        form.fail("api_key", "required" if not key else "unknown_key")
+    opened = await sessions_service.sign_in_with_key(db, key[:200])
+    if opened is None:
+        form.fail("api_key", "unknown_key" if key else "required")
         return page(
-            visitor,
-            "signin.html",
-            status=422,
-            next_path=safe_next(form.raw("next")),
-            state=form,
+            visitor, "signin.html", status=422, next_path=safe_next(form.raw("next")), state=form
         )
-    role: SessionRole = principal.role
-    token, _ = await web_sessions.open_session(db, principal.organisation_id, role)
-    return _signed_in(
-        visitor, token, safe_next(form.raw("next")) if form.raw("next") != "/" else home_of(role)
-    )
+    token, role = opened
+    wanted = safe_next(form.raw("next"))
+    return _signed_in(visitor, token, wanted if wanted != "/" else home_of(role))
 
 
 @get("/logga-in/lank/{token:str}", name="web:signin_link", include_in_schema=False)
 async def signin_with_link(visitor: VisitorDep, db: Db, token: FromPath[str]) -> Redirect:
     """A one-time link from an admin, or the presenter's read-only link, opens a session."""
-    link = await web_sessions.redeem_link(db, token[:100])
-    if link is None:
+    opened = await sessions_service.sign_in_with_link(db, token[:100])
+    if opened is None:
         raise PageError(410, "error.link_spent")
-    if link.kind == "viewer":
-        session_token, _ = await web_sessions.open_session(db, None, "viewer")
-        return _signed_in(visitor, session_token, home_of("viewer"))
-    assert link.organisation_id is not None
-    organisation = await organisations.get_organisation(db, link.organisation_id)
-    if organisation is None:
-        raise PageError(410, "error.link_spent")
-    session_token, _ = await web_sessions.open_session(db, organisation.id, organisation.kind)
-    return _signed_in(visitor, session_token, home_of(organisation.kind))
+    session_token, role = opened
+    return _signed_in(visitor, session_token, home_of(role))
 
 
 @post("/logga-ut", name="web:signout", include_in_schema=False)
@@ -114,7 +101,7 @@ async def signout(request: Request[Any, Any, Any], visitor: VisitorDep, db: Db) 
     """End the session everywhere it is used."""
     await checked_form(request, visitor)
     if visitor.token is not None:
-        await web_sessions.end_session(db, visitor.token)
+        await sessions_service.sign_out(db, visitor.token)
     return Redirect(path="/", status_code=303, cookies=[visitor.cookie(SESSION_COOKIE, "", 0)])
 
 

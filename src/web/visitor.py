@@ -92,6 +92,13 @@ class Visitor:
         assert organisation is not None
         return Principal(organisation_id=organisation.id, role=organisation.kind, key_id=0)
 
+    def reader(self) -> Principal | None:
+        """The caller for reads: a presenter reads as an admin would (it sees everything; the
+        pages never hand this principal to a write)."""
+        if self.session is not None and self.session.role == "viewer":
+            return Principal(organisation_id=0, role="admin", key_id=0)
+        return None if self.session is None else self.principal()
+
     def require(self, *roles: str) -> None:
         """Sign-in wall: 401 page when signed out, 403 page when the role does not fit."""
         if self.session is None:

@@ -11,8 +11,8 @@ async def close_expired_needs(connection: Connection) -> list[int]:
     """Close every open need past its deadline in one transaction; return their ids."""
     async with connection.transaction():
         closed = await close_needs_past_deadline(connection)
-        for need_id in closed:
-            # Suppliers that had this need on their lists get them refilled.
-            for supplier_id in await matches.forget_need(connection, need_id):
-                await jobs.enqueue(connection, jobs.RANK_SUPPLIER, supplier_id)
+        # All the closed needs are locked before any supplier (storage/matches.py lock order);
+        # suppliers that had them on their lists get them refilled.
+        for supplier_id in await matches.forget_needs(connection, closed):
+            await jobs.enqueue(connection, jobs.RANK_SUPPLIER, supplier_id)
     return closed

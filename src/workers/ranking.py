@@ -5,15 +5,20 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any
+import random
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 import asyncpg
 import msgspec
 
+from asfmatch.matching.model import Need as RankedNeedInput
+from asfmatch.matching.model import SupplierProfile
 from asfmatch.matching.ranking import Explanation, MatchIndex, ScoredItem
 from asfmatch.reference.cpv import cpv_labels_sv
 from asfmatch.storage import jobs, matches
-from asfmatch.storage.changes import current_change
+from asfmatch.storage.changes import snapshot_horizon
 from asfmatch.storage.db import Connection
 from asfmatch.storage.matches import ScoredPair
 from asfmatch.storage.needs import get_need, needs_changed_since
@@ -25,6 +30,25 @@ log = logging.getLogger(__name__)
 
 # How far down the other side a job looks for lists its owner should enter.
 CANDIDATES = 200
+# A store that loses a deadlock (see the lock order in storage/matches.py) is tried again at
+# once this many times in all, before the job itself fails and is retried with backoff.
+STORE_ATTEMPTS = 4
+
+T = TypeVar("T")
+
+
+async def retry_conflicts(
+    operation: Callable[[], Awaitable[T]], attempts: int = STORE_ATTEMPTS
+) -> T:
+    """Run `operation` (one whole transaction), again after a deadlock or serialization failure."""
+    for attempt in range(1, attempts + 1):
+        try:
+            return await operation()
+        except (asyncpg.DeadlockDetectedError, asyncpg.SerializationError):
+            if attempt == attempts:
+                raise
+            await asyncio.sleep(random.uniform(0.005, 0.05) * attempt)  # noqa: S311 - jitter
+    raise AssertionError("unreachable")
 
 
 class Ranker:
@@ -34,112 +58,189 @@ class Ranker:
         self.list_size = settings.match_list_size
         self.notifier = Notifier(settings)
         self.index: MatchIndex | None = None
-        self.seen_change = 0
+        # Changes by transactions with ids below this were all seen; see storage/changes.py.
+        self.horizon = 0
+        # Rows read at or above the horizon last time, with their change numbers: read again
+        # next time, but not re-applied unless they changed.
+        self._window: dict[tuple[str, int], int] = {}
+        self._rebuild_due = False
         self._lock = asyncio.Lock()
+
+    def reconcile(self) -> None:
+        """Rebuild the index from PostgreSQL on the next sync (the periodic safety net)."""
+        self._rebuild_due = True
 
     async def sync(self, connection: Connection) -> MatchIndex:
         """Bring the index up to date with every committed profile and need; refit when the
         corpus has drifted (or on first use)."""
         async with self._lock:
-            # First use: build from everything, without first reading everything as "changes".
-            if self.index is None:
+            if self.index is None or self._rebuild_due:
                 self.index = await self._rebuild(connection)
                 return self.index
-            suppliers, high_s = await suppliers_changed_since(connection, self.seen_change)
-            needs, high_n = await needs_changed_since(connection, self.seen_change)
-            for supplier in suppliers:
-                self.index.upsert_supplier(supplier.profile())
-            for need in needs:
-                self.index.upsert_need(need.ranking_input())
-            self.seen_change = max(self.seen_change, high_s, high_n)
+            async with connection.transaction(isolation="repeatable_read", readonly=True):
+                horizon = await snapshot_horizon(connection)
+                suppliers = await suppliers_changed_since(connection, self.horizon)
+                needs = await needs_changed_since(connection, self.horizon)
+            window: dict[tuple[str, int], int] = {}
+            for supplier, seq in suppliers:
+                window["s", supplier.id] = seq
+                if self._window.get(("s", supplier.id)) != seq:
+                    self.index.upsert_supplier(supplier.profile())
+            for need, seq in needs:
+                window["n", need.id] = seq
+                if self._window.get(("n", need.id)) != seq:
+                    self.index.upsert_need(need.ranking_input())
+            self.horizon, self._window = horizon, window
             if self.index.needs_refit():
                 self.index = await self._rebuild(connection)
             return self.index
 
     async def _rebuild(self, connection: Connection) -> MatchIndex:
-        # Read the change counter first: anything written while we read is picked up next sync.
-        high = await current_change(connection)
-        suppliers, _ = await suppliers_changed_since(connection, 0)
-        needs, _ = await needs_changed_since(connection, 0)
+        started = time.perf_counter()
+        # One snapshot for the horizon and every row: whatever it did not see is at or above
+        # the horizon and is read by the next sync.
+        async with connection.transaction(isolation="repeatable_read", readonly=True):
+            horizon = await snapshot_horizon(connection)
+            suppliers = await suppliers_changed_since(connection, 0)
+            needs = await needs_changed_since(connection, 0)
         index = await asyncio.to_thread(
             MatchIndex.build,
-            [supplier.profile() for supplier in suppliers],
-            [need.ranking_input() for need in needs],
+            [supplier.profile() for supplier, _ in suppliers],
+            [need.ranking_input() for need, _ in needs],
             cpv_labels_sv(),
         )
-        self.seen_change = high
+        self.horizon, self._window, self._rebuild_due = horizon, {}, False
         log.info(
-            "match index %s built: %d suppliers, %d needs",
+            "match index %s built: %d suppliers, %d needs in %.2f s",
             index.version,
             len(suppliers),
             len(needs),
+            time.perf_counter() - started,
         )
         return index
 
-    def _kept(self, scored: list[ScoredItem], floors: dict[int, float]) -> list[ScoredItem]:
-        # The owner's own list, and every candidate that beats the floor of the other side's.
-        return [s for s in scored if s.rank <= self.list_size or s.score > floors.get(s.id, 0.0)]
-
-    async def rank_need(self, pool: asyncpg.Pool, need_id: int) -> None:
-        """Store a need's best suppliers and enter it in the suppliers' lists it now beats."""
+    async def rank_need(
+        self, pool: asyncpg.Pool, need_id: int, index: MatchIndex | None = None
+    ) -> None:
+        """Store a need's best suppliers and enter it in the suppliers' lists it now beats.
+        `index` ranks with a given index instead of the synced one (tests)."""
         async with pool.acquire() as connection:
-            index = await self.sync(connection)
+            if index is None:
+                index = await self.sync(connection)
             need = await get_need(connection, need_id)
-            if need is None or need.status != "open":
-                return  # closed or withdrawn: the API already removed it from every list
+            if need is None:
+                index.remove_need(need_id)
+                return
+            # Its own row is always current in the index, whatever the sync has seen.
+            index.upsert_need(need.ranking_input())
+            if need.status != "open":
+                return  # closed or withdrawn: whoever closed it removed it from every list
             wanted = need.ranking_input()
             scored = index.score_suppliers(wanted, limit=CANDIDATES)
-            async with connection.transaction():
-                floors = await matches.list_floors(
-                    connection, "supplier", [s.id for s in scored], self.list_size, need_id
-                )
-                # Explanations only for the pairs stored: the need's own list and the
-                # suppliers' lists it enters (a few of the 200 candidates).
-                kept = self._kept(scored, floors)
-                explanations = index.explain_suppliers(wanted, kept)
-                pairs = {
-                    s.id: _pair(need_id, s.id, s, explanations[s.id])
-                    for s in kept
-                    if s.id in explanations
-                }
-                top = [pairs[s.id] for s in scored[: self.list_size] if s.id in pairs]
-                entering = [
-                    pairs[s.id] for s in scored if s.id in pairs and s.score > floors.get(s.id, 0.0)
-                ]
-                await matches.store_list(connection, "need", need_id, top, entering, index.version)
-                await self.notifier.need_ranked(connection, need_id, top)
+            # A first, unlocked look drops suppliers the index still thinks active.
+            live = await matches.active_suppliers(connection, [s.id for s in scored])
+            scored = [s for s in scored if s.id in live]
+            ranked_with = index
 
-    async def rank_supplier(self, pool: asyncpg.Pool, supplier_id: int) -> None:
+            async def store() -> None:
+                async with connection.transaction():
+                    await self._store_need(connection, ranked_with, wanted, scored)
+
+            await retry_conflicts(store)
+
+    async def _store_need(
+        self,
+        connection: Connection,
+        index: MatchIndex,
+        need: RankedNeedInput,
+        scored: list[ScoredItem],
+    ) -> None:
+        floors = await matches.list_floors(
+            connection, "supplier", [s.id for s in scored], self.list_size, need.id
+        )
+        own = [s.id for s in scored[: self.list_size]]
+        entering = [s.id for s in scored if s.score > floors.get(s.id, 0.0)]
+        held = await matches.lock_need_side(connection, [need.id], own + entering)
+        # Checked again under the locks: nothing closed or inactive is stored or notified.
+        if held.statuses.get(need.id) != "open":
+            return
+        wanted = set(own) | set(entering)
+        kept = [s for s in scored if s.id in wanted and held.active.get(s.id)]
+        # Explanations only for the pairs stored: the need's own list and the suppliers'
+        # lists it enters (a few of the 200 candidates).
+        explanations = index.explain_suppliers(need, kept)
+        pairs = {
+            s.id: _pair(need.id, s.id, s, explanations[s.id]) for s in kept if s.id in explanations
+        }
+        top = [pairs[i] for i in own if i in pairs]
+        entered = [pairs[i] for i in entering if i in pairs]
+        await matches.store_list(connection, "need", need.id, top, entered, index.version)
+        await self.notifier.need_ranked(connection, need.id, top)
+
+    async def rank_supplier(
+        self, pool: asyncpg.Pool, supplier_id: int, index: MatchIndex | None = None
+    ) -> None:
         """Store a supplier's best open needs and enter it in the needs' lists it now beats.
         An inactive supplier leaves every list, and those needs are ranked again."""
         async with pool.acquire() as connection:
-            index = await self.sync(connection)
+            if index is None:
+                index = await self.sync(connection)
             supplier = await get_supplier(connection, supplier_id)
-            async with connection.transaction():
-                if supplier is None or not supplier.active:
-                    for need_id in await matches.forget_supplier(connection, supplier_id):
-                        await jobs.enqueue(connection, jobs.RANK_NEED, need_id)
-                    return
-                profile = supplier.profile()
-                scored = index.score_needs(profile, limit=CANDIDATES)
-                floors = await matches.list_floors(
-                    connection, "need", [s.id for s in scored], self.list_size, supplier_id
-                )
-                kept = self._kept(scored, floors)
-                explanations = index.explain_needs(profile, kept)
-                pairs = {
-                    s.id: _pair(s.id, supplier_id, s, explanations[s.id])
-                    for s in kept
-                    if s.id in explanations
-                }
-                top = [pairs[s.id] for s in scored[: self.list_size] if s.id in pairs]
-                entering = [
-                    pairs[s.id] for s in scored if s.id in pairs and s.score > floors.get(s.id, 0.0)
-                ]
-                await matches.store_list(
-                    connection, "supplier", supplier_id, top, entering, index.version
-                )
-                await self.notifier.supplier_ranked(connection, supplier_id)
+            if supplier is None:
+                index.remove_supplier(supplier_id)
+            else:
+                index.upsert_supplier(supplier.profile())
+            if supplier is None or not supplier.active:
+                await retry_conflicts(lambda: self._withdraw_supplier(connection, supplier_id))
+                return
+            profile = supplier.profile()
+            scored = index.score_needs(profile, limit=CANDIDATES)
+            live = await matches.open_needs(connection, [s.id for s in scored])
+            scored = [s for s in scored if s.id in live]
+            ranked_with = index
+
+            async def store() -> None:
+                async with connection.transaction():
+                    await self._store_supplier(connection, ranked_with, profile, scored)
+
+            await retry_conflicts(store)
+
+    async def _withdraw_supplier(self, connection: Connection, supplier_id: int) -> None:
+        async with connection.transaction():
+            for need_id in await matches.forget_supplier(connection, supplier_id):
+                await jobs.enqueue(connection, jobs.RANK_NEED, need_id)
+
+    async def _store_supplier(
+        self,
+        connection: Connection,
+        index: MatchIndex,
+        profile: SupplierProfile,
+        scored: list[ScoredItem],
+    ) -> None:
+        supplier_id = profile.id
+        floors = await matches.list_floors(
+            connection, "need", [s.id for s in scored], self.list_size, supplier_id
+        )
+        own = [s.id for s in scored[: self.list_size]]
+        entering = [s.id for s in scored if s.score > floors.get(s.id, 0.0)]
+        held = await matches.lock_supplier_side(connection, supplier_id, own + entering)
+        if not held.active:
+            # Deactivated since the first look: leave every list instead.
+            for need_id in await matches.forget_supplier(connection, supplier_id):
+                await jobs.enqueue(connection, jobs.RANK_NEED, need_id)
+            return
+        wanted = set(own) | set(entering)
+        kept = [s for s in scored if s.id in wanted and held.statuses.get(s.id) == "open"]
+        explanations = index.explain_needs(profile, kept)
+        pairs = {
+            s.id: _pair(s.id, supplier_id, s, explanations[s.id])
+            for s in kept
+            if s.id in explanations
+        }
+        top = [pairs[i] for i in own if i in pairs]
+        entered = [pairs[i] for i in entering if i in pairs]
+        await matches.store_list(connection, "supplier", supplier_id, top, entered, index.version)
+        await self.notifier.supplier_ranked(connection, supplier_id)
 
 
 def _pair(need_id: int, supplier_id: int, item: ScoredItem, explanation: Explanation) -> ScoredPair:

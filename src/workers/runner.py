@@ -23,6 +23,7 @@ from asfmatch.storage.jobs import Job
 from asfmatch.storage.settings import Settings
 from asfmatch.workers.deadlines import close_expired_needs
 from asfmatch.workers.email import Mailer
+from asfmatch.workers.notices import FETCH_JOB, NoticeFetcher
 from asfmatch.workers.ranking import Ranker
 from asfmatch.workers.webhooks import Deliverer
 
@@ -39,12 +40,14 @@ class Worker:
         self.database_url = database_url
         self.worker_id = f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
         self.ranker = Ranker(settings)
+        self.fetcher = NoticeFetcher(settings)
         self.handlers: dict[str, Handler] = {
             jobs.RANK_NEED: lambda pool, job: self.ranker.rank_need(pool, job.entity_id),
             jobs.RANK_SUPPLIER: lambda pool, job: self.ranker.rank_supplier(pool, job.entity_id),
             notifications.DIGEST_JOB: self.ranker.notifier.run_digest,
             notifications.EMAIL_JOB: Mailer(settings).run,
             webhooks.DELIVERY_JOB: Deliverer(settings, self.ranker.notifier).run,
+            FETCH_JOB: self.fetcher.run,
         }
         self._wake = asyncio.Event()
         self._next_housekeeping = 0.0
@@ -87,7 +90,8 @@ class Worker:
             log.info("worker %s stopped after %d jobs", self.worker_id, self.processed)
 
     async def _housekeeping(self, pool: asyncpg.Pool) -> None:
-        """Between jobs, at most once a minute: close needs whose deadline has passed."""
+        """Between jobs, at most once a minute: close needs whose deadline has passed, and make
+        sure the scheduled TED fetch is queued when it is turned on."""
         now = time.monotonic()
         if now < self._next_housekeeping:
             return
@@ -96,6 +100,7 @@ class Worker:
             closed = await close_expired_needs(connection)
         if closed:
             log.info("closed %d need(s) past their deadline", len(closed))
+        await self.fetcher.ensure_scheduled(pool)
 
     def _on_notify(self, *_: Any) -> None:
         self._wake.set()

@@ -17,7 +17,7 @@ async def test_start_page_shows_public_counts_and_a_link_per_lan(
     response = await client.get("/")
     assert response.status_code == 200
     html = response.text
-    assert '<html lang="sv">' in html
+    assert '<html lang="sv"' in html
     assert "öppna behov" in html
     # One keyboard-reachable link per län on the map, each naming the count it stands for.
     assert len(re.findall(r'<a href="/asf\?lan=\d\d"', html)) == 21
@@ -76,7 +76,7 @@ async def test_language_switch_remembers_english_and_returns_to_the_page(
     assert switch.status_code == 303
     assert switch.headers["location"] == "/asf?lan=25"
     page = await client.get("/asf?lan=25")
-    assert '<html lang="en">' in page.text
+    assert '<html lang="en"' in page.text
     assert "ASFs in Norrbottens län" in page.text
 
 

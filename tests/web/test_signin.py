@@ -105,4 +105,4 @@ async def test_sign_in_returns_to_a_local_page_only(
         },
         follow_redirects=False,
     )
-    assert response.headers["location"] == "/"
+    assert response.headers["location"] == "/mina-behov"

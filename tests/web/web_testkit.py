@@ -2,10 +2,24 @@
 
 from __future__ import annotations
 
+import asyncio
+import os
 import re
+import socket
+import subprocess
+import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from litestar.testing import AsyncTestClient
+
+from asfmatch.storage.db import Connection, create_pool
+from asfmatch.storage.organisations import create_api_key
+from asfmatch.storage.settings import Settings
+from asfmatch.workers.runner import Worker
 
 _CSRF = re.compile(r'name="_csrf" value="([^"]*)"')
 
@@ -28,3 +42,88 @@ async def sign_in(client: AsyncTestClient[Any], api_key: str, next_path: str = "
     assert response.status_code == 303, response.text
     page = await client.get("/")
     return csrf_of(page.text)
+
+
+async def key_for(db: Connection, organisation_id: int) -> str:
+    """A fresh API key of an existing organisation (e.g. one of the demo's)."""
+    _, secret = await create_api_key(db, organisation_id, "test")
+    return secret
+
+
+async def drain(settings: Settings) -> int:
+    """Run the worker until no job is left (ranking, notifications); return how many ran."""
+    assert settings.database_url is not None
+    pool = await create_pool(settings.database_url, settings)
+    try:
+        return await Worker(settings, settings.database_url).drain(pool)
+    finally:
+        await pool.close()
+
+
+@dataclass
+class RunningDemo:
+    """A running `asfmatch demo` and what it printed."""
+
+    url: str
+    admin_key: str
+    presenter_link: str
+    database_url: str
+    output: str
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on right now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+@asynccontextmanager
+async def running_demo(
+    database_url: str, redis_url: str, data_dir: Path, port: int | None = None
+) -> AsyncIterator[tuple[RunningDemo, subprocess.Popen[str]]]:
+    """`asfmatch demo --port N` as a person starts it, on the given servers; stopped after."""
+    port = port or free_port()
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "REDIS_URL": redis_url,
+        "ASFMATCH_DATA_DIR": str(data_dir),
+        "ASFMATCH_REDIS_PREFIX": f"demo{port}:",
+    }
+    env.pop("ASFMATCH_PUBLIC_URL", None)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "asfmatch", "demo", "--port", str(port)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env,
+    )
+    assert process.stdout is not None
+    printed: list[str] = []
+    try:
+        while not any(line.startswith("Press Ctrl-C") for line in printed):
+            line = await asyncio.to_thread(process.stdout.readline)
+            if not line:
+                raise AssertionError("demo exited early:\n" + "".join(printed))
+            printed.append(line)
+        text = "".join(printed)
+        admin_key = re.search(r"admin key:\s+(\S+)", text)
+        presenter = re.search(r"presenter:\s+(\S+)", text)
+        assert admin_key and presenter, text
+        yield (
+            RunningDemo(
+                url=f"http://127.0.0.1:{port}",
+                admin_key=admin_key.group(1),
+                presenter_link=presenter.group(1),
+                database_url=database_url,
+                output=text,
+            ),
+            process,
+        )
+    finally:
+        if process.poll() is None:
+            process.terminate()
+        await asyncio.to_thread(process.wait, 30)
+        process.stdout.close()
