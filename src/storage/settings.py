@@ -193,7 +193,6 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             max_body_bytes=_int(env, "ASFMATCH_MAX_BODY_BYTES", 1_000_000),
             header_timeout_seconds=_float(env, "ASFMATCH_HEADER_TIMEOUT_SECONDS", 10.0),
             body_timeout_seconds=_float(env, "ASFMATCH_BODY_TIMEOUT_SECONDS", 30.0),
-            public_url=env.get("ASFMATCH_PUBLIC_URL", "http://127.0.0.1:8000"),
             public_url=env.get("ASFMATCH_PUBLIC_URL") or "http://127.0.0.1:8000",
             public_url_set=bool(env.get("ASFMATCH_PUBLIC_URL")),
             match_list_size=_int(env, "ASFMATCH_MATCH_LIST_SIZE", 20),
