@@ -32,6 +32,7 @@ from synthetic import Generator
 NEEDS_MAX = 100_000
 QUERIES = 300
 NAIVE_QUERIES = 60
+FTS_QUERIES = 20
 WARMUP = 30
 ROUNDS = 3
 LIMIT = 20
@@ -132,6 +133,23 @@ def _tantivy(texts: list[str]) -> Any:
     return TantivyBm25(texts)
 
 
+def _need_queries(labels: dict[str, str]) -> list[Need]:
+    # Fresh needs, not in the index: the analysis of their text is part of the timing.
+    queries = Generator(seed=2)
+    fresh_needs = (queries.need(10**9 + i) for i in range(10 * QUERIES))
+    return [n for n in fresh_needs if n.status == "open"][: QUERIES + WARMUP]
+
+
+def _fts_worker(size: int) -> dict[str, Any]:
+    from fts_baseline import fts_latency
+
+    labels = cpv_labels_sv()
+    generator = Generator(seed=1)
+    documents = [supplier_document(generator.supplier(i), labels) for i in range(size)]
+    texts = [need_document(n, labels) for n in _need_queries(labels)[WARMUP:]]
+    return fts_latency(documents, texts[:FTS_QUERIES], LIMIT)
+
+
 def _worker(size: int) -> dict[str, Any]:
     labels = cpv_labels_sv()
     started = time.perf_counter()
@@ -139,9 +157,9 @@ def _worker(size: int) -> dict[str, Any]:
     suppliers = [generator.supplier(i) for i in range(size)]
     needs = [generator.need(i) for i in range(min(size, NEEDS_MAX))]
     generate_s = time.perf_counter() - started
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     index = MatchIndex.build(suppliers, needs, labels)
-    build_s = time.perf_counter() - started
+    build_s, build_cpu_s = time.perf_counter() - started, time.process_time() - cpu
     rss, peak = _rss_mb(), _peak_mb()
 
     # Tantivy indexes the very texts we index (name, description, CPV labels), in this process
@@ -151,10 +169,10 @@ def _worker(size: int) -> dict[str, Any]:
     tantivy_build_s = time.perf_counter() - started
     tantivy_rss = _rss_mb() - rss
 
-    # Fresh queries, not in the index: the analysis of their text is part of the timing.
+    need_queries = _need_queries(labels)
     queries = Generator(seed=2)
-    fresh_needs = (queries.need(10**9 + i) for i in range(10 * QUERIES))
-    need_queries = [n for n in fresh_needs if n.status == "open"][: QUERIES + WARMUP]
+    for _ in range(10 * QUERIES):
+        queries.need(0)  # the suppliers continue the same random stream as before
     fresh_suppliers = (queries.supplier(10**9 + i) for i in range(10 * QUERIES))
     supplier_queries = [s for s in fresh_suppliers if s.active][: QUERIES + WARMUP]
     need_texts = [need_document(n, labels) for n in need_queries]
@@ -190,6 +208,7 @@ def _worker(size: int) -> dict[str, Any]:
         "needs": len(needs),
         "generate_s": generate_s,
         "build_s": build_s,
+        "build_cpu_s": build_cpu_s,
         "rss_mb": rss,
         "peak_rss_mb": peak,
         "fwd": forward.summary(),
@@ -228,9 +247,9 @@ def _load() -> str:
 def _print_table(results: list[dict[str, Any]]) -> None:
     print("need -> suppliers (p50 ms; x = that p50 / ours, same run)")
     print(
-        f"{'suppliers':>10} {'build s':>8} {'RSS MB':>7} {'peak MB':>8} | "
+        f"{'suppliers':>10} {'build s':>8} {'cpu s':>6} {'RSS MB':>7} {'peak MB':>8} | "
         f"{'ours p50':>8} {'p95':>6} {'cpu p50':>8} | {'tantivy':>8} {'x':>5} {'build s':>8} "
-        f"{'+RSS MB':>8} | {'naive':>8} {'x':>5}"
+        f"{'+RSS MB':>8} | {'naive':>8} {'x':>5} | {'fts':>8} {'x':>6} {'build s':>8}"
     )
     for r in results:
         fwd, naive, bm25 = r["fwd"], r["fwd_naive"], r["bm25"]
@@ -240,11 +259,17 @@ def _print_table(results: list[dict[str, Any]]) -> None:
             if bm25
             else f"{'(tantivy not installed)':>32}"
         )
+        fts = r.get("fts")
+        database = (
+            f"{fts['p50']:>8.1f} {fts['p50'] / fwd['p50']:>5.0f}x {fts['build_s']:>8.1f}"
+            if fts
+            else f"{'(--fts)':>24}"
+        )
         print(
-            f"{r['suppliers']:>10,} {r['build_s']:>8.1f} {r['rss_mb']:>7.0f} "
-            f"{r['peak_rss_mb']:>8.0f} | {fwd['p50']:>8.2f} {fwd['p95']:>6.2f} "
-            f"{fwd['cpu_p50']:>8.2f} | {tantivy} | {naive['p50']:>8.2f} "
-            f"{naive['p50'] / fwd['p50']:>4.0f}x"
+            f"{r['suppliers']:>10,} {r['build_s']:>8.1f} {r['build_cpu_s']:>6.1f} "
+            f"{r['rss_mb']:>7.0f} {r['peak_rss_mb']:>8.0f} | {fwd['p50']:>8.2f} "
+            f"{fwd['p95']:>6.2f} {fwd['cpu_p50']:>8.2f} | {tantivy} | {naive['p50']:>8.2f} "
+            f"{naive['p50'] / fwd['p50']:>4.0f}x | {database}"
         )
     print()
     print("supplier -> needs (p50 ms)")
@@ -273,10 +298,19 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="only 10k suppliers (smoke)")
     parser.add_argument("--sizes", default="10000,100000,1000000")
+    parser.add_argument(
+        "--fts",
+        action="store_true",
+        help=f"also time PostgreSQL full-text search ({FTS_QUERIES} queries; slow at 1M)",
+    )
     parser.add_argument("--worker", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--fts-worker", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
         print(json.dumps(_worker(args.worker)))
+        return
+    if args.fts_worker:
+        print(json.dumps(_fts_worker(args.fts_worker)))
         return
     sizes = [10_000] if args.quick else [int(s) for s in args.sizes.split(",")]
     print(_machine())
@@ -291,6 +325,14 @@ def main() -> None:
             text=True,
         )
         results.append(json.loads(done.stdout.strip().splitlines()[-1]))
+        if args.fts:
+            done = subprocess.run(
+                [sys.executable, __file__, "--fts-worker", str(size)],
+                check=True,
+                capture_output=True,
+                text=True,
+            )
+            results[-1]["fts"] = json.loads(done.stdout.strip().splitlines()[-1])
         print(f"  {size:>9,} suppliers: built in {results[-1]['build_s']:.1f} s", flush=True)
     print(f"load average after: {_load()}")
     print()
@@ -305,7 +347,11 @@ def main() -> None:
         "+RSS: the RSS its in-memory index added. naive: text cosine X @ q (float32) over all\n"
         f"supplier rows (scipy CSR), full argsort, then filters until {LIMIT} pass, first\n"
         f"{NAIVE_QUERIES} queries. rev: rank_needs for {QUERIES} fresh suppliers (naive likewise).\n"
-        "RSS: after build, in a fresh process holding the generated profiles; peak: max RSS."
+        "fts (--fts): PostgreSQL, the need text's swedish lexemes OR-ed, ts_rank_cd, top\n"
+        f"{LIMIT}, GIN index, first {FTS_QUERIES} queries; build s: load + index.\n"
+        "build s / cpu s: wall and CPU seconds of MatchIndex.build (they part when other\n"
+        "processes hold the cores). RSS: after build, in a fresh process holding the\n"
+        "generated profiles; peak: max RSS."
     )
 
 

@@ -78,8 +78,8 @@ def test_matching_does_no_io():
 
 
 @pytest.mark.parametrize("folder", ["services", "storage", "matching", "workers", "notices"])
-def test_only_the_edges_import_the_api(folder):
-    assert _violations(folder, {"asfmatch.api", "litestar"}) == []
+def test_only_the_http_edges_import_the_api_or_the_pages(folder):
+    assert _violations(folder, {"asfmatch.api", "asfmatch.web", "litestar"}) == []
 
 
 def test_storage_knows_nothing_of_services_or_workers():
@@ -96,7 +96,8 @@ def test_the_notice_importer_is_a_service_below_workers_and_the_api():
 
 
 def test_the_cli_calls_services_not_the_api():
-    assert _violations("asfmatch", {"asfmatch.api"}, skip=CLI_MAY_IMPORT_API) == []
+    refused = {"asfmatch.api", "asfmatch.web"}
+    assert _violations("asfmatch", refused, skip=CLI_MAY_IMPORT_API) == []
 
 
 def test_the_rules_catch_an_offending_import(tmp_path):

@@ -371,12 +371,14 @@ async def _fetch_notices(
 
 async def _create_admin_key(settings: Settings, name: str, org_number: str) -> int:
     from asfmatch.reference.org_numbers import normalise_org_number
-    from asfmatch.storage import organisations
+    from asfmatch.services.errors import DomainError
+    from asfmatch.services.organisations import operator_key
     from asfmatch.storage.db import connect
     from asfmatch.storage.servers import running_servers
 
     try:
-        number = normalise_org_number(org_number)
+        # Checked before any server starts, so a typo fails at once.
+        normalise_org_number(org_number)
     except ValueError as error:
         print(f"asfmatch create-admin-key: --org-number {error}", file=sys.stderr)
         return 2
@@ -384,18 +386,10 @@ async def _create_admin_key(settings: Settings, name: str, org_number: str) -> i
         connection = await connect(servers.database_url)
         try:
             async with connection.transaction():
-                organisation = await organisations.find_organisation(connection, number)
-                if organisation is None:
-                    organisation = await organisations.create_organisation(
-                        connection, kind="admin", name=name, org_number=number
-                    )
-                elif organisation.kind != "admin":
-                    print(
-                        f"asfmatch create-admin-key: {number} is a {organisation.kind}",
-                        file=sys.stderr,
-                    )
-                    return 1
-                _, secret = await organisations.create_api_key(connection, organisation.id, "cli")
+                secret = await operator_key(connection, name, org_number, "cli")
+        except DomainError as error:
+            print(f"asfmatch create-admin-key: {error.detail}", file=sys.stderr)
+            return 1
         finally:
             await connection.close()
     print(secret)

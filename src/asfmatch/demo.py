@@ -24,6 +24,7 @@ from asfmatch.api.server import server_config
 from asfmatch.importing import import_file, progress_printer
 from asfmatch.services import demo as demo_service
 from asfmatch.services import sessions
+from asfmatch.services.organisations import ensure_organisation
 from asfmatch.storage import organisations
 from asfmatch.storage.db import Connection, connect
 from asfmatch.storage.migrations import migrate
@@ -94,11 +95,9 @@ async def load_demo_data(database_url: str, data_dir: Path) -> DemoAccess:
 
 async def _demo_access(connection: Connection, data_dir: Path) -> DemoAccess:
     saved = _read_access(_access_file(data_dir))
-    admin = await organisations.find_organisation(connection, DEMO_ADMIN_ORG)
-    if admin is None:
-        admin = await organisations.create_organisation(
-            connection, kind="admin", name="asf-match administration", org_number=DEMO_ADMIN_ORG
-        )
+    admin = await ensure_organisation(
+        connection, "admin", "asf-match administration", DEMO_ADMIN_ORG
+    )
     admin_key = saved.admin_key if saved else ""
     principal = await organisations.authenticate(connection, admin_key) if admin_key else None
     if principal is None or principal.organisation_id != admin.id:

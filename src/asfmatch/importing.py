@@ -12,7 +12,7 @@ import msgspec
 from asfmatch.services.errors import DomainError
 from asfmatch.services.fields import Name, OrgNumber
 from asfmatch.services.needs import NeedCreate, create_need
-from asfmatch.services.organisations import ensure_buyer
+from asfmatch.services.organisations import ensure_organisation
 from asfmatch.services.suppliers import SupplierCreate, create_supplier
 from asfmatch.services.validation import describe_decode_error
 from asfmatch.storage.db import Connection
@@ -206,7 +206,7 @@ async def _guarded(result: ImportResult, section: str, position: int, key: str, 
 
 async def _import_buyer(connection: Connection, buyer: ImportBuyer, result: ImportResult) -> None:
     async with connection.transaction():
-        found = await ensure_buyer(connection, buyer.name, buyer.org_number)
+        found = await ensure_organisation(connection, "buyer", buyer.name, buyer.org_number)
     result.buyers[buyer.key] = found.id
 
 

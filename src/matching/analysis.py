@@ -73,8 +73,16 @@ def split_words(text: str) -> list[tuple[str, str, bool]]:
     # A hyphenated word yields its joined form ("itsupport", shown as "it-support") and then
     # its parts ("it", "support"), flagged, because the parts' n-grams are already in the
     # joined form's.
+    text = normalise(text)
+    if "-" not in text:
+        # Most texts have no hyphen at all: one comprehension instead of the loop below.
+        return [
+            (word, word, False)
+            for word in _WORD.findall(text)
+            if len(word) >= MIN_TOKEN and word not in STOP_WORDS
+        ]
     words: list[tuple[str, str, bool]] = []
-    for word in _WORD.findall(normalise(text)):
+    for word in _WORD.findall(text):
         if "-" in word:
             parts = word.split("-")
             joined = "".join(parts)

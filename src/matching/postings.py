@@ -89,7 +89,17 @@ class CodeTable:
 class Segment:
     """An immutable inverted index over some documents, addressed by local row."""
 
-    __slots__ = ("first_pair", "has_codes", "n_codes", "pair_code", "pair_doc", "slots", "text")
+    __slots__ = (
+        "doc_set",
+        "has_codes",
+        "n_codes",
+        "pair_code",
+        "pair_doc",
+        "set_code",
+        "set_first",
+        "slots",
+        "text",
+    )
 
     def __init__(
         self,
@@ -97,6 +107,7 @@ class Segment:
         text: sparse.csc_matrix,
         pair_doc: RowArray,
         pair_code: RowArray,
+        code_sets: tuple[RowArray, RowArray, RowArray],
     ) -> None:
         self.slots = slots
         self.text = text
@@ -107,8 +118,10 @@ class Segment:
         counts = np.bincount(pair_doc, minlength=slots.size)
         self.n_codes = counts.astype(np.float64)
         self.has_codes = np.flatnonzero(counts)
-        # Where each document with codes starts in the pairs, for per-document maxima.
-        self.first_pair = (np.cumsum(counts) - counts)[self.has_codes]
+        # Many documents list the same codes, so a supplier's CPV score is computed once per
+        # distinct code list (set_code from set_first[i] on) and handed out by doc_set, the
+        # document's list number (len(set_first) for no codes).
+        self.doc_set, self.set_code, self.set_first = code_sets
 
     @classmethod
     def build(
@@ -123,11 +136,25 @@ class Segment:
         text.sort_indices()
         pair_doc = [doc for doc, doc_codes in enumerate(codes) for _ in doc_codes]
         pair_code = [table.id_of(code) for doc_codes in codes for code in doc_codes]
+        numbers: dict[tuple[str, ...], int] = {}
+        for doc_codes in codes:
+            if doc_codes and doc_codes not in numbers:
+                numbers[doc_codes] = len(numbers)
+        none = len(numbers)
+        doc_set = [numbers[doc_codes] if doc_codes else none for doc_codes in codes]
+        set_code = [table.id_of(code) for doc_codes in numbers for code in doc_codes]
+        widths = [len(doc_codes) for doc_codes in numbers]
+        set_first = np.cumsum([0, *widths[:-1]]) if widths else np.zeros(0)
         return cls(
             slots,
             text,
             np.asarray(pair_doc, dtype=np.int32),
             np.asarray(pair_code, dtype=np.int32),
+            (
+                np.asarray(doc_set, dtype=np.int32),
+                np.asarray(set_code, dtype=np.int32),
+                np.asarray(set_first, dtype=np.int32),
+            ),
         )
 
     @property
@@ -166,14 +193,15 @@ class Segment:
     def cpv_scores_of_suppliers(self, need_code_similarity: Sequence[FloatArray]) -> FloatArray:
         """Documents are suppliers: mean over the need's codes of the best supplier code."""
         # need_code_similarity: per need code, CodeTable.similarity over the supplier codes.
-        total = np.zeros(self.size)
-        if not need_code_similarity or self.has_codes.size == 0:
-            return total
+        if not need_code_similarity or self.set_first.size == 0:
+            return np.zeros(self.size)
+        # Per distinct code list, summed over the need's codes in order, as cpv_score() does.
+        per_set = np.zeros(self.set_first.size + 1)
         for similarity in need_code_similarity:
-            best = np.maximum.reduceat(similarity[self.pair_code], self.first_pair)
-            total[self.has_codes] += best
-        total /= len(need_code_similarity)
-        return total
+            per_set[:-1] += np.maximum.reduceat(similarity[self.set_code], self.set_first)
+        per_set /= len(need_code_similarity)
+        scores: FloatArray = per_set[self.doc_set]
+        return scores
 
     def cpv_scores_of_needs(self, best_by_code: FloatArray | None) -> FloatArray:
         """Documents are needs: mean over each need's codes of its best supplier code."""

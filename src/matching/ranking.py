@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import msgspec
@@ -24,7 +24,7 @@ from asfmatch.matching.filters import (
 from asfmatch.matching.model import Need, SupplierProfile
 from asfmatch.matching.postings import FloatArray, Segment, SlotArray
 from asfmatch.matching.store import DocumentStore
-from asfmatch.matching.tfidf import TextModel
+from asfmatch.matching.tfidf import AnalysedText, SparseVector, TextModel
 
 __all__ = [
     "CPV_WEIGHT",
@@ -64,6 +64,9 @@ SCORE_DECIMALS = 6
 # Refit when documents added, changed or removed since the fit exceed 20 % of the fitted
 # corpus (at least 50): new words are unknown to the fitted vocabulary until then, and IDF
 # weights drift as the corpus changes.
+# The top-k is first sought among the FILTER_FIRST_FACTOR * limit best candidates; most pass
+# the filters, and when fewer than `limit` do, all candidates are filtered.
+FILTER_FIRST_FACTOR = 4
 REFIT_FRACTION = 0.2
 REFIT_MIN_CHANGES = 50
 
@@ -339,8 +342,9 @@ class MatchIndex:
         self, need: Need, limit: int = 20, min_score: float = 0.0
     ) -> list[RankedSupplier]:
         """Eligible suppliers for a need, best first; pairs scoring exactly 0 are left out."""
-        scored = self.score_suppliers(need, limit, min_score)
-        explanations = self.explain_suppliers(need, scored)
+        analysed = self._model.analyse(need_document(need, self._labels))
+        scored = self._score_suppliers(need, analysed.vector, limit, min_score)
+        explanations = self._explain_suppliers(need, analysed, scored)
         return [
             RankedSupplier(
                 supplier_id=item.id,
@@ -355,12 +359,17 @@ class MatchIndex:
         self, need: Need, limit: int = 20, min_score: float = 0.0
     ) -> list[ScoredItem]:
         """rank_suppliers without the explanations (see explain_suppliers)."""
+        query = self._model.vectorize(need_document(need, self._labels))
+        return self._score_suppliers(need, query, limit, min_score)
+
+    def _score_suppliers(
+        self, need: Need, query: SparseVector, limit: int, min_score: float
+    ) -> list[ScoredItem]:
         if need.status != "open" or limit <= 0:
             return []
         side = self._suppliers
         side.flush()
         codes = normalise_codes(need.cpv_codes)
-        query = self._model.vectorize(need_document(need, self._labels))
         similarity = [side.code_table.similarity(code) for code in codes]
         found = _Candidates()
         # A supplier serves the need's kommun exactly when it sits in the partition of that
@@ -375,28 +384,39 @@ class MatchIndex:
                         segment.cpv_scores_of_suppliers(similarity),
                     )
         slots, text_part, cpv_part = found.arrays()
-        ok = side.alive.values[slots]
         columns = side.attributes
-        if need.reserved:
-            ok &= columns["share"].values[slots] + SHARE_TOLERANCE >= RESERVED_MIN_SHARE
-        if need.estimated_value_sek is not None:
-            ok &= columns["capacity"].values[slots] >= need.estimated_value_sek
-        if need.training_places > 0:
-            ok &= columns["training_places"].values[slots] >= need.training_places
+
+        def eligible(at: SlotArray) -> npt.NDArray[np.bool_]:
+            ok: npt.NDArray[np.bool_] = side.alive.values[at]
+            if need.reserved:
+                ok &= columns["share"].values[at] + SHARE_TOLERANCE >= RESERVED_MIN_SHARE
+            if need.estimated_value_sek is not None:
+                ok &= columns["capacity"].values[at] >= need.estimated_value_sek
+            if need.training_places > 0:
+                ok &= columns["training_places"].values[at] >= need.training_places
+            return ok
+
         chosen, scores = self._select(
-            slots, text_part, cpv_part, ok, bool(codes), side, limit, min_score
+            slots, text_part, cpv_part, eligible, bool(codes), side, limit, min_score
         )
         return _scored(side, slots[chosen], scores, text_part[chosen], cpv_part[chosen])
 
     def explain_suppliers(self, need: Need, scored: Sequence[ScoredItem]) -> dict[int, Explanation]:
         """Explanations of scored suppliers for a need, by supplier id; suppliers removed
         from the index since they were scored are left out."""
+        if not scored:
+            return {}
+        analysed = self._model.analyse(need_document(need, self._labels))
+        return self._explain_suppliers(need, analysed, scored)
+
+    def _explain_suppliers(
+        self, need: Need, analysed: AnalysedText, scored: Sequence[ScoredItem]
+    ) -> dict[int, Explanation]:
         side = self._suppliers
         known = [item for item in scored if item.id in side.slot_of]
         if not known:
             return {}
         codes = normalise_codes(need.cpv_codes)
-        analysed = self._model.analyse(need_document(need, self._labels))
         slots = [side.slot_of[item.id] for item in known]
         terms = TermAttribution(analysed).top_terms(*side.rows_of(slots), len(slots))
         return {
@@ -415,8 +435,9 @@ class MatchIndex:
         self, supplier: SupplierProfile, limit: int = 20, min_score: float = 0.0
     ) -> list[RankedNeed]:
         """Open needs a supplier is eligible for, best first; zero-score pairs left out."""
-        scored = self.score_needs(supplier, limit, min_score)
-        explanations = self.explain_needs(supplier, scored)
+        analysed = self._model.analyse(supplier_document(supplier, self._labels))
+        scored = self._score_needs(supplier, analysed.vector, limit, min_score)
+        explanations = self._explain_needs(supplier, analysed, scored)
         return [
             RankedNeed(
                 need_id=item.id,
@@ -431,12 +452,17 @@ class MatchIndex:
         self, supplier: SupplierProfile, limit: int = 20, min_score: float = 0.0
     ) -> list[ScoredItem]:
         """rank_needs without the explanations (see explain_needs)."""
+        query = self._model.vectorize(supplier_document(supplier, self._labels))
+        return self._score_needs(supplier, query, limit, min_score)
+
+    def _score_needs(
+        self, supplier: SupplierProfile, query: SparseVector, limit: int, min_score: float
+    ) -> list[ScoredItem]:
         if not supplier.active or limit <= 0:
             return []
         side = self._needs
         side.flush()
         codes = normalise_codes(supplier.cpv_codes)
-        query = self._model.vectorize(supplier_document(supplier, self._labels))
         best_by_code: FloatArray | None = None
         for code in codes:
             similarity = side.code_table.similarity(code)
@@ -460,17 +486,22 @@ class MatchIndex:
                     segment.cpv_scores_of_needs(best_by_code),
                 )
         slots, text_part, cpv_part = found.arrays()
-        ok = side.alive.values[slots]
         columns = side.attributes
-        if not meets_reserved_share(supplier.target_group_share):
-            ok &= ~columns["reserved"].values[slots]
-        if supplier.max_contract_value_sek is not None:
-            ok &= columns["value"].values[slots] <= supplier.max_contract_value_sek
-        wanted = columns["training_places"].values[slots]
-        ok &= (wanted <= 0) | (wanted <= supplier.training_places)
+        reserved_ok = meets_reserved_share(supplier.target_group_share)
+
+        def eligible(at: SlotArray) -> npt.NDArray[np.bool_]:
+            ok: npt.NDArray[np.bool_] = side.alive.values[at]
+            if not reserved_ok:
+                ok &= ~columns["reserved"].values[at]
+            if supplier.max_contract_value_sek is not None:
+                ok &= columns["value"].values[at] <= supplier.max_contract_value_sek
+            wanted = columns["training_places"].values[at]
+            ok &= (wanted <= 0) | (wanted <= supplier.training_places)
+            return ok
+
         need_has_codes = columns["n_codes"].values[slots] > 0
         chosen, scores = self._select(
-            slots, text_part, cpv_part, ok, need_has_codes, side, limit, min_score
+            slots, text_part, cpv_part, eligible, need_has_codes, side, limit, min_score
         )
         return _scored(side, slots[chosen], scores, text_part[chosen], cpv_part[chosen])
 
@@ -479,12 +510,19 @@ class MatchIndex:
     ) -> dict[int, Explanation]:
         """Explanations of scored needs for a supplier, by need id; needs removed from the
         index since they were scored are left out."""
+        if not scored:
+            return {}
+        analysed = self._model.analyse(supplier_document(supplier, self._labels))
+        return self._explain_needs(supplier, analysed, scored)
+
+    def _explain_needs(
+        self, supplier: SupplierProfile, analysed: AnalysedText, scored: Sequence[ScoredItem]
+    ) -> dict[int, Explanation]:
         side = self._needs
         known = [item for item in scored if item.id in side.slot_of]
         if not known:
             return {}
         codes = normalise_codes(supplier.cpv_codes)
-        analysed = self._model.analyse(supplier_document(supplier, self._labels))
         slots = [side.slot_of[item.id] for item in known]
         terms = TermAttribution(analysed).top_terms(*side.rows_of(slots), len(slots))
         return {
@@ -504,7 +542,7 @@ class MatchIndex:
         slots: SlotArray,
         text: FloatArray,
         cpv: FloatArray,
-        ok: npt.NDArray[np.bool_],
+        eligible: Callable[[SlotArray], npt.NDArray[np.bool_]],
         need_has_codes: bool | npt.NDArray[np.bool_],
         side: DocumentStore,
         limit: int,
@@ -515,7 +553,19 @@ class MatchIndex:
         cpv_weight = np.where(need_has_codes, CPV_WEIGHT, 0.0)
         combined = np.clip(text_weight * text + cpv_weight * cpv, 0.0, 1.0)
         score: FloatArray = np.round(combined, SCORE_DECIMALS).astype(np.float64)
-        keep = np.flatnonzero(ok & (score > 0) & (score >= min_score))
+        keep = np.flatnonzero((score > 0) & (score >= min_score))
+        # The filters read columns at random slots, the slowest step on a large index, so they
+        # run first on the best few candidates (ties at the cut included): when enough of those
+        # pass, no candidate below the cut can reach the top `limit`.
+        wanted = FILTER_FIRST_FACTOR * limit
+        if keep.size > wanted:
+            kept_scores = score[keep]
+            cut = np.partition(kept_scores, keep.size - wanted)[keep.size - wanted]
+            best = keep[kept_scores >= cut]
+            best = best[eligible(slots[best])]
+            keep = best if best.size >= limit else keep[eligible(slots[keep])]
+        else:
+            keep = keep[eligible(slots[keep])]
         ids = side.ids.values[slots[keep]]
         best = keep[_top_k(score[keep], ids, limit)]
         return best, score[best]

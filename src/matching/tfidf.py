@@ -171,11 +171,11 @@ def _keep_columns(matrix: sparse.csr_matrix, keep: npt.NDArray[np.bool_]) -> spa
     # Drop columns by a mask without scipy's column fancy indexing (which copies twice).
     new_index = np.cumsum(keep, dtype=np.int32) - 1
     kept = keep[matrix.indices]
-    rows = np.repeat(np.arange(matrix.shape[0]), np.diff(matrix.indptr))
-    indptr = np.zeros(matrix.shape[0] + 1, dtype=np.int64)
-    np.cumsum(np.bincount(rows[kept], minlength=matrix.shape[0]), out=indptr[1:])
+    # A row's new start: how many kept values come before its old start.
+    before = np.zeros(kept.size + 1, dtype=np.int64)
+    np.cumsum(kept, out=before[1:])
     result = sparse.csr_matrix(
-        (matrix.data[kept], new_index[matrix.indices[kept]], indptr),
+        (matrix.data[kept], new_index[matrix.indices[kept]], before[matrix.indptr]),
         shape=(matrix.shape[0], int(keep.sum())),
     )
     result.has_sorted_indices = True  # the renumbering keeps each row's order

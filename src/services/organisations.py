@@ -146,16 +146,25 @@ async def whoami(db: Connection, principal: Principal | None) -> Me:
     return Me(organisation=organisation, role=who.role, key_id=who.key_id)
 
 
-async def ensure_buyer(db: Connection, name: str, org_number: str) -> Organisation:
-    """The buyer with this organisation number, created if it is not registered yet."""
+async def ensure_organisation(
+    db: Connection, kind: OrganisationKind, name: str, org_number: str
+) -> Organisation:
+    """The organisation of `kind` with this number, created if it is not registered yet;
+    Conflict if the number belongs to an organisation of another kind."""
     check = Checker()
     number = check.org_number("org_number", org_number)
     check.raise_if_failed()
     existing = await repo.find_organisation(db, number)
     if existing is None:
-        return await repo.create_organisation(
-            db, kind="buyer", name=name.strip(), org_number=number
-        )
-    if existing.kind != "buyer":
+        return await repo.create_organisation(db, kind=kind, name=name.strip(), org_number=number)
+    if existing.kind != kind:
         raise Conflict(f"{number} is registered as a {existing.kind}", "org_number")
     return existing
+
+
+async def operator_key(db: Connection, name: str, org_number: str, label: str) -> str:
+    """A new key of the admin organisation with this number (created if need be), for an
+    operator's command rather than a client's request. Returns the secret."""
+    admin = await ensure_organisation(db, "admin", name, org_number)
+    _, secret = await repo.create_api_key(db, admin.id, label)
+    return secret

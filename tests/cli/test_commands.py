@@ -48,6 +48,24 @@ async def test_create_admin_key_prints_a_working_admin_key(
     assert principal is not None and principal.role == "admin"
 
 
+async def test_create_admin_key_refuses_a_number_registered_to_a_buyer(
+    database_url: str, redis_url: str, tmp_path: Path
+) -> None:
+    connection = await asyncpg.connect(database_url)
+    try:
+        await connection.execute(
+            "INSERT INTO organisations (kind, name, org_number) VALUES ('buyer', 'Kommun', $1)",
+            "212000-2411",
+        )
+    finally:
+        await connection.close()
+    args = ["create-admin-key", "--org-number", "2120002411"]
+    done = run_asfmatch(args, database_url, redis_url, tmp_path)
+    assert done.returncode == 1, done.stdout
+    assert "212000-2411 is registered as a buyer" in done.stderr
+    assert done.stdout == ""
+
+
 def test_a_bad_setting_is_reported_not_a_traceback(
     database_url: str, redis_url: str, tmp_path: Path
 ) -> None:
