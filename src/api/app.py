@@ -5,9 +5,11 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from litestar import Litestar
 from litestar.di import Provide
+from litestar.exceptions import HTTPException
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import RapidocRenderPlugin
 
@@ -29,7 +31,7 @@ from asfmatch.storage.db import create_pool
 from asfmatch.storage.servers import running_servers
 from asfmatch.storage.settings import Settings
 from asfmatch.web.rendering import template_config
-from asfmatch.web.site import web_router
+from asfmatch.web.site import handle_http_outside_routes, web_router
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +59,12 @@ def create_app(settings: Settings) -> Litestar:
                 await client.aclose()
                 await pool.close()
 
+    # Unknown paths outside the API get a page, not JSON.
+    handlers: dict[Any, Any] = {
+        **EXCEPTION_HANDLERS,
+        **CONFLICT_HANDLERS,
+        HTTPException: handle_http_outside_routes,
+    }
     return Litestar(
         route_handlers=[
             health,
@@ -79,7 +87,7 @@ def create_app(settings: Settings) -> Litestar:
         template_config=template_config(),
         # Outermost first: a replayed request is counted once by the rate limits.
         middleware=[RequestLimits(), TransactionRetry()],
-        exception_handlers={**EXCEPTION_HANDLERS, **CONFLICT_HANDLERS},  # type: ignore[dict-item]
+        exception_handlers=handlers,
         request_max_body_size=settings.max_body_bytes,
         openapi_config=OpenAPIConfig(
             title="asf-match",

@@ -15,6 +15,8 @@ async def sign_in_with_key(db: Connection, api_key: str) -> tuple[str, str] | No
     principal = await organisations.authenticate(db, api_key) if api_key else None
     if principal is None:
         return None
+    # Sign-ins are rare next to page views: a good moment to drop sessions past their expiry.
+    await web_sessions.forget_expired_sessions(db)
     token, _ = await web_sessions.open_session(db, principal.organisation_id, principal.role)
     return token, principal.role
 

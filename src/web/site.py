@@ -12,6 +12,7 @@ from litestar.exceptions import HTTPException
 from litestar.response import Redirect
 
 from asfmatch.api.errors import ApiError
+from asfmatch.api.errors import handle_http as api_handle_http
 from asfmatch.services.errors import (
     Conflict,
     DomainError,
@@ -109,6 +110,17 @@ def handle_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Respon
     log.exception("page failed: %s %s", request.method, request.url.path, exc_info=exc)
     result: Response[Any] = _error_page(request, 500, "error.internal")
     return result
+
+
+def handle_http_outside_routes(
+    request: Request[Any, Any, Any], exc: HTTPException
+) -> Response[Any]:
+    """App-level framework errors (an unknown path, a wrong method): a page for a browser
+    path, the API's problem document under /api/, /schema and /health."""
+    path = request.url.path
+    if path.startswith(("/api/", "/schema", "/health")):
+        return api_handle_http(request, exc)
+    return handle_http(request, exc)
 
 
 def web_router() -> Router:

@@ -18,9 +18,10 @@ from asfmatch.services import suppliers as suppliers_service
 from asfmatch.services import webhooks as webhooks_service
 from asfmatch.services.errors import Conflict, Invalid
 from asfmatch.services.fields import Count, Description, Email, Sek, Share
-from asfmatch.services.notifications import Answer
+from asfmatch.services.notifications import Answer, PreferencesUpdate
 from asfmatch.services.suppliers import SupplierUpdate
 from asfmatch.services.webhooks import EndpointCreate
+from asfmatch.storage.notifications import CHANNELS
 from asfmatch.storage.suppliers import Supplier
 from asfmatch.web.errors import PageError
 from asfmatch.web.forms import FormState
@@ -329,6 +330,48 @@ async def delete_webhook(
     return Redirect(path="/webhooks", status_code=303)
 
 
+_FREQUENCIES = ("immediate", "hourly", "daily", "weekly", "never")
+
+
+async def _preferences_page(
+    visitor: Visitor, db: Db, supplier: Supplier, saved: bool = False
+) -> Template:
+    preferences = await notifications_service.get_preferences(db, visitor.principal(), supplier.id)
+    return page(
+        visitor,
+        "preferences.html",
+        preferences=preferences,
+        saved=saved,
+        frequencies=_FREQUENCIES,
+        channels=[channel for channel in CHANNELS if channel != "inbox"],
+    )
+
+
+@get("/profil/notiser", name="web:preferences", include_in_schema=False)
+async def preferences_page(visitor: VisitorDep, db: Db) -> Template:
+    """Which needs to be told about, how (live, webhook, e-mail) and how often by digest."""
+    return await _preferences_page(visitor, db, _own_supplier(visitor))
+
+
+@post("/profil/notiser", name="web:preferences_save", include_in_schema=False)
+async def save_preferences(
+    request: Request[Any, Any, Any], visitor: VisitorDep, db: Db
+) -> Template:
+    """Replace the preferences; blank lists mean "no restriction"."""
+    supplier = _own_supplier(visitor)
+    form = FormState(await checked_form(request, visitor))
+    min_score = form.whole_number("min_score", Count) or 0
+    frequency = form.raw("digest_frequency")
+    update = PreferencesUpdate(
+        min_score=min(min_score, 100) / 100,
+        lan=[code for code in form.form.getall("lan", []) if code in lan()],
+        channels=[channel for channel in CHANNELS if channel in form.form.getall("channels", [])],
+        digest_frequency=frequency if frequency in _FREQUENCIES else "daily",  # type: ignore[arg-type]
+    )
+    await notifications_service.put_preferences(db, visitor.principal(), supplier.id, update)
+    return await _preferences_page(visitor, db, supplier, saved=True)
+
+
 HANDLERS = [
     inbox_page,
     inbox_news,
@@ -339,4 +382,6 @@ HANDLERS = [
     create_webhook,
     test_webhook,
     delete_webhook,
+    preferences_page,
+    save_preferences,
 ]

@@ -73,7 +73,7 @@ async def _check(page: Any, name: str) -> None:
     assert width <= viewport, f"{name}: page is {width} px wide in a {viewport} px viewport"
     if SCREENSHOTS:
         Path(SCREENSHOTS).mkdir(parents=True, exist_ok=True)
-        await page.screenshot(path=f"{SCREENSHOTS}/{name}.png", full_page=False)
+        await page.screenshot(path=f"{SCREENSHOTS}/{name}.jpg", type="jpeg", quality=70)
 
 
 async def _buyer_key(demo: RunningDemo, buyer_key: str = "212000-2742") -> str:
@@ -213,3 +213,29 @@ async def test_an_admin_resets_the_demo_between_talks(demo: RunningDemo, browser
 
 def test_chromium_is_where_the_tests_expect_it() -> None:
     assert shutil.which("chromium") is not None
+
+
+async def test_a_keyboard_user_reaches_the_map_and_every_public_page_passes_axe(
+    demo: RunningDemo, browser: Any
+) -> None:
+    page = await _page(browser, viewport={"width": 1280, "height": 800})
+    await page.goto(demo.url)
+    # The län are links: focus one from the keyboard and press Enter.
+    await page.locator("a[data-lan='01']").first.focus()
+    await page.keyboard.press("Enter")
+    await page.wait_for_url(re.compile(r"/asf\?lan=01"))
+    await page.get_by_test_id("supplier-card").first.get_by_role("link").click()
+    await page.wait_for_url(re.compile(r"/asf/\d+$"))
+    await _check(page, "supplier-profile-desktop")
+    await page.goto(f"{demo.url}/behov")
+    await page.get_by_test_id("need-card").first.get_by_role("link").click()
+    await page.wait_for_url(re.compile(r"/behov/\d+$"))
+    await _check(page, "need-public-desktop")
+    await page.goto(f"{demo.url}/logga-in")
+    await _check(page, "signin-desktop")
+    await page.get_by_role("link", name="English").click()
+    await page.get_by_label("API key").wait_for()
+    await _check(page, "signin-english")
+    for path in ("/", "/asf", "/behov"):
+        await page.goto(demo.url + path)
+        await _check(page, "english" + path.replace("/", "-").rstrip("-"))

@@ -110,3 +110,14 @@ async def test_static_files_outside_the_folder_are_not_served(
     for path in ("/static/web/..%2Fsite.py", "/static/web/.hidden.css", "/static/web/nope.css"):
         response = await client.get(path)
         assert response.status_code == 404, path
+
+
+async def test_an_unknown_path_is_a_page_but_an_unknown_api_path_stays_json(
+    client: AsyncTestClient[Any],
+) -> None:
+    page = await client.get("/finns-inte")
+    assert page.status_code == 404
+    assert page.headers["content-type"].startswith("text/html")
+    api = await client.get("/api/v1/finns-inte")
+    assert api.status_code == 404
+    assert api.headers["content-type"].startswith("application/problem+json")

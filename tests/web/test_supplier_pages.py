@@ -141,3 +141,34 @@ async def test_webhooks_show_the_secret_once_and_refuse_a_bad_address(
     listing = await client.get("/webhooks")
     assert listing.status_code == 200
     assert 'data-testid="secret"' not in listing.text
+
+
+async def test_notification_preferences_are_saved_from_the_form(
+    client: AsyncTestClient[Any], db: asyncpg.Connection, demo_world: ImportResult
+) -> None:
+    supplier_id = next(iter(demo_world.suppliers.values()))
+    organisation_id = await db.fetchval(
+        "SELECT organisation_id FROM supplier_profiles WHERE id = $1", supplier_id
+    )
+    csrf = await sign_in(client, await key_for(db, organisation_id))
+    saved = await client.post(
+        "/profil/notiser",
+        data={
+            "_csrf": csrf,
+            "min_score": "40",
+            "channels": ["webhook"],
+            "digest_frequency": "weekly",
+            "lan": ["25", "99"],
+        },
+    )
+    assert saved.status_code == 200
+    assert 'data-testid="saved"' in saved.text
+    row = await db.fetchrow(
+        "SELECT min_score, channels, digest_frequency, lan FROM notification_preferences "
+        "WHERE supplier_id = $1",
+        supplier_id,
+    )
+    assert row["min_score"] == 0.4
+    assert row["channels"] == ["inbox", "webhook"]
+    assert row["digest_frequency"] == "weekly"
+    assert row["lan"] == ["25"]
