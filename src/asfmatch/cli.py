@@ -196,7 +196,7 @@ async def _migrate(settings: Settings) -> int:
 
 
 def _serve(settings: Settings, host: str, port: int, workers: int) -> int:
-    import uvicorn
+    from asfmatch.serving import serve_api
 
     async def prepare() -> tuple[str, str] | None:
         from asfmatch.storage.servers import running_servers
@@ -228,15 +228,7 @@ def _serve(settings: Settings, host: str, port: int, workers: int) -> int:
     print(f"asf-match API on http://{host}:{port}  (OpenAPI: http://{host}:{port}/schema)")
     # Links in webhooks and e-mail follow the port unless ASFMATCH_PUBLIC_URL names the site.
     os.environ["ASFMATCH_PUBLIC_URL"] = settings.public_url_for(host, port)
-    uvicorn.run(
-        "asfmatch.api.asgi:app",
-        host=host,
-        port=port,
-        workers=workers,
-        log_level="warning",
-        # Open live streams must not hold a shutdown up.
-        timeout_graceful_shutdown=2,
-    )
+    serve_api(settings, host, port, workers)
     return 0
 
 
