@@ -92,7 +92,6 @@ def main() -> None:
             "REDIS_URL": redis_server.start(),
             "ASFMATCH_DATA_DIR": str(data_dir),
             "ASFMATCH_LOG_LEVEL": "WARNING",
-            "ASFMATCH_RATE_LIMIT_PER_KEY": "100000000",
             "ASFMATCH_RATE_LIMIT_PER_ORGANISATION": "100000000",
             "ASFMATCH_RATE_LIMIT_PER_ADDRESS": "100000000",
         }

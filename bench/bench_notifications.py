@@ -154,7 +154,7 @@ async def _bench(args: argparse.Namespace) -> None:
             "REDIS_URL": servers.redis_url,
             "ASFMATCH_DATA_DIR": str(data_dir),
             "ASFMATCH_LOG_LEVEL": "WARNING",
-            "ASFMATCH_RATE_LIMIT_PER_KEY": "100000",
+            "ASFMATCH_RATE_LIMIT_PER_ORGANISATION": "100000",
             "ASFMATCH_RATE_LIMIT_PER_ADDRESS": "100000",
             # Every one of the 50 is told about every need, and nobody hits the daily cap.
             "ASFMATCH_MATCH_LIST_SIZE": str(MATCHED),

@@ -29,7 +29,7 @@ IO_MODULES = {
     "uvicorn",
 }
 # The CLI builds the HTTP app only to serve it.
-CLI_MAY_IMPORT_API = frozenset({"demo.py"})
+CLI_MAY_IMPORT_API = frozenset({"demo.py", "serving.py"})
 
 
 def _imports(path: Path) -> Iterator[tuple[int, str]]:

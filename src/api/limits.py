@@ -11,7 +11,9 @@ from litestar.enums import ScopeType
 from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, HTTPResponseStartEvent, Message, Receive, Scope, Send
 
+from asfmatch.api.client_address import Network, client_address, parse_networks
 from asfmatch.api.errors import PROBLEM_JSON, Problem
+from asfmatch.api.key_owners import KeyOwners
 from asfmatch.api.state import resources
 from asfmatch.storage.cache import RateLimitResult
 
@@ -50,16 +52,26 @@ def _rate_headers(result: RateLimitResult, window: int) -> list[tuple[bytes, byt
 
 
 class RequestLimits(ASGIMiddleware):
-    """415 for a body that is not JSON; 429 with RateLimit headers past a key's or an address's
-    limit. Counting happens in Redis; if Redis is down the API stays open rather than failing."""
+    """415 for a body that is not JSON; 429 with RateLimit headers past an organisation's or an
+    address's limit. Counting happens in Redis, shared by every process; while Redis is down
+    each process counts on its own, so the limits still hold (per process)."""
 
     scopes = (ScopeType.HTTP,)
+
+    def __init__(self) -> None:
+        self.owners = KeyOwners()
+        self._parsed: tuple[tuple[str, ...], tuple[Network, ...]] = ((), ())
+
+    def _proxies(self, configured: tuple[str, ...]) -> tuple[Network, ...]:
+        if self._parsed[0] != configured:
+            self._parsed = (configured, parse_networks(configured))
+        return self._parsed[1]
 
     @staticmethod
     def should_bypass_for_scope(scope: Scope) -> bool:
         """Health checks and the API documentation are never limited."""
         path = str(scope.get("path", ""))
-        return path == "/health" or path == "/schema" or path.startswith("/schema/")
+        return path in ("/health", "/ready") or path == "/schema" or path.startswith("/schema/")
 
     async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
         headers = _headers(scope)
@@ -78,16 +90,28 @@ class RequestLimits(ASGIMiddleware):
         limiter = app.limiter
         settings = app.settings
         client = scope.get("client")
-        address = client[0] if client else "unknown"
+        forwarded = headers.get(b"x-forwarded-for")
+        address = client_address(
+            client[0] if client else None,
+            forwarded.decode("latin-1") if forwarded else None,
+            self._proxies(settings.trusted_proxies),
+        )
         result = await limiter.hit(f"addr:{address}", settings.rate_limit_per_address)
         token = _bearer(headers)
-        if token is not None:
-            # The key's hash names its bucket, so no database lookup is needed to count it.
-            digest = hashlib.sha256(token).hexdigest()[:32]
-            by_key = await limiter.hit(f"key:{digest}", settings.rate_limit_per_key)
+        if token is not None and result.allowed:
+            secret = token.decode("latin-1")
+            owner = await self.owners.organisation(app.pool, secret)
+            # Every key of an organisation counts together; a made-up key counts on its own
+            # (and meets the address limit).
+            bucket = (
+                f"org:{owner}"
+                if owner is not None
+                else f"key:{hashlib.sha256(token).hexdigest()[:32]}"
+            )
+            by_caller = await limiter.hit(bucket, settings.rate_limit_per_organisation)
             # Report whichever limit binds: the one exceeded, else the one with less left.
-            if result.allowed and (not by_key.allowed or by_key.remaining < result.remaining):
-                result = by_key
+            if not by_caller.allowed or by_caller.remaining < result.remaining:
+                result = by_caller
         extra = _rate_headers(result, limiter.window)
         if not result.allowed:
             await _reply(

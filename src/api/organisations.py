@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from litestar import Controller, delete, get, post
+from litestar.datastructures import State
 from litestar.params import FromQuery, JSONBody
 
 from asfmatch.api.guards import requires_key
 from asfmatch.api.schemas import PageNumber, PageSize, PathId
-from asfmatch.api.state import Caller, Db
+from asfmatch.api.state import Caller, Db, resources
 from asfmatch.services import organisations as service
 from asfmatch.services.organisations import (
     CreatedKey,
@@ -51,12 +52,14 @@ class OrganisationController(Controller):
     @post("/{organisation_id:int}/keys", status_code=201, summary="Create an API key, shown once")
     async def create_key(
         self,
+        state: State,
         db: Db,
         principal: Caller,
         organisation_id: PathId,
         data: JSONBody[KeyCreate | None] = None,
     ) -> CreatedKey:
-        return await service.create_key(db, principal, organisation_id, data)
+        cap = resources(state).settings.max_api_keys_per_organisation
+        return await service.create_key(db, principal, organisation_id, data, max_keys=cap)
 
     @get("/{organisation_id:int}/keys", summary="List API keys (never their secrets)")
     async def list_keys(self, db: Db, principal: Caller, organisation_id: PathId) -> list[ApiKey]:

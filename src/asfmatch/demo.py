@@ -20,6 +20,7 @@ import msgspec
 import uvicorn
 
 from asfmatch.api.app import create_app
+from asfmatch.api.server import server_config
 from asfmatch.importing import import_file, progress_printer
 from asfmatch.services import demo as demo_service
 from asfmatch.services import sessions
@@ -157,13 +158,13 @@ async def run_demo(settings: Settings, host: str, port: int) -> int:
             public_url=settings.public_url_for(host, port),
         )
         server = uvicorn.Server(
-            uvicorn.Config(
+            server_config(
                 create_app(running),
+                running,
                 host=host,
                 port=port,
-                log_level="warning",
                 # Open live streams must not hold Ctrl-C or SIGTERM up.
-                timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
+                graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
             )
         )
         worker = Worker(running, servers.database_url)

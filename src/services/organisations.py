@@ -100,10 +100,21 @@ async def managed_organisation(
 
 
 async def create_key(
-    db: Connection, principal: Principal | None, organisation_id: int, body: KeyCreate | None
+    db: Connection,
+    principal: Principal | None,
+    organisation_id: int,
+    body: KeyCreate | None,
+    *,
+    max_keys: int,
 ) -> CreatedKey:
-    """A new key for an organisation the caller manages; its secret is returned this once."""
+    """A new key for an organisation the caller manages; its secret is returned this once.
+    Conflict when the organisation already holds `max_keys` unrevoked keys: every key shares
+    the organisation's rate limit, and a cap keeps the key list reviewable."""
     await managed_organisation(db, principal, organisation_id)
+    if await repo.count_active_keys_locked(db, organisation_id) >= max_keys:
+        raise Conflict(
+            f"an organisation holds at most {max_keys} active API keys; revoke one first"
+        )
     api_key, secret = await repo.create_api_key(db, organisation_id, body.label if body else "")
     return CreatedKey(key=secret, api_key=api_key)
 

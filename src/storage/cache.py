@@ -15,6 +15,7 @@ from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 from redis.retry import Retry
 
+from asfmatch.storage.local_limits import LocalWindows
 from asfmatch.storage.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -109,14 +110,17 @@ class RateLimitResult(msgspec.Struct, frozen=True):
 
 
 class RateLimiter:
-    """Fixed-window counters in Redis, so every API process shares them."""
+    """Fixed-window counters in Redis, so every API process shares them. While Redis is
+    unavailable each process counts on its own (LocalWindows): a client then gets at most the
+    limit per process, rather than no limit at all."""
 
     def __init__(self, gate: RedisGate, window_seconds: int = 60) -> None:
         self.gate = gate
         self.window = window_seconds
+        self.local = LocalWindows()
 
     async def hit(self, identity: str, limit: int) -> RateLimitResult:
-        """Count one request by `identity`; fails open (allowed) when Redis is unavailable."""
+        """Count one request by `identity`, in Redis or, while it is unavailable, locally."""
         now = time.time()
         window_number = int(now // self.window)
         reset = max(1, int(self.window - now % self.window))
@@ -129,7 +133,8 @@ class RateLimiter:
                 used, _ = await pipe.execute()
             return int(used)
 
-        used = await self.gate.run(count(), 0)
+        shared = await self.gate.run(count(), None)
+        used = self.local.hit(identity, window_number) if shared is None else shared
         return RateLimitResult(
             allowed=used <= limit,
             limit=limit,

@@ -190,6 +190,27 @@ async def authenticate(connection: Connection, secret: str) -> Principal | None:
     return Principal(organisation_id=row["organisation_id"], role=row["kind"], key_id=row["id"])
 
 
+async def organisation_of_key(connection: Connection, secret: str) -> int | None:
+    """The organisation a key belongs to, revoked or not (for counting its requests)."""
+    found: int | None = await connection.fetchval(
+        "SELECT organisation_id FROM api_keys WHERE key_hash = $1", _hash_key(secret)
+    )
+    return found
+
+
+async def count_active_keys_locked(connection: Connection, organisation_id: int) -> int:
+    """Unrevoked keys of an organisation, with the organisation's row locked until the
+    transaction ends, so two concurrent key creations cannot both pass a cap."""
+    await connection.execute(
+        "SELECT 1 FROM organisations WHERE id = $1 FOR UPDATE", organisation_id
+    )
+    count: int = await connection.fetchval(
+        "SELECT count(*) FROM api_keys WHERE organisation_id = $1 AND revoked_at IS NULL",
+        organisation_id,
+    )
+    return count
+
+
 async def list_api_keys(connection: Connection, organisation_id: int) -> list[ApiKey]:
     """Every key of an organisation, revoked ones included, newest first."""
     rows = await connection.fetch(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -51,6 +52,19 @@ def _choice(env: Mapping[str, str], name: str, default: str, allowed: tuple[str,
     return raw
 
 
+def _networks(env: Mapping[str, str], name: str) -> tuple[str, ...]:
+    raw = env.get(name) or ""
+    entries = tuple(entry.strip() for entry in raw.split(",") if entry.strip())
+    for entry in entries:
+        try:
+            ipaddress.ip_network(entry, strict=False)
+        except ValueError:
+            raise SettingsError(
+                f"{name} must list IP addresses or CIDR networks, got {entry!r}"
+            ) from None
+    return entries
+
+
 def _cpv_prefixes(env: Mapping[str, str], name: str) -> tuple[str, ...]:
     raw = env.get(name) or ""
     prefixes = tuple(part.strip() for part in raw.split(",") if part.strip())
@@ -79,13 +93,24 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     db_pool_max: int = 10
     # How long a request waits for a pooled connection before it is answered 503.
     db_acquire_timeout: float = 5.0
-    # Requests per minute per API key, and per client address (every call, keyed or not: a
-    # client cycling through made-up keys still meets the address limit). The address limit
-    # is the higher one, so one office behind one address can use a full key's allowance.
-    rate_limit_per_key: int = 600
+    # Requests per minute per organisation (all its API keys together, so minting keys buys no
+    # extra allowance), and per client address (every call, keyed or not: a client cycling
+    # through made-up keys still meets the address limit). The address limit is the higher
+    # one, so one office behind one address can use a full organisation's allowance.
+    rate_limit_per_organisation: int = 600
     rate_limit_per_address: int = 1200
+    # Unrevoked API keys one organisation may hold; creating one more is a 409.
+    max_api_keys_per_organisation: int = 20
+    # Reverse proxies (CIDRs) whose X-Forwarded-For names the client; nobody else's is read.
+    trusted_proxies: tuple[str, ...] = ()
     # Largest request body accepted, in bytes.
     max_body_bytes: int = 1_000_000
+    # Seconds a request may take to send its headers (from the connection or the previous
+    # response), and then its body; past either, 408 and the connection closes.
+    header_timeout_seconds: float = 10.0
+    body_timeout_seconds: float = 30.0
+    # Public base URL, used in links sent to suppliers (webhooks, e-mail).
+
     # Public base URL, used in links sent to suppliers (webhooks, e-mail) and shown by the
     # demo. Unset, `serve` and `demo` use the address they listen on (`public_url_for`).
     public_url: str = "http://127.0.0.1:8000"
@@ -96,6 +121,17 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     worker_poll_seconds: float = 2.0
     # Seconds a worker holds a job before another worker may take it over (crash recovery).
     job_lease_seconds: float = 30.0
+    # Seconds between the worker's checks for needs past their deadline.
+    deadline_check_seconds: float = 30.0
+    # Seconds between reconciles: each worker rebuilds its index from PostgreSQL and removes
+    # pairs of closed needs or inactive suppliers that slipped into lists.
+    reconcile_seconds: float = 900.0
+    # Seconds between retention runs, and how many days finished jobs, settled webhook
+    # messages (with their attempts) and daily push counters are kept.
+    retention_check_seconds: float = 3600.0
+    retention_jobs_days: float = 7.0
+    retention_webhook_days: float = 30.0
+    retention_counter_days: float = 7.0
     log_level: str = "INFO"
     # Match notifications (docs/notifications.md). A need tells at most this many of its best
     # suppliers, and only those scoring at least notify_min_score.
@@ -156,14 +192,29 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             db_pool_min=_int(env, "ASFMATCH_DB_POOL_MIN", 1),
             db_pool_max=_int(env, "ASFMATCH_DB_POOL_MAX", 10),
             db_acquire_timeout=_float(env, "ASFMATCH_DB_ACQUIRE_TIMEOUT", 5.0),
-            rate_limit_per_key=_int(env, "ASFMATCH_RATE_LIMIT_PER_KEY", 600),
+            # The old name (it always meant every key of the caller) still works.
+            rate_limit_per_organisation=_int(
+                env,
+                "ASFMATCH_RATE_LIMIT_PER_ORGANISATION",
+                _int(env, "ASFMATCH_RATE_LIMIT_PER_KEY", 600),
+            ),
+            max_api_keys_per_organisation=_int(env, "ASFMATCH_MAX_API_KEYS_PER_ORGANISATION", 20),
+            trusted_proxies=_networks(env, "ASFMATCH_TRUSTED_PROXIES"),
             rate_limit_per_address=_int(env, "ASFMATCH_RATE_LIMIT_PER_ADDRESS", 1200),
             max_body_bytes=_int(env, "ASFMATCH_MAX_BODY_BYTES", 1_000_000),
+            header_timeout_seconds=_float(env, "ASFMATCH_HEADER_TIMEOUT_SECONDS", 10.0),
+            body_timeout_seconds=_float(env, "ASFMATCH_BODY_TIMEOUT_SECONDS", 30.0),
             public_url=env.get("ASFMATCH_PUBLIC_URL") or "http://127.0.0.1:8000",
             public_url_set=bool(env.get("ASFMATCH_PUBLIC_URL")),
             match_list_size=_int(env, "ASFMATCH_MATCH_LIST_SIZE", 20),
             worker_poll_seconds=_float(env, "ASFMATCH_WORKER_POLL_SECONDS", 2.0),
             job_lease_seconds=_float(env, "ASFMATCH_JOB_LEASE_SECONDS", 30.0),
+            deadline_check_seconds=_float(env, "ASFMATCH_DEADLINE_CHECK_SECONDS", 30.0),
+            reconcile_seconds=_float(env, "ASFMATCH_RECONCILE_SECONDS", 900.0),
+            retention_check_seconds=_float(env, "ASFMATCH_RETENTION_CHECK_SECONDS", 3600.0),
+            retention_jobs_days=_float(env, "ASFMATCH_RETENTION_JOBS_DAYS", 7.0),
+            retention_webhook_days=_float(env, "ASFMATCH_RETENTION_WEBHOOK_DAYS", 30.0),
+            retention_counter_days=_float(env, "ASFMATCH_RETENTION_COUNTER_DAYS", 7.0),
             log_level=env.get("ASFMATCH_LOG_LEVEL", "INFO"),
             notify_top_n=_int(env, "ASFMATCH_NOTIFY_TOP_N", 10),
             notify_min_score=_float(env, "ASFMATCH_NOTIFY_MIN_SCORE", 0.15),

@@ -48,7 +48,7 @@ async def test_each_key_has_its_own_limit(app_client, keys):
     await away_from_window_edge()
     _, first = await keys.make("buyer")
     _, second = await keys.make("supplier")
-    async with app_client(rate_limit_per_address=1_000, rate_limit_per_key=2) as client:
+    async with app_client(rate_limit_per_address=1_000, rate_limit_per_organisation=2) as client:
         first_statuses = [
             (await client.get(f"{API}/me", headers=first)).status_code for _ in range(3)
         ]
@@ -65,7 +65,7 @@ async def test_each_key_has_its_own_limit(app_client, keys):
 async def test_key_limit_reports_the_binding_limit(app_client, keys):
     await away_from_window_edge()
     _, buyer = await keys.make("buyer")
-    async with app_client(rate_limit_per_address=100, rate_limit_per_key=5) as client:
+    async with app_client(rate_limit_per_address=100, rate_limit_per_organisation=5) as client:
         response = await client.get(f"{API}/me", headers=buyer)
         limited = [await client.get(f"{API}/me", headers=buyer) for _ in range(5)][-1]
     # The key's limit binds (4 left of 5, rather than 99 of 100).
@@ -127,6 +127,6 @@ async def test_keyed_calls_also_meet_the_address_limit_so_made_up_keys_cannot_by
 ):
     await away_from_window_edge()
     _, buyer = await keys.make("buyer")
-    async with app_client(rate_limit_per_address=2, rate_limit_per_key=10) as client:
+    async with app_client(rate_limit_per_address=2, rate_limit_per_organisation=10) as client:
         statuses = [(await client.get(f"{API}/me", headers=buyer)).status_code for _ in range(4)]
     assert statuses == [200, 200, 429, 429]
