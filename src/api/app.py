@@ -30,6 +30,7 @@ from asfmatch.storage.cache import MatchCache, RateLimiter, RedisGate, create_re
 from asfmatch.storage.db import create_pool
 from asfmatch.storage.servers import running_servers
 from asfmatch.storage.settings import Settings
+from asfmatch.storage.stream_hub import StreamHub
 from asfmatch.web.rendering import template_config
 from asfmatch.web.site import handle_http_outside_routes, web_router
 
@@ -45,6 +46,8 @@ def create_app(settings: Settings) -> Litestar:
             pool = await create_pool(servers.database_url, settings)
             client = create_redis(servers.redis_url, settings)
             gate = RedisGate(client, settings)
+            hub = StreamHub(servers.database_url, pool)
+            await hub.start()
             app.state["resources"] = AppResources(
                 settings=settings,
                 servers=servers,
@@ -52,10 +55,12 @@ def create_app(settings: Settings) -> Litestar:
                 redis=gate,
                 cache=MatchCache(gate),
                 limiter=RateLimiter(gate),
+                streams=hub,
             )
             try:
                 yield
             finally:
+                await hub.stop()
                 await client.aclose()
                 await pool.close()
 
