@@ -13,6 +13,7 @@ from litestar.exceptions import HTTPException
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import RapidocRenderPlugin
 
+from asfmatch.api.allow_header import CompleteAllow
 from asfmatch.api.errors import EXCEPTION_HANDLERS
 from asfmatch.api.health import health
 from asfmatch.api.limits import RequestLimits
@@ -20,6 +21,7 @@ from asfmatch.api.matches import MatchController
 from asfmatch.api.needs import NeedController
 from asfmatch.api.notices import NoticeClaimController
 from asfmatch.api.notifications import NotificationController
+from asfmatch.api.openapi_truth import SECURITY, document_errors, openapi_components
 from asfmatch.api.organisations import MeController, OrganisationController
 from asfmatch.api.reference import ReferenceController
 from asfmatch.api.retry import CONFLICT_HANDLERS, TransactionRetry
@@ -91,7 +93,7 @@ def create_app(settings: Settings) -> Litestar:
         lifespan=[lifespan],
         template_config=template_config(),
         # Outermost first: a replayed request is counted once by the rate limits.
-        middleware=[RequestLimits(), TransactionRetry()],
+        middleware=[RequestLimits(), TransactionRetry(), CompleteAllow()],
         exception_handlers=handlers,
         request_max_body_size=settings.max_body_bytes,
         openapi_config=OpenAPIConfig(
@@ -102,6 +104,8 @@ def create_app(settings: Settings) -> Litestar:
                 "public buyers. Authenticate with `Authorization: Bearer <api key>`."
             ),
             path="/schema",
+            components=openapi_components(),
+            security=SECURITY,
             # Served from the package: the docs must render with the network cut.
             render_plugins=[
                 RapidocRenderPlugin(
@@ -111,5 +115,6 @@ def create_app(settings: Settings) -> Litestar:
                 )
             ],
         ),
+        on_startup=[document_errors],
         debug=False,
     )
