@@ -15,7 +15,7 @@ from litestar.openapi.plugins import RapidocRenderPlugin
 
 from asfmatch.api.allow_header import CompleteAllow
 from asfmatch.api.errors import EXCEPTION_HANDLERS
-from asfmatch.api.health import health
+from asfmatch.api.health import health, ready
 from asfmatch.api.limits import RequestLimits
 from asfmatch.api.matches import MatchController
 from asfmatch.api.needs import NeedController
@@ -75,6 +75,7 @@ def create_app(settings: Settings) -> Litestar:
     return Litestar(
         route_handlers=[
             health,
+            ready,
             OrganisationController,
             MeController,
             SupplierController,

@@ -71,7 +71,7 @@ class RequestLimits(ASGIMiddleware):
     def should_bypass_for_scope(scope: Scope) -> bool:
         """Health checks and the API documentation are never limited."""
         path = str(scope.get("path", ""))
-        return path == "/health" or path == "/schema" or path.startswith("/schema/")
+        return path in ("/health", "/ready") or path == "/schema" or path.startswith("/schema/")
 
     async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
         headers = _headers(scope)

@@ -1,5 +1,5 @@
 """Command line: `asfmatch serve | worker | migrate | import | import-notices | fetch-notices |
-demo | create-admin-key`."""
+demo | jobs | create-admin-key`."""
 
 from __future__ import annotations
 
@@ -68,6 +68,14 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="remove the needs posted since the demo data was loaded, then exit",
     )
+    listing = commands.add_parser(
+        "jobs",
+        help="list jobs (newest first), or requeue failed ones: asfmatch jobs requeue ID...",
+    )
+    listing.add_argument("action", nargs="?", choices=("list", "requeue"), default="list")
+    listing.add_argument("ids", nargs="*", type=int, help="job ids to requeue")
+    listing.add_argument("--failed", action="store_true", help="only jobs that failed for good")
+    listing.add_argument("--limit", type=int, default=50)
     admin = commands.add_parser("create-admin-key", help="print a new admin API key")
     admin.add_argument("--name", default="asf-match administration")
     admin.add_argument(
@@ -131,6 +139,10 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
         return asyncio.run(_import_notices(settings, args.paths, quiet=args.quiet))
     if command == "create-admin-key":
         return asyncio.run(_create_admin_key(settings, args.name, args.org_number))
+    if command == "jobs":
+        if args.action == "requeue":
+            return asyncio.run(_requeue_jobs(settings, args.ids))
+        return asyncio.run(_list_jobs(settings, failed=args.failed, limit=args.limit))
     raise AssertionError(command)
 
 
@@ -277,6 +289,52 @@ async def _import(settings: Settings, path: Path) -> int:
     ids = {"buyers": result.buyers, "suppliers": result.suppliers, "needs": result.needs}
     sys.stdout.write(msgspec.json.format(msgspec.json.encode(ids)).decode() + "\n")
     return 0
+
+
+async def _list_jobs(settings: Settings, *, failed: bool, limit: int) -> int:
+    from asfmatch.storage import jobs
+    from asfmatch.storage.db import connect
+    from asfmatch.storage.servers import running_servers
+
+    async with running_servers(settings) as servers:
+        connection = await connect(servers.database_url)
+        try:
+            found = await jobs.list_jobs(connection, failed_only=failed, limit=limit)
+        finally:
+            await connection.close()
+    print(f"{'id':>8}  {'kind':<17} {'entity':>8}  {'state':<10} {'tries':>5}  {'when':<19}  error")
+    for job in found:
+        moment = (job.finished_at or job.run_at).strftime("%Y-%m-%d %H:%M:%S")
+        error = (job.last_error or "").replace("\n", " ")[:80]
+        print(
+            f"{job.id:>8}  {job.kind:<17} {job.entity_id:>8}  {job.state:<10} "
+            f"{job.attempts:>5}  {moment:<19}  {error}"
+        )
+    if not found:
+        print("no failed jobs" if failed else "no jobs")
+    return 0
+
+
+async def _requeue_jobs(settings: Settings, ids: list[int]) -> int:
+    from asfmatch.storage import jobs
+    from asfmatch.storage.db import connect
+    from asfmatch.storage.servers import running_servers
+
+    if not ids:
+        print("asfmatch jobs requeue: name the job ids to requeue", file=sys.stderr)
+        return 2
+    outcomes: dict[int, str] = {}
+    async with running_servers(settings) as servers:
+        connection = await connect(servers.database_url)
+        try:
+            for job_id in ids:
+                async with connection.transaction():
+                    outcomes[job_id] = await jobs.requeue(connection, job_id)
+        finally:
+            await connection.close()
+    for job_id, outcome in outcomes.items():
+        print(f"job {job_id}: {outcome}")
+    return 0 if all(o in {"requeued", "merged"} for o in outcomes.values()) else 1
 
 
 async def _import_notices(settings: Settings, paths: list[str], *, quiet: bool) -> int:

@@ -17,7 +17,8 @@ from asfmatch.storage.matches import MatchOwner, StoredMatch
 from asfmatch.storage.organisations import Principal
 from asfmatch.storage.suppliers import supplier_of_organisation
 
-MatchStatus = Literal["pending", "ready"]
+# "failed": the latest ranking job gave up after its last attempt (see `asfmatch jobs`).
+MatchStatus = Literal["pending", "ready", "failed"]
 
 
 class SupplierMatch(msgspec.Struct, frozen=True, kw_only=True):
@@ -43,7 +44,8 @@ class NeedMatch(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class NeedMatches(msgspec.Struct, frozen=True, kw_only=True):
-    """A need's ranked suppliers; `pending` while a ranking job for it is queued or running."""
+    """A need's ranked suppliers; `pending` while a ranking job for it is queued or running,
+    `failed` when its last ranking failed for good (what is shown is the older list)."""
 
     need_id: int
     status: MatchStatus
@@ -51,7 +53,8 @@ class NeedMatches(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class SupplierMatches(msgspec.Struct, frozen=True, kw_only=True):
-    """A supplier's ranked open needs; `pending` while its ranking job is queued or running."""
+    """A supplier's ranked open needs; `pending` while its ranking job is queued or running,
+    `failed` when its last ranking failed for good."""
 
     supplier_id: int
     status: MatchStatus
@@ -160,6 +163,9 @@ async def _list_body(
     job_kind, load, render = _SIDES[side]
     if await jobs.has_open_job(db, job_kind, owner.id):
         return render(owner.id, "pending", await load(db, owner.id, size))
+    if await jobs.ranking_failed(db, job_kind, owner.id):
+        # Not cached: requeueing the job (`asfmatch jobs requeue`) must show at once.
+        return render(owner.id, "failed", await load(db, owner.id, size))
     cached = await cache.get(side, owner.id, owner.match_version)
     if cached is not None:
         return cached

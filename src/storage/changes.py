@@ -1,7 +1,7 @@
 """Where the worker's view of profiles and needs may safely resume reading.
 
 Every content change of a profile or need records the id of the transaction that made it
-(`change_xid`, sql/004). Transaction ids are handed out before commit, so "the highest id seen"
+(`change_xid`, sql/006). Transaction ids are handed out before commit, so "the highest id seen"
 is not a safe cursor: a transaction with a lower id may still commit later. The oldest
 transaction still running when a snapshot was taken, pg_snapshot_xmin(pg_current_snapshot()),
 is: every change below it had committed (or rolled back) before that snapshot, so a reader

@@ -105,16 +105,27 @@ async def extend_lease(
 
 
 async def complete(connection: Connection, job_id: int, worker_id: str) -> bool:
-    """Mark a job done if this worker still holds it; False means another worker took it over."""
-    status: str = await connection.execute(
+    """Mark a job done if this worker still holds it; False means another worker took it over.
+
+    Earlier failed jobs of the same kind and entity are settled by this success (superseded),
+    so `asfmatch jobs --failed` and a list's `failed` status show only what is still wrong."""
+    done: int = await connection.fetchval(
         """
-        UPDATE jobs SET state = 'done', finished_at = now(), locked_until = NULL
-        WHERE id = $1 AND locked_by = $2 AND state = 'running'
+        WITH done AS (
+            UPDATE jobs SET state = 'done', finished_at = now(), locked_until = NULL
+            WHERE id = $1 AND locked_by = $2 AND state = 'running'
+            RETURNING id, kind, entity_id
+        ), settled AS (
+            UPDATE jobs j SET state = 'superseded'
+            FROM done WHERE j.kind = done.kind AND j.entity_id = done.entity_id
+              AND j.state = 'failed' AND j.id < done.id
+        )
+        SELECT count(*) FROM done
         """,
         job_id,
         worker_id,
     )
-    return status.endswith(" 1")
+    return done == 1
 
 
 def retry_delay(attempts: int) -> float:
@@ -123,9 +134,12 @@ def retry_delay(attempts: int) -> float:
     return base * (1 + random.random() * 0.25)  # noqa: S311 - jitter, not security
 
 
-async def fail(connection: Connection, job: Job, worker_id: str, error: str) -> str:
-    """Record a failed attempt: queue it again after a backoff, or give up after max_attempts."""
-    if job.attempts >= job.max_attempts:
+async def fail(
+    connection: Connection, job: Job, worker_id: str, error: str, max_attempts: int | None = None
+) -> str:
+    """Record a failed attempt: queue it again after a backoff, or give up after `max_attempts`
+    (the job kind's, from workers/registry.py; else the row's)."""
+    if job.attempts >= (job.max_attempts if max_attempts is None else max_attempts):
         await connection.execute(
             """
             UPDATE jobs SET state = 'failed', finished_at = now(), last_error = $3,
@@ -180,6 +194,78 @@ async def has_open_job(connection: Connection, kind: str, entity_id: int) -> boo
 
 
 async def counts(connection: Connection) -> dict[str, int]:
-    """How many jobs are in each state (for health and the demo page)."""
-    rows = await connection.fetch("SELECT state, count(*) AS n FROM jobs GROUP BY state")
-    return {row["state"]: int(row["n"]) for row in rows}
+    """How many jobs are queued, running and failed, for /health. Only the partial indexes on
+    those states are read; done jobs (the bulk, until retention prunes them) are not counted."""
+    row = await connection.fetchrow(
+        """
+        SELECT (SELECT count(*) FROM jobs WHERE state = 'queued') AS queued,
+               (SELECT count(*) FROM jobs WHERE state = 'running') AS running,
+               (SELECT count(*) FROM jobs WHERE state = 'failed') AS failed
+        """
+    )
+    assert row is not None
+    return {state: int(row[state]) for state in ("queued", "running", "failed") if row[state]}
+
+
+class JobRow(msgspec.Struct, frozen=True, kw_only=True):
+    """A job as `asfmatch jobs` lists it."""
+
+    id: int
+    kind: str
+    entity_id: int
+    state: str
+    attempts: int
+    run_at: datetime
+    finished_at: datetime | None
+    last_error: str | None
+
+
+async def list_jobs(connection: Connection, *, failed_only: bool, limit: int) -> list[JobRow]:
+    """The newest jobs (only failed ones if asked), newest first."""
+    rows = await connection.fetch(
+        f"""
+        SELECT id, kind, entity_id, state, attempts, run_at, finished_at, last_error FROM jobs
+        {"WHERE state = 'failed'" if failed_only else ""}
+        ORDER BY id DESC LIMIT $1
+        """,
+        limit,
+    )
+    return [JobRow(**dict(row)) for row in rows]
+
+
+async def requeue(connection: Connection, job_id: int) -> str:
+    """Queue a failed job again with fresh attempts. "requeued", "merged" (a queued job of the
+    same kind and entity already does its work), "not failed" or "unknown"."""
+    row = await connection.fetchrow(
+        "SELECT kind, entity_id, state FROM jobs WHERE id = $1 FOR UPDATE", job_id
+    )
+    if row is None:
+        return "unknown"
+    if row["state"] != "failed":
+        return "not failed"
+    try:
+        async with connection.transaction():
+            await connection.execute(
+                """
+                UPDATE jobs SET state = 'queued', attempts = 0, run_at = now(), finished_at = NULL,
+                                locked_by = NULL, locked_until = NULL
+                WHERE id = $1
+                """,
+                job_id,
+            )
+    except asyncpg.UniqueViolationError:
+        await connection.execute(
+            "UPDATE jobs SET state = 'superseded', finished_at = now() WHERE id = $1", job_id
+        )
+        return "merged"
+    return "requeued"
+
+
+async def ranking_failed(connection: Connection, kind: str, entity_id: int) -> bool:
+    """True when the latest job of this kind for this entity failed for good."""
+    state: str | None = await connection.fetchval(
+        "SELECT state FROM jobs WHERE kind = $1 AND entity_id = $2 ORDER BY id DESC LIMIT 1",
+        kind,
+        entity_id,
+    )
+    return state == "failed"

@@ -199,6 +199,24 @@ async def open_needs(connection: Connection, need_ids: Sequence[int]) -> set[int
     return {row["id"] for row in rows}
 
 
+async def stale_owners(connection: Connection) -> tuple[list[int], list[int]]:
+    """Needs no longer open and suppliers no longer active that still have stored pairs."""
+    needs = await connection.fetch(
+        """
+        SELECT DISTINCT m.need_id AS id FROM matches m JOIN needs n ON n.id = m.need_id
+        WHERE n.status <> 'open' ORDER BY 1
+        """
+    )
+    suppliers = await connection.fetch(
+        """
+        SELECT DISTINCT m.supplier_id AS id FROM matches m
+        JOIN supplier_profiles s ON s.id = m.supplier_id
+        WHERE NOT s.active ORDER BY 1
+        """
+    )
+    return [row["id"] for row in needs], [row["id"] for row in suppliers]
+
+
 async def forget_need(connection: Connection, need_id: int) -> list[int]:
     """Drop a need's stored pairs (its content changed or it closed); bump every list it was on.
 

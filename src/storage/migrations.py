@@ -54,6 +54,19 @@ def load_migrations(directory: Path = DEFAULT_MIGRATIONS_DIR) -> list[Migration]
     return found
 
 
+async def pending_migrations(
+    connection: Connection, directory: Path = DEFAULT_MIGRATIONS_DIR
+) -> list[str]:
+    """Names of the migrations this code ships that the database has not applied."""
+    exists = await connection.fetchval("SELECT to_regclass('schema_migrations') IS NOT NULL")
+    applied = (
+        {row["version"] for row in await connection.fetch("SELECT version FROM schema_migrations")}
+        if exists
+        else set()
+    )
+    return [m.name for m in load_migrations(directory) if m.version not in applied]
+
+
 async def migrate(connection: Connection, directory: Path = DEFAULT_MIGRATIONS_DIR) -> list[str]:
     """Apply pending migrations under an advisory lock and return the names applied."""
     migrations = load_migrations(directory)

@@ -121,6 +121,17 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     worker_poll_seconds: float = 2.0
     # Seconds a worker holds a job before another worker may take it over (crash recovery).
     job_lease_seconds: float = 30.0
+    # Seconds between the worker's checks for needs past their deadline.
+    deadline_check_seconds: float = 30.0
+    # Seconds between reconciles: each worker rebuilds its index from PostgreSQL and removes
+    # pairs of closed needs or inactive suppliers that slipped into lists.
+    reconcile_seconds: float = 900.0
+    # Seconds between retention runs, and how many days finished jobs, settled webhook
+    # messages (with their attempts) and daily push counters are kept.
+    retention_check_seconds: float = 3600.0
+    retention_jobs_days: float = 7.0
+    retention_webhook_days: float = 30.0
+    retention_counter_days: float = 7.0
     log_level: str = "INFO"
     # Match notifications (docs/notifications.md). A need tells at most this many of its best
     # suppliers, and only those scoring at least notify_min_score.
@@ -200,6 +211,12 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             match_list_size=_int(env, "ASFMATCH_MATCH_LIST_SIZE", 20),
             worker_poll_seconds=_float(env, "ASFMATCH_WORKER_POLL_SECONDS", 2.0),
             job_lease_seconds=_float(env, "ASFMATCH_JOB_LEASE_SECONDS", 30.0),
+            deadline_check_seconds=_float(env, "ASFMATCH_DEADLINE_CHECK_SECONDS", 30.0),
+            reconcile_seconds=_float(env, "ASFMATCH_RECONCILE_SECONDS", 900.0),
+            retention_check_seconds=_float(env, "ASFMATCH_RETENTION_CHECK_SECONDS", 3600.0),
+            retention_jobs_days=_float(env, "ASFMATCH_RETENTION_JOBS_DAYS", 7.0),
+            retention_webhook_days=_float(env, "ASFMATCH_RETENTION_WEBHOOK_DAYS", 30.0),
+            retention_counter_days=_float(env, "ASFMATCH_RETENTION_COUNTER_DAYS", 7.0),
             log_level=env.get("ASFMATCH_LOG_LEVEL", "INFO"),
             notify_top_n=_int(env, "ASFMATCH_NOTIFY_TOP_N", 10),
             notify_min_score=_float(env, "ASFMATCH_NOTIFY_MIN_SCORE", 0.15),

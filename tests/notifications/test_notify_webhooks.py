@@ -95,15 +95,16 @@ async def test_a_matching_need_reaches_the_webhook_signed_and_thin(
     assert logged["webhook_id"] == delivery.webhook_id and logged["attempt"] == 1
 
 
-async def test_a_posted_need_reaches_a_registered_webhook_within_a_second(
+async def test_a_posted_need_reaches_a_registered_webhook_through_the_running_worker(
     client: Any, town: Town, settings: Settings, receiver: Receiver, db: asyncpg.Connection
 ) -> None:
-    """The issue's "done when", with the worker running as it does in production."""
+    """The worker running as in production, woken by the NOTIFY at commit: its poll is set
+    far beyond the test's patience, so only the NOTIFY can bring the webhook. How fast it
+    arrives is a figure of bench/bench_notifications.py, not an assertion here."""
     await add_webhook(client, town.supplier, receiver)
     assert settings.database_url is not None
-    # The production poll interval: what wakes the worker here is the NOTIFY at commit.
     worker = Worker(
-        msgspec.structs.replace(settings, worker_poll_seconds=2.0), settings.database_url
+        msgspec.structs.replace(settings, worker_poll_seconds=3600.0), settings.database_url
     )
     stop = asyncio.Event()
     running = asyncio.create_task(worker.run(stop))
@@ -112,16 +113,12 @@ async def test_a_posted_need_reaches_a_registered_webhook_within_a_second(
         async with asyncio.timeout(10):
             while await db.fetchval("SELECT count(*) FROM jobs WHERE state <> 'done'"):  # noqa: ASYNC110 - polling the database, no event to wait on
                 await asyncio.sleep(0.05)
-        await asyncio.sleep(0.3)
-        started = time.monotonic()
         await post_need(client, town.buyer.headers)
-        [delivery] = await receiver.wait_for(1, within=5)
-        elapsed = delivery.at - started
+        [delivery] = await receiver.wait_for(1, within=20)
     finally:
         stop.set()
         await running
     assert delivery.verified_by, "correctly signed"
-    assert elapsed < 1.0, f"took {elapsed:.3f} s"
 
 
 async def test_failed_attempts_follow_the_schedule_under_one_webhook_id(
@@ -244,9 +241,7 @@ async def test_a_receiver_that_does_not_answer_times_out(
     receiver.hang = True
     await drain(settings)
     await post_need(client, town.buyer.headers)
-    started = time.monotonic()
     await drain(msgspec.structs.replace(settings, webhook_timeout_seconds=0.5))
-    assert time.monotonic() - started < 5
     [logged] = await _log(client, town, endpoint_id)
     assert logged["outcome"] == "failed" and "no response within 0.5 s" in logged["error"]
 
