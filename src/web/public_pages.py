@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, get_args
+from urllib.parse import quote
 
 from litestar import Request, get
 from litestar.params import FromPath, QueryParameter
@@ -12,6 +13,7 @@ from asfmatch.api.schemas import PathId
 from asfmatch.api.state import Db
 from asfmatch.reference.cpv import search_cpv
 from asfmatch.reference.regions import kommuner, lan
+from asfmatch.services.needs import NeedSource
 from asfmatch.storage import needs as needs_repo
 from asfmatch.storage import overview
 from asfmatch.storage import suppliers as suppliers_repo
@@ -23,6 +25,7 @@ from asfmatch.web.rendering import page
 from asfmatch.web.visitor import LANGUAGE_COOKIE, VisitorDep
 
 PAGE_SIZE = 20
+NEED_SOURCES: tuple[str, ...] = get_args(NeedSource)
 CPV_INPUTS = ("q", "cpv_1", "cpv_2", "cpv_3")
 Text = Annotated[str | None, QueryParameter(max_length=200, required=False)]
 
@@ -96,18 +99,54 @@ async def needs_page(
         str | None, QueryParameter(name="lan", max_length=2, required=False)
     ] = None,
     q: Text = None,
+    source: Annotated[
+        str | None, QueryParameter(name="kalla", max_length=20, required=False)
+    ] = None,
+    only_reserved: Annotated[bool, QueryParameter(name="reserverad")] = False,
+    only_social: Annotated[bool, QueryParameter(name="socialt")] = False,
     page_no: Annotated[int, QueryParameter(name="sida", ge=1, le=10_000)] = 1,
 ) -> Template:
-    """Open needs, newest first."""
+    """Open needs, newest first, narrowed by län, words, source and the social flags."""
     lan_code, _ = _area_filters(lan_code, None)
+    # An unknown source from a hand-edited link lists every source instead of failing.
+    source = source if source in NEED_SOURCES else None
     found = await needs_repo.list_needs(
         db,
-        NeedFilter(status="open", lan=lan_code, query=q or None),
+        NeedFilter(
+            status="open",
+            lan=lan_code,
+            query=q or None,
+            source=source,
+            reserved=True if only_reserved else None,
+            social_objective=True if only_social else None,
+        ),
         page=page_no,
         page_size=PAGE_SIZE,
     )
     per_lan = await overview.open_needs_per_lan(db)
-    return page(visitor, "needs.html", needs=found, per_lan=per_lan, selected=lan_code, q=q or "")
+    kept = {
+        "lan": lan_code,
+        "q": q or None,
+        "kalla": source,
+        "reserverad": "true" if only_reserved else None,
+        "socialt": "true" if only_social else None,
+    }
+    pager_base = "/behov?" + "".join(
+        f"{name}={quote(value)}&" for name, value in kept.items() if value
+    )
+    return page(
+        visitor,
+        "needs.html",
+        needs=found,
+        per_lan=per_lan,
+        selected=lan_code,
+        q=q or "",
+        source=source,
+        sources=NEED_SOURCES,
+        only_reserved=only_reserved,
+        only_social=only_social,
+        pager_base=pager_base,
+    )
 
 
 @get("/sprak/{language:str}", name="web:language", include_in_schema=False)

@@ -4,11 +4,16 @@ the language switch, and the documentation that renders offline."""
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
+import asyncpg
 from litestar.testing import AsyncTestClient
 
 from asfmatch.importing import ImportResult
+from asfmatch.notices.importing import import_documents
+from asfmatch.notices.reading import read_documents
 
 
 async def test_start_page_shows_public_counts_and_a_link_per_lan(
@@ -121,3 +126,45 @@ async def test_an_unknown_path_is_a_page_but_an_unknown_api_path_stays_json(
     api = await client.get("/api/v1/finns-inte")
     assert api.status_code == 404
     assert api.headers["content-type"].startswith("application/problem+json")
+
+
+async def test_imported_notices_show_their_source_link_and_buyer_without_an_account(
+    client: AsyncTestClient[Any], demo_world: ImportResult, db: asyncpg.Connection
+) -> None:
+    fixtures = Path(__file__).parents[1] / "notices" / "fixtures"
+    paths = [
+        str(fixtures / "se_cn_reserved_lulea.xml"),
+        str(fixtures / "se_cn_two_lots_norrbotten.xml"),
+    ]
+    report = await import_documents(
+        db, read_documents(paths), datetime(2026, 12, 2, 12, tzinfo=UTC)
+    )
+    assert report.created
+    from_ted = await client.get("/behov?kalla=ted")
+    assert from_ted.status_code == 200
+    cards = from_ted.text.count('data-testid="need-card"')
+    assert cards == len(report.created)
+    assert from_ted.text.count('data-testid="need-source">Från TED') == cards
+    assert "Region Norrbotten" in from_ted.text  # a buyer that has no account here
+    typed_here = await client.get("/behov?kalla=asfmatch")
+    assert 'data-testid="need-source"' not in typed_here.text
+    assert typed_here.text.count('data-testid="need-card"') > 0
+
+    need_id = re.search(r'<a href="/behov/(\d+)">', from_ted.text)
+    assert need_id is not None
+    need_page = await client.get(f"/behov/{need_id.group(1)}")
+    link = re.search(
+        r'<a href="([^"]+)" rel="external noopener" data-testid="notice-link">', need_page.text
+    )
+    assert link is not None and link.group(1).startswith("https://")
+
+
+async def test_the_needs_list_narrows_to_reserved_contracts(
+    client: AsyncTestClient[Any], demo_world: ImportResult
+) -> None:
+    everything = await client.get("/behov")
+    reserved = await client.get("/behov?reserverad=true")
+    count = reserved.text.count('data-testid="need-card"')
+    assert 0 < count < everything.text.count('data-testid="need-card"')
+    assert reserved.text.count("Reserverad upphandling</li>") == count
+    assert 'id="n-reserved" name="reserverad" type="checkbox" value="true" checked' in reserved.text
