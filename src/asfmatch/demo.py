@@ -36,6 +36,8 @@ from asfmatch.workers.runner import Worker
 log = logging.getLogger(__name__)
 
 DEMO_ADMIN_ORG = "000000-0000"
+# Seconds Ctrl-C or SIGTERM waits for the worker's running jobs before cancelling them.
+WORKER_STOP_SECONDS = 5.0
 # Seconds Ctrl-C or SIGTERM waits for open requests (live streams never end by themselves).
 GRACEFUL_SHUTDOWN_SECONDS = 2
 _SWEDEN = ZoneInfo("Europe/Stockholm")
@@ -196,6 +198,12 @@ async def run_demo(settings: Settings, host: str, port: int) -> int:
             await serving
         finally:
             stop.set()
+            # A job still running when the demo stops is given a moment, then cancelled: its
+            # lease runs out and the next start runs it again, so stopping loses nothing.
+            done, _ = await asyncio.wait({worker_task}, timeout=WORKER_STOP_SECONDS)
+            if not done:
+                print("asfmatch demo: stopping the worker's unfinished jobs", file=sys.stderr)
+                worker_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await worker_task
     return 0

@@ -8,11 +8,12 @@ import re
 import socket
 import subprocess
 import sys
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from litestar.testing import AsyncTestClient
 
@@ -79,6 +80,11 @@ def free_port() -> int:
         return port
 
 
+def _drain(stream: IO[str], into: list[str]) -> None:
+    for line in stream:
+        into.append(line)
+
+
 @asynccontextmanager
 async def running_demo(
     database_url: str, redis_url: str, data_dir: Path, port: int | None = None
@@ -102,6 +108,7 @@ async def running_demo(
     )
     assert process.stdout is not None
     printed: list[str] = []
+    drain: threading.Thread | None = None
     try:
         while not any(line.startswith("Press Ctrl-C") for line in printed):
             line = await asyncio.to_thread(process.stdout.readline)
@@ -109,6 +116,10 @@ async def running_demo(
                 raise AssertionError("demo exited early:\n" + "".join(printed))
             printed.append(line)
         text = "".join(printed)
+        # Keep reading what the demo prints: a full pipe would block its next log line, and
+        # a process blocked on a write never gets to its shutdown.
+        drain = threading.Thread(target=_drain, args=(process.stdout, printed), daemon=True)
+        drain.start()
         admin_key = re.search(r"admin key:\s+(\S+)", text)
         presenter = re.search(r"presenter:\s+(\S+)", text)
         assert admin_key and presenter, text
@@ -125,5 +136,15 @@ async def running_demo(
     finally:
         if process.poll() is None:
             process.terminate()
-        await asyncio.to_thread(process.wait, 30)
-        process.stdout.close()
+        try:
+            await asyncio.to_thread(process.wait, 30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+            raise AssertionError(
+                "demo did not stop within 30 s of SIGTERM; it printed:\n" + "".join(printed)
+            ) from None
+        finally:
+            if drain is not None:
+                drain.join(5)
+            process.stdout.close()
