@@ -10,6 +10,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy import sparse
 
+from asfmatch.matching.boilerplate import strip_boilerplate
 from asfmatch.matching.cpv import SIBLING_SIMILARITY, CpvLink, best_links, normalise_codes
 from asfmatch.matching.explanation import Explanation, TermAttribution, TermWeight
 from asfmatch.matching.filters import (
@@ -111,8 +112,10 @@ def supplier_document(supplier: SupplierProfile, cpv_labels: Mapping[str, str]) 
 
 
 def need_document(need: Need, cpv_labels: Mapping[str, str]) -> str:
-    """The text indexed for a need: title, description and its CPV codes' labels."""
-    return f"{need.title}\n{need.description}\n{_labels_text(need.cpv_codes, cpv_labels)}"
+    """The text indexed for a need: title, description (without procurement boilerplate) and
+    its CPV codes' labels."""
+    description = strip_boilerplate(need.description)
+    return f"{need.title}\n{description}\n{_labels_text(need.cpv_codes, cpv_labels)}"
 
 
 _LAN_KEY = "län:"

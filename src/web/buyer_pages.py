@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import msgspec
 from litestar import Request, Response, get, post
 from litestar.datastructures import State
+from litestar.params import FromQuery
 from litestar.response import Redirect, Template
 
 from asfmatch.api.schemas import PathId
@@ -26,6 +27,7 @@ from asfmatch.storage.needs import Need
 from asfmatch.web.errors import PageError
 from asfmatch.web.explain import explain
 from asfmatch.web.forms import FormState
+from asfmatch.web.i18n import SWEDEN, Translator
 from asfmatch.web.rendering import cpv_label, kommun_name, page
 from asfmatch.web.visitor import Visitor, VisitorDep, checked_form
 
@@ -137,10 +139,28 @@ def _need_form_page(
 
 
 @get("/behov/nytt", name="web:need_new", include_in_schema=False)
-async def new_need_page(visitor: VisitorDep) -> Template:
-    """An empty need form."""
+async def new_need_page(visitor: VisitorDep, exempel: FromQuery[bool] = False) -> Template:
+    """An empty need form, or (`?exempel=true`) the prepared need of the guided demo."""
     visitor.require("buyer")
-    return _need_form_page(visitor, None, {}, None)
+    values = _prepared_need(visitor) if exempel else {}
+    return _need_form_page(visitor, None, values, None)
+
+
+def _prepared_need(visitor: Visitor) -> dict[str, str]:
+    """The guided demo's need, closing in 30 days, in Luleå (the demo has ASFs there). Its text
+    is Swedish whatever the page's language: the matching reads Swedish."""
+    swedish = Translator("sv")
+    closes = (datetime.now(SWEDEN).date() + timedelta(days=30)).isoformat()
+    return {
+        "title": swedish("example.title"),
+        "description": swedish("example.description"),
+        "kommun": "Luleå",
+        "cpv_1": f"90910000-9 {cpv_label('90910000', visitor.language)}",
+        "estimated_value_sek": "600000",
+        "training_places": "2",
+        "closes_on": closes,
+        "reserved": "on",
+    }
 
 
 @post("/behov/nytt", name="web:need_create", include_in_schema=False)

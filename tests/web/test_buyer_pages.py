@@ -132,3 +132,32 @@ async def test_another_buyers_need_shows_its_facts_but_not_its_matches(
     assert matches.status_code == 403
     export = await client.get(f"/behov/{theirs}/matchningar.csv")
     assert export.status_code == 403
+
+
+async def test_the_prepared_example_need_posts_and_finds_asfs(
+    client: AsyncTestClient[Any],
+    db: asyncpg.Connection,
+    settings: Settings,
+    demo_world: ImportResult,
+) -> None:
+    csrf = await sign_in(client, await key_for(db, demo_world.buyers["b-lulea"]))
+    form = await client.get("/behov/nytt?exempel=true")
+    assert "Städning och fönsterputs av förskolor i Luleå (exempel)" in form.text
+    fields = {
+        name: value
+        for name, value in re.findall(
+            r'<input id="[^"]+" name="([a-z_0-9]+)" type="(?:text|date)"[^>]*value="([^"]*)"',
+            form.text,
+        )
+    }
+    fields["description"] = re.search(r'<textarea id="description"[^>]*>([^<]*)<', form.text).group(
+        1
+    )  # type: ignore[union-attr]
+    fields["reserved"] = "on"
+    posted = await client.post(
+        "/behov/nytt", data={"_csrf": csrf, **fields}, follow_redirects=False
+    )
+    assert posted.status_code == 303, posted.text
+    await drain(settings)
+    matches = await client.get(posted.headers["location"] + "/matchningar")
+    assert 'data-testid="match"' in matches.text
