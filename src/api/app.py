@@ -13,6 +13,7 @@ from litestar.exceptions import HTTPException
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import RapidocRenderPlugin
 
+from asfmatch.api.allow_header import CompleteAllow
 from asfmatch.api.errors import EXCEPTION_HANDLERS
 from asfmatch.api.health import health, ready
 from asfmatch.api.limits import RequestLimits
@@ -20,6 +21,7 @@ from asfmatch.api.matches import MatchController
 from asfmatch.api.needs import NeedController
 from asfmatch.api.notices import NoticeClaimController
 from asfmatch.api.notifications import NotificationController
+from asfmatch.api.openapi_truth import SECURITY, document_errors, openapi_components
 from asfmatch.api.organisations import MeController, OrganisationController
 from asfmatch.api.reference import ReferenceController
 from asfmatch.api.retry import CONFLICT_HANDLERS, TransactionRetry
@@ -30,6 +32,7 @@ from asfmatch.storage.cache import MatchCache, RateLimiter, RedisGate, create_re
 from asfmatch.storage.db import create_pool
 from asfmatch.storage.servers import running_servers
 from asfmatch.storage.settings import Settings
+from asfmatch.storage.stream_hub import StreamHub
 from asfmatch.web.rendering import template_config
 from asfmatch.web.site import handle_http_outside_routes, web_router
 
@@ -45,6 +48,8 @@ def create_app(settings: Settings) -> Litestar:
             pool = await create_pool(servers.database_url, settings)
             client = create_redis(servers.redis_url, settings)
             gate = RedisGate(client, settings)
+            hub = StreamHub(servers.database_url, pool)
+            await hub.start()
             app.state["resources"] = AppResources(
                 settings=settings,
                 servers=servers,
@@ -52,10 +57,12 @@ def create_app(settings: Settings) -> Litestar:
                 redis=gate,
                 cache=MatchCache(gate),
                 limiter=RateLimiter(gate),
+                streams=hub,
             )
             try:
                 yield
             finally:
+                await hub.stop()
                 await client.aclose()
                 await pool.close()
 
@@ -87,7 +94,7 @@ def create_app(settings: Settings) -> Litestar:
         lifespan=[lifespan],
         template_config=template_config(),
         # Outermost first: a replayed request is counted once by the rate limits.
-        middleware=[RequestLimits(), TransactionRetry()],
+        middleware=[RequestLimits(), TransactionRetry(), CompleteAllow()],
         exception_handlers=handlers,
         request_max_body_size=settings.max_body_bytes,
         openapi_config=OpenAPIConfig(
@@ -98,6 +105,8 @@ def create_app(settings: Settings) -> Litestar:
                 "public buyers. Authenticate with `Authorization: Bearer <api key>`."
             ),
             path="/schema",
+            components=openapi_components(),
+            security=SECURITY,
             # Served from the package: the docs must render with the network cut.
             render_plugins=[
                 RapidocRenderPlugin(
@@ -107,5 +116,6 @@ def create_app(settings: Settings) -> Litestar:
                 )
             ],
         ),
+        on_startup=[document_errors],
         debug=False,
     )

@@ -144,7 +144,10 @@ def handle_validation(_: Request[Any, Any, Any], exc: ValidationException) -> Re
 def handle_http(_: Request[Any, Any, Any], exc: HTTPException) -> Response[Problem]:
     """Framework errors (404 route, 405, 413, malformed JSON, …) in the same shape as ours."""
     status = exc.status_code
-    return _problem(status, _TITLES.get(status, "Error"), str(exc.detail))
+    response = _problem(status, _TITLES.get(status, "Error"), str(exc.detail))
+    # 405 carries Allow (RFC 9110), 401 its challenge: the framework's headers go along.
+    response.headers.update(exc.headers or {})
+    return response
 
 
 def handle_nesting(_: Request[Any, Any, Any], exc: RecursionError) -> Response[Problem]:

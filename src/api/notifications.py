@@ -7,13 +7,13 @@ import time
 from collections.abc import AsyncIterator
 from typing import Any
 
-import anyio
 import msgspec
 from litestar import Controller, Request, get, post, put
 from litestar.datastructures import State
 from litestar.params import FromQuery, JSONBody
 from litestar.response import ServerSentEvent, ServerSentEventMessage
 
+from asfmatch.api.errors import ApiError
 from asfmatch.api.guards import requires_key
 from asfmatch.api.schemas import PageNumber, PageSize, PathId
 from asfmatch.api.state import (
@@ -21,7 +21,6 @@ from asfmatch.api.state import (
     AppResources,
     Caller,
     Db,
-    bearer_token,
     pooled,
     resources,
 )
@@ -29,9 +28,8 @@ from asfmatch.services import notifications as service
 from asfmatch.services.errors import FieldError, Invalid
 from asfmatch.services.notifications import Answer, MarkedRead, PreferencesUpdate
 from asfmatch.storage import notifications as repo
-from asfmatch.storage.events import Subscription
 from asfmatch.storage.notifications import Inbox, NeedInterest, Notification, Preferences
-from asfmatch.storage.organisations import authenticate
+from asfmatch.storage.stream_hub import TooManyStreams, Wakeup
 
 
 def _last_event_id(request: Request[Any, Any, Any]) -> int | None:
@@ -160,35 +158,38 @@ class NotificationController(Controller):
         app = resources(state)
         # Not the per-request connection dependency: that would hold a pooled connection and a
         # transaction open for as long as the stream lives.
-        token = bearer_token(request)
-        assert token is not None  # the guard let the request through
+        principal = request.state[PRINCIPAL]
         async with pooled(app) as connection:
             after = await service.stream_start(
-                connection, request.state[PRINCIPAL], supplier_id, _last_event_id(request)
+                connection, principal, supplier_id, _last_event_id(request)
+            )
+        limit = app.settings.max_streams_per_key
+        if app.streams.streams_of(principal.key_id) >= limit:
+            raise ApiError(
+                429,
+                "Too many requests",
+                f"a key holds at most {limit} live streams at once; close one first",
+                headers={"Retry-After": "5"},
             )
         return ServerSentEvent(
-            _stream(app, token, supplier_id, after),
+            _registered(app, principal.key_id, supplier_id, after),
             # Proxies must pass events on as they come, not buffer the response.
             headers={"X-Accel-Buffering": "no"},
         )
 
 
 _encoder = msgspec.json.Encoder()
-# After a wake-up, PostgreSQL is read again at these delays: the wake-up is sent just before the
-# writer commits, so the first read can come too early.
-_RECHECKS = (0.1, 0.5, 2.0)
-# While Redis is away, PostgreSQL is polled at least this often.
-_POLL_WITHOUT_REDIS = 2.0
+# While the hub has no LISTEN connection, PostgreSQL is polled at least this often.
+_POLL_WITHOUT_LISTENER = 2.0
 _REPLAY_BATCH = 100
 
 
 async def _stream(
-    app: AppResources, token: str, supplier_id: int, after: int
+    app: AppResources, wakeup: Wakeup, supplier_id: int, after: int
 ) -> AsyncIterator[ServerSentEventMessage]:
-    """Events with ids above `after`: a replay from PostgreSQL, then live ones as they come.
-    Ends when the key is revoked (checked at each heartbeat) or the client goes away."""
+    """Events with ids above `after`: a replay from PostgreSQL, then live ones as the hub wakes
+    the stream. Ends within a second of the key's revocation, or when the client goes away."""
     settings = app.settings
-    subscription = Subscription(settings, app.servers.redis_url, supplier_id)
     last = after
 
     async def catch_up() -> list[ServerSentEventMessage]:
@@ -209,42 +210,35 @@ async def _stream(
             if len(batch) < _REPLAY_BATCH:
                 return found
 
-    async def key_still_valid() -> bool:
-        async with app.pool.acquire() as connection:
-            return await authenticate(connection, token) is not None
+    # Registered with the hub before the replay, so nothing committed in between is missed.
+    yield ServerSentEventMessage(comment="connected", data=None, retry=3000)
+    for message in await catch_up():
+        yield message
+    heartbeat = settings.sse_heartbeat_seconds
+    next_beat = time.monotonic() + heartbeat
+    while not wakeup.revoked:
+        now = time.monotonic()
+        due = next_beat if app.streams.listening else min(next_beat, now + _POLL_WITHOUT_LISTENER)
+        woke = await wakeup.wait(max(0.0, due - now))
+        if wakeup.revoked:
+            return
+        if time.monotonic() >= next_beat:
+            yield ServerSentEventMessage(comment="keep-alive", data=None)
+            next_beat = time.monotonic() + heartbeat
+        if woke or not app.streams.listening:
+            for message in await catch_up():
+                yield message
 
+
+async def _registered(
+    app: AppResources, key_id: int, supplier_id: int, after: int
+) -> AsyncIterator[ServerSentEventMessage]:
+    """The stream, registered with the hub for exactly as long as it runs."""
     try:
-        # Subscribe before the replay, so nothing written in between is missed.
-        await subscription.open()
-        yield ServerSentEventMessage(comment="connected", data=None, retry=3000)
-        for message in await catch_up():
-            yield message
-        heartbeat = settings.sse_heartbeat_seconds
-        next_beat = time.monotonic() + heartbeat
-        rechecks: list[float] = []
-        while True:
-            now = time.monotonic()
-            due = min([next_beat, *rechecks[:1]])
-            if not subscription.connected:
-                due = min(due, now + _POLL_WITHOUT_REDIS)
-            woke = await subscription.wait(max(0.0, due - now))
-            now = time.monotonic()
-            check = woke or not subscription.connected
-            if woke:
-                rechecks = [now + delay for delay in _RECHECKS]
-            while rechecks and rechecks[0] <= now:
-                rechecks.pop(0)
-                check = True
-            if now >= next_beat:
-                if not await key_still_valid():
-                    return
-                yield ServerSentEventMessage(comment="keep-alive", data=None)
-                next_beat = now + heartbeat
-                check = True
-            if check:
-                for message in await catch_up():
-                    yield message
-    finally:
-        # The client hung up and the stream is being cancelled: close Redis all the same.
-        with anyio.CancelScope(shield=True):
-            await subscription.close()
+        async with app.streams.stream(
+            supplier_id, key_id, app.settings.max_streams_per_key
+        ) as wakeup:
+            async for message in _stream(app, wakeup, supplier_id, after):
+                yield message
+    except TooManyStreams:
+        return  # opened by a parallel request since the check: end at once

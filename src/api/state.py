@@ -20,6 +20,7 @@ from asfmatch.storage.db import CONNECTION_LOST, Connection
 from asfmatch.storage.organisations import Principal, authenticate
 from asfmatch.storage.servers import Servers
 from asfmatch.storage.settings import Settings
+from asfmatch.storage.stream_hub import StreamHub
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,8 @@ class AppResources:
     redis: RedisGate
     cache: MatchCache
     limiter: RateLimiter
+    # Wakes this process's live streams (one LISTEN connection for all of them).
+    streams: StreamHub
 
 
 log = logging.getLogger(__name__)

@@ -142,6 +142,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     notify_daily_cap: int = 20
     # Seconds between keep-alive comments on a live stream (each also re-reads PostgreSQL).
     sse_heartbeat_seconds: float = 15.0
+    # Live streams one API key may hold open at once, per API process; one more is a 429.
+    max_streams_per_key: int = 5
     # Allow webhook URLs that resolve to loopback, private or link-local addresses (tests, demo).
     webhook_allow_private: bool = False
     # Seconds one webhook request may take, connect to last header.
@@ -220,6 +222,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             notify_min_score=_float(env, "ASFMATCH_NOTIFY_MIN_SCORE", 0.15),
             notify_daily_cap=_int(env, "ASFMATCH_NOTIFY_DAILY_CAP", 20),
             sse_heartbeat_seconds=_float(env, "ASFMATCH_SSE_HEARTBEAT_SECONDS", 15.0),
+            max_streams_per_key=_int(env, "ASFMATCH_MAX_STREAMS_PER_KEY", 5),
             webhook_allow_private=_bool(env, "ASFMATCH_WEBHOOK_ALLOW_PRIVATE", False),
             webhook_timeout_seconds=_float(env, "ASFMATCH_WEBHOOK_TIMEOUT_SECONDS", 15.0),
             webhook_disable_after_days=_float(env, "ASFMATCH_WEBHOOK_DISABLE_AFTER_DAYS", 5.0),

@@ -102,6 +102,8 @@ def handle_http(request: Request[Any, Any, Any], exc: HTTPException) -> Response
     result: Response[Any] = _error_page(
         request, exc.status_code, _STATUS_KEYS.get(exc.status_code, "error.bad_request")
     )
+    # A 405 page still names the allowed methods (Allow, RFC 9110).
+    result.headers.update(exc.headers or {})
     return result
 
 

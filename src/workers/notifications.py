@@ -210,6 +210,5 @@ class Notifier:
                     item.supplier_id,
                     delay_seconds=max(0, wait),
                 )
-        # Sent before the commit, as a hint: streams re-read PostgreSQL, and retry shortly when
-        # the hint beat the commit (see storage/events.py).
-        await wake_streams(settings, [w.supplier_id for w in written if "sse" in w.channels])
+        # A NOTIFY in this transaction: delivered when it commits, never before.
+        await wake_streams(connection, [w.supplier_id for w in written if "sse" in w.channels])

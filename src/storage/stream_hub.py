@@ -1,0 +1,163 @@
+"""Live streams' wake-ups in one place per API process: a single PostgreSQL LISTEN connection
+fans NOTIFY messages out to every open stream, and one query a second finds revoked keys.
+
+NOTIFY is transactional: PostgreSQL delivers it only when the writer's transaction commits, so
+a stream woken by it always finds the rows it was woken for (no early wake-ups to re-read for),
+and a rolled-back write wakes nobody. With the listener lost (PostgreSQL restart), streams poll
+until it is back."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import Counter
+from collections.abc import AsyncIterator
+
+import asyncpg
+
+from asfmatch.storage.db import Connection, connect
+from asfmatch.storage.events import CHANNEL
+
+log = logging.getLogger(__name__)
+
+# How often revoked keys are looked for, and how often a lost listener is re-tried.
+_REVOCATION_SECONDS = 0.5
+_RECONNECT_SECONDS = 2.0
+
+
+class TooManyStreams(Exception):
+    """The key already holds its allowance of open streams in this process."""
+
+
+class Wakeup:
+    """One open stream's view of the hub."""
+
+    def __init__(self, supplier_id: int, key_id: int) -> None:
+        self.supplier_id = supplier_id
+        self.key_id = key_id
+        self.revoked = False
+        self._event = asyncio.Event()
+
+    def set(self) -> None:
+        """Wake the stream."""
+        self._event.set()
+
+    async def wait(self, seconds: float) -> bool:
+        """Up to `seconds` for a wake-up (news or revocation); True if one came."""
+        try:
+            async with asyncio.timeout(seconds):
+                await self._event.wait()
+        except TimeoutError:
+            return False
+        self._event.clear()
+        return True
+
+
+class StreamHub:
+    """Every open stream of this process, woken by one LISTEN connection."""
+
+    def __init__(self, database_url: str, pool: asyncpg.Pool) -> None:
+        self.database_url = database_url
+        self.pool = pool
+        self._streams: set[Wakeup] = set()
+        self._per_key: Counter[int] = Counter()
+        self._listener: asyncpg.Connection | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+
+    @property
+    def listening(self) -> bool:
+        """True while the LISTEN connection is up (else streams should poll)."""
+        return self._listener is not None and not self._listener.is_closed()
+
+    def streams_of(self, key_id: int) -> int:
+        """Open streams of one key in this process."""
+        return self._per_key[key_id]
+
+    async def start(self) -> None:
+        """Listen (best effort: failing, it retries in the background) and watch revocations."""
+        await self._listen()
+        self._tasks = [
+            asyncio.create_task(self._keep_listening()),
+            asyncio.create_task(self._watch_revocations()),
+        ]
+
+    async def stop(self) -> None:
+        """Stop the background tasks, wake every stream to end, close the listener."""
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        for wakeup in self._streams:
+            wakeup.revoked = True
+            wakeup.set()
+        if self._listener is not None:
+            with contextlib.suppress(Exception):
+                await self._listener.close(timeout=2)
+            self._listener = None
+
+    @contextlib.asynccontextmanager
+    async def stream(self, supplier_id: int, key_id: int, limit: int) -> AsyncIterator[Wakeup]:
+        """Register one stream for its lifetime; TooManyStreams past `limit` per key."""
+        if self._per_key[key_id] >= limit:
+            raise TooManyStreams
+        wakeup = Wakeup(supplier_id, key_id)
+        self._streams.add(wakeup)
+        self._per_key[key_id] += 1
+        try:
+            yield wakeup
+        finally:
+            self._streams.discard(wakeup)
+            self._per_key[key_id] -= 1
+            if self._per_key[key_id] <= 0:
+                del self._per_key[key_id]
+
+    def _notified(self, _: Connection, __: int, ___: str, payload: object) -> None:
+        woken = {int(part) for part in str(payload).split(",") if part.isdigit()}
+        for wakeup in self._streams:
+            if wakeup.supplier_id in woken:
+                wakeup.set()
+
+    async def _listen(self) -> None:
+        try:
+            listener = await connect(self.database_url)
+            await listener.add_listener(CHANNEL, self._notified)
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
+            log.warning("live streams cannot LISTEN (%s); polling", type(error).__name__)
+            return
+        self._listener = listener
+        # Whatever was committed while nobody listened is found by reading now.
+        for wakeup in self._streams:
+            wakeup.set()
+
+    async def _keep_listening(self) -> None:
+        while True:
+            await asyncio.sleep(_RECONNECT_SECONDS)
+            if not self.listening:
+                if self._listener is not None:
+                    log.warning("live streams lost their LISTEN connection; reconnecting")
+                    self._listener.terminate()
+                    self._listener = None
+                await self._listen()
+
+    async def _watch_revocations(self) -> None:
+        while True:
+            await asyncio.sleep(_REVOCATION_SECONDS)
+            keys = sorted({wakeup.key_id for wakeup in self._streams})
+            if not keys:
+                continue
+            try:
+                async with self.pool.acquire() as connection:
+                    rows = await connection.fetch(
+                        "SELECT id FROM api_keys WHERE id = ANY($1::bigint[])"
+                        " AND revoked_at IS NOT NULL",
+                        keys,
+                    )
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+                continue  # PostgreSQL away: look again next time
+            revoked = {row["id"] for row in rows}
+            for wakeup in self._streams:
+                if wakeup.key_id in revoked:
+                    wakeup.revoked = True
+                    wakeup.set()
