@@ -143,7 +143,9 @@ class Worker:
             self.listener_connects += 1
             if self.listener_connects > 1:
                 log.warning("job listener reconnected after losing its PostgreSQL connection")
-                self._wake_all()  # whatever was queued while we were deaf
+            # Look again once LISTEN holds: the slots' first look may have come before it, and a
+            # job committed in between (or while we were deaf) sent its NOTIFY to nobody.
+            self._wake_all()
             while not stop.is_set() and not self._listener_lost.is_set():
                 await _wait(stop, self._listener_lost, self.settings.worker_poll_seconds)
                 if connection.is_closed():
