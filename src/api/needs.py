@@ -8,7 +8,9 @@ from litestar.params import FromQuery, JSONBody
 from asfmatch.api.guards import requires_key
 from asfmatch.api.schemas import CodeFilter, PageNumber, PageSize, PathId, QueryId, SearchText
 from asfmatch.api.state import Caller, Db
+from asfmatch.services import joint_bids as joint_bids_service
 from asfmatch.services import needs as service
+from asfmatch.services.joint_bids import NeedJointBids
 from asfmatch.services.needs import NeedCreate, NeedQuery, NeedSource, NeedStatus, NeedUpdate
 from asfmatch.storage.needs import Need
 from asfmatch.storage.paging import Page
@@ -62,6 +64,13 @@ class NeedController(Controller):
     @get("/{need_id:int}", summary="One need (public unless it is a draft)")
     async def read(self, db: Db, principal: Caller, need_id: PathId) -> Need:
         return await service.read_need(db, principal, need_id)
+
+    @get(
+        "/{need_id:int}/joint-bids",
+        summary="Groups of ASFs that could bid together for a need none can deliver alone",
+    )
+    async def joint_bids(self, db: Db, principal: Caller, need_id: PathId) -> NeedJointBids:
+        return await joint_bids_service.joint_bids(db, principal, need_id)
 
     @patch("/{need_id:int}", guards=[requires_key], summary="Change a need (its buyer or an admin)")
     async def update(

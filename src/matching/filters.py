@@ -20,6 +20,9 @@ class FilterValues(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True
     """The facts a rule compared, so a page can word the outcome in any language."""
 
     kommun: str | None = None
+    # A joint procurement: every kommun of the need, and those the supplier does not serve.
+    kommuner: list[str] | None = None
+    missing: list[str] | None = None
     lan: str | None = None
     service_area: list[str] | None = None
     need_value_sek: int | None = None
@@ -106,6 +109,35 @@ def _region_check_of(service_area: tuple[str, ...], kommun: str) -> FilterCheck:
             values=values,
         )
     return FilterCheck(name="region", passed=True, reason=reason, outcome=outcome, values=values)
+
+
+def serves_all(service_area: Sequence[str], kommuner: Sequence[str]) -> bool:
+    """True when the area serves every kommun of a (joint) need."""
+    return all(serves_kommun(service_area, kommun) for kommun in kommuner)
+
+
+@lru_cache(maxsize=_CACHE)
+def _kommuner_check_of(service_area: tuple[str, ...], kommuner: tuple[str, ...]) -> FilterCheck:
+    # A joint procurement is one contract: a supplier bidding alone must deliver everywhere.
+    codes = [code.strip() for code in service_area]
+    missing = [kommun for kommun in kommuner if not _region_check_of(service_area, kommun).passed]
+    values = FilterValues(kommuner=list(kommuner), service_area=codes, missing=missing or None)
+    named = ", ".join(kommuner)
+    if not missing:
+        return FilterCheck(
+            name="region",
+            passed=True,
+            reason=f"supplier serves every kommun of the need: {named}",
+            outcome="serves_all_kommuner",
+            values=values,
+        )
+    return FilterCheck(
+        name="region",
+        passed=False,
+        reason=f"need is for kommuner {named}; supplier does not serve {', '.join(missing)}",
+        outcome="misses_kommuner",
+        values=values,
+    )
 
 
 def _whole_lan_check(service_area: Sequence[str], lan: str) -> FilterCheck:
@@ -230,7 +262,7 @@ def eligibility(need: Need, supplier: SupplierProfile) -> list[FilterCheck]:
     return list(
         _checks(
             tuple(supplier.service_area),
-            need.kommun,
+            need.places,
             need.whole_lan,
             need.estimated_value_sek,
             supplier.max_contract_value_sek,
@@ -247,7 +279,7 @@ def eligibility(need: Need, supplier: SupplierProfile) -> list[FilterCheck]:
 @lru_cache(maxsize=_CACHE)
 def _checks(
     service_area: tuple[str, ...],
-    kommun: str,
+    places: tuple[str, ...],
     whole_lan: bool,
     value: int | None,
     cap: int | None,
@@ -259,11 +291,12 @@ def _checks(
     status: str,
 ) -> tuple[FilterCheck, ...]:
     # One cache hit per explained pair instead of six.
-    region = (
-        _whole_lan_check(service_area, lan_of(kommun))
-        if whole_lan
-        else _region_check_of(service_area, kommun)
-    )
+    if whole_lan:
+        region = _whole_lan_check(service_area, lan_of(places[0]))
+    elif len(places) > 1:
+        region = _kommuner_check_of(service_area, places)
+    else:
+        region = _region_check_of(service_area, places[0])
     return (
         region,
         _capacity_check_of(value, cap),

@@ -18,6 +18,8 @@ class SupplierProfile(msgspec.Struct, frozen=True, kw_only=True):
     max_contract_value_sek: int | None = None
     training_places: int = 0
     active: bool = True
+    # False: the ASF does not want to be suggested as a partner in a joint bid.
+    joint_bids: bool = True
 
 
 class Need(msgspec.Struct, frozen=True, kw_only=True):
@@ -28,6 +30,8 @@ class Need(msgspec.Struct, frozen=True, kw_only=True):
     description: str
     cpv_codes: tuple[str, ...] = ()
     kommun: str
+    # Every kommun of a joint procurement, `kommun` first; empty means just `kommun`.
+    kommuner: tuple[str, ...] = ()
     # True when the need is for a whole län (a notice naming only a NUTS3 region); `kommun` then
     # holds the län code followed by "00".
     whole_lan: bool = False
@@ -36,3 +40,8 @@ class Need(msgspec.Struct, frozen=True, kw_only=True):
     # 0 buys goods or services; >0 buys that many work-training places.
     training_places: int = 0
     status: str = "open"
+
+    @property
+    def places(self) -> tuple[str, ...]:
+        """The kommun codes the need is for: `kommuner`, or just `kommun`."""
+        return self.kommuner if len(self.kommuner) > 1 else (self.kommun,)

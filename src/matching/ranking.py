@@ -21,6 +21,7 @@ from asfmatch.matching.filters import (
     is_whole_country,
     lan_of,
     meets_reserved_share,
+    serves_all,
 )
 from asfmatch.matching.model import Need, SupplierProfile
 from asfmatch.matching.postings import FloatArray, Segment, SlotArray
@@ -137,12 +138,22 @@ def supplier_partitions(service_area: Sequence[str]) -> tuple[str, ...]:
     return ("SE",) if area is None else tuple(sorted(area[0] | area[1]))
 
 
-def need_partitions(kommun: str, whole_lan: bool = False) -> tuple[str, str]:
+def need_partitions(
+    kommun: str, whole_lan: bool = False, kommuner: Sequence[str] = ()
+) -> tuple[str, ...]:
     """Partition keys of a need: its kommun and its län (a need is in both). A whole-län need
     sits in its län and in the län's "whole-län" partition, read by suppliers serving only
-    some kommuner there."""
+    some kommuner there. A joint procurement (several `kommuner`) sits in each kommun and
+    each of their län."""
     lan = lan_of(kommun)
+    if len(kommuner) > 1 and not whole_lan:
+        lans = dict.fromkeys(_LAN_KEY + lan_of(code) for code in kommuner)
+        return (*dict.fromkeys(kommuner), *lans)
     return (_WHOLE_LAN_KEY + lan if whole_lan else kommun, _LAN_KEY + lan)
+
+
+def _partitions_of(n: Need) -> tuple[str, ...]:
+    return need_partitions(n.kommun, n.whole_lan, n.places)
 
 
 _WHOLE_LAN_KEY = "hela län:"
@@ -163,7 +174,10 @@ def _supplier_keys(need: Need, group_keys: Iterable[str]) -> list[str]:
     # a whole-län need, every kommun of its län), its län, and the whole country.
     lan = lan_of(need.kommun)
     if not need.whole_lan:
-        return list(dict.fromkeys((need.kommun, lan, "SE")))
+        # A joint procurement: suppliers serving any of its kommuner (the filter then asks
+        # for all of them, or a joint bid for some).
+        keys = [key for code in need.places for key in (code, lan_of(code))]
+        return list(dict.fromkeys((*keys, "SE")))
     kommuner = sorted(key for key in group_keys if len(key) == 4 and lan_of(key) == lan)
     return [*kommuner, lan, "SE"]
 
@@ -202,11 +216,18 @@ class _Candidates:
             self.text.append(text[hit])
             self.cpv.append(cpv[hit])
 
-    def arrays(self) -> tuple[SlotArray, FloatArray, FloatArray]:
+    def arrays(self, unique: bool = False) -> tuple[SlotArray, FloatArray, FloatArray]:
+        # `unique`: a document may sit in two partitions the query read (a joint procurement
+        # in two kommuner, a supplier serving both); keep it once.
         if not self.slots:
             empty = np.zeros(0)
             return np.zeros(0, np.int64), empty, empty
-        return np.concatenate(self.slots), np.concatenate(self.text), np.concatenate(self.cpv)
+        slots = np.concatenate(self.slots)
+        text, cpv = np.concatenate(self.text), np.concatenate(self.cpv)
+        if unique and len(self.slots) > 1:
+            slots, first = np.unique(slots, return_index=True)
+            text, cpv = text[first], cpv[first]
+        return slots, text, cpv
 
 
 class MatchIndex:
@@ -235,6 +256,8 @@ class MatchIndex:
         self._fitted_documents = fitted_documents
         self._changes = 0
         self.version = f"tfidf-{fitted_documents}-{model.fingerprint}"
+        # Needs in several kommuner: while there are any, need-side candidates are deduplicated.
+        self._joint_needs = {n.id for n in need_profiles.values() if len(n.places) > 1}
 
     @classmethod
     def build(
@@ -265,7 +288,7 @@ class MatchIndex:
             ids=[n.id for n in nds],
             rows=sparse.csr_matrix(matrix[len(sups) :]),
             codes=[normalise_codes(n.cpv_codes) for n in nds],
-            partitions=[need_partitions(n.kommun, n.whole_lan) for n in nds],
+            partitions=[_partitions_of(n) for n in nds],
             alive=[n.status == "open" for n in nds],
             attributes=_need_columns(nds),
         )
@@ -298,6 +321,10 @@ class MatchIndex:
         """Needs held, open or not."""
         return len(self._need_profiles)
 
+    def supplier_profile(self, supplier_id: int) -> SupplierProfile | None:
+        """The profile held for a supplier, or None."""
+        return self._supplier_profiles.get(supplier_id)
+
     def needs_refit(self) -> bool:
         """True when changes since the fit exceed REFIT_FRACTION of it (REFIT_MIN_CHANGES+)."""
         threshold = max(REFIT_MIN_CHANGES, REFIT_FRACTION * self._fitted_documents)
@@ -325,11 +352,15 @@ class MatchIndex:
     def upsert_need(self, n: Need) -> None:
         """Add or replace a need using the fitted vocabulary (no refit)."""
         self._need_profiles[n.id] = n
+        if len(n.places) > 1:
+            self._joint_needs.add(n.id)
+        else:
+            self._joint_needs.discard(n.id)
         self._needs.add(
             n.id,
             self._model.vectorize(need_document(n, self._labels)),
             normalise_codes(n.cpv_codes),
-            need_partitions(n.kommun, n.whole_lan),
+            _partitions_of(n),
             n.status == "open",
             _need_row(n),
         )
@@ -338,6 +369,7 @@ class MatchIndex:
     def remove_need(self, need_id: int) -> None:
         """Forget a need; unknown ids are ignored."""
         if self._need_profiles.pop(need_id, None) is not None:
+            self._joint_needs.discard(need_id)
             self._needs.kill(need_id)
             self._changes += 1
 
@@ -365,8 +397,21 @@ class MatchIndex:
         query = self._model.vectorize(need_document(need, self._labels))
         return self._score_suppliers(need, query, limit, min_score)
 
+    def score_partners(self, need: Need, limit: int, min_score: float = 0.0) -> list[ScoredItem]:
+        """Candidates for a joint bid: the same scores as `score_suppliers`, but a supplier
+        need serve only one of the need's kommuner and its capacity and training places do not
+        count (a group adds them up). Active suppliers only; reserved needs still ask 30 %."""
+        query = self._model.vectorize(need_document(need, self._labels))
+        return self._score_suppliers(need, query, limit, min_score, partner=True)
+
     def _score_suppliers(
-        self, need: Need, query: SparseVector, limit: int, min_score: float
+        self,
+        need: Need,
+        query: SparseVector,
+        limit: int,
+        min_score: float,
+        *,
+        partner: bool = False,
     ) -> list[ScoredItem]:
         if need.status != "open" or limit <= 0:
             return []
@@ -386,13 +431,22 @@ class MatchIndex:
                         segment.text_scores(query),
                         segment.cpv_scores_of_suppliers(similarity),
                     )
-        slots, text_part, cpv_part = found.arrays()
+        joint = len(need.places) > 1 and not need.whole_lan
+        slots, text_part, cpv_part = found.arrays(unique=joint)
         columns = side.attributes
+        profiles = self._supplier_profiles
 
         def eligible(at: SlotArray) -> npt.NDArray[np.bool_]:
             ok: npt.NDArray[np.bool_] = side.alive.values[at]
             if need.reserved:
                 ok &= columns["share"].values[at] + SHARE_TOLERANCE >= RESERVED_MIN_SHARE
+            if partner:
+                return ok
+            if joint and at.size:
+                ids = side.ids.values[at].tolist()
+                ok &= np.array(
+                    [serves_all(profiles[i].service_area, need.places) for i in ids], np.bool_
+                )
             if need.estimated_value_sek is not None:
                 ok &= columns["capacity"].values[at] >= need.estimated_value_sek
             if need.training_places > 0:
@@ -488,9 +542,10 @@ class MatchIndex:
                     segment.text_scores(query),
                     segment.cpv_scores_of_needs(best_by_code),
                 )
-        slots, text_part, cpv_part = found.arrays()
+        slots, text_part, cpv_part = found.arrays(unique=bool(self._joint_needs))
         columns = side.attributes
         reserved_ok = meets_reserved_share(supplier.target_group_share)
+        need_profiles = self._need_profiles
 
         def eligible(at: SlotArray) -> npt.NDArray[np.bool_]:
             ok: npt.NDArray[np.bool_] = side.alive.values[at]
@@ -500,6 +555,14 @@ class MatchIndex:
                 ok &= columns["value"].values[at] <= supplier.max_contract_value_sek
             wanted = columns["training_places"].values[at]
             ok &= (wanted <= 0) | (wanted <= supplier.training_places)
+            joint = np.flatnonzero(columns["n_places"].values[at] > 1)
+            if joint.size:
+                # A joint procurement asks a supplier alone to serve every kommun of it.
+                ids = side.ids.values[at[joint]].tolist()
+                ok[joint] &= np.array(
+                    [serves_all(supplier.service_area, need_profiles[i].places) for i in ids],
+                    np.bool_,
+                )
             return ok
 
         need_has_codes = columns["n_codes"].values[slots] > 0
@@ -632,6 +695,7 @@ def _need_row(n: Need) -> dict[str, Any]:
         "reserved": n.reserved,
         "training_places": n.training_places,
         "n_codes": len(normalise_codes(n.cpv_codes)),
+        "n_places": 1 if n.whole_lan else len(n.places),
     }
 
 
@@ -656,5 +720,6 @@ def _need_columns(nds: list[Need]) -> dict[str, tuple[type[Any], Sequence[Any]]]
         "reserved": np.bool_,
         "training_places": np.int64,
         "n_codes": np.int64,
+        "n_places": np.int64,
     }
     return _columns([_need_row(n) for n in nds], dtypes)

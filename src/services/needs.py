@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import msgspec
+from msgspec import Meta
 
 from asfmatch.services.access import may_write_need, require
 from asfmatch.services.errors import Conflict, FieldError, Forbidden, Invalid, NotFound
@@ -21,6 +22,7 @@ from asfmatch.services.fields import (
 )
 from asfmatch.services.validation import Checker
 from asfmatch.storage import jobs, matches
+from asfmatch.storage import joint_bids as joint_bids_repo
 from asfmatch.storage import needs as repo
 from asfmatch.storage import organisations as organisations_repo
 from asfmatch.storage.db import Connection
@@ -28,18 +30,24 @@ from asfmatch.storage.needs import Need, NeedFilter
 from asfmatch.storage.organisations import Principal
 from asfmatch.storage.paging import Page
 
+# A joint procurement names up to this many kommuner.
+KommunList = Annotated[list[KommunCode], Meta(min_length=1, max_length=50)]
+
 NeedStatus = Literal["draft", "open", "closed", "withdrawn"]
 # Where a need came from: posted here, or imported from a TED eForms notice or an OCDS release.
 NeedSource = Literal["asfmatch", "ted", "ocds"]
 
 
 class NeedCreate(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
-    """A procurement need. Admins acting for a buyer name it in `buyer_id`."""
+    """A procurement need. Admins acting for a buyer name it in `buyer_id`. Where: `kommun`,
+    or `kommuner` for a joint procurement (a supplier alone must serve all of them); with
+    both, `kommun` must be one of `kommuner` and comes first."""
 
     title: Name
     description: LongText = ""
     cpv_codes: CpvCodes = msgspec.field(default_factory=list)
-    kommun: KommunCode
+    kommun: KommunCode | None = None
+    kommuner: KommunList | None = None
     estimated_value_sek: Sek | None = None
     reserved: bool = False
     training_places: Count = 0
@@ -55,6 +63,7 @@ class NeedUpdate(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     description: LongText | msgspec.UnsetType = msgspec.UNSET
     cpv_codes: CpvCodes | msgspec.UnsetType = msgspec.UNSET
     kommun: KommunCode | msgspec.UnsetType = msgspec.UNSET
+    kommuner: KommunList | msgspec.UnsetType = msgspec.UNSET
     estimated_value_sek: Sek | msgspec.UnsetType | None = msgspec.UNSET
     reserved: bool | msgspec.UnsetType = msgspec.UNSET
     training_places: Count | msgspec.UnsetType = msgspec.UNSET
@@ -82,9 +91,11 @@ def _checked_fields(body: NeedCreate | NeedUpdate) -> dict[str, Any]:
         for name in body.__struct_fields__
         if name != "buyer_id" and (value := getattr(body, name)) is not msgspec.UNSET
     }
+    for name in ("kommun", "kommuner"):
+        if fields.get(name, 0) is None:
+            del fields[name]
     check = Checker()
-    if "kommun" in fields:
-        check.kommun("kommun", fields["kommun"])
+    _place(check, fields, creating=isinstance(body, NeedCreate))
     if "cpv_codes" in fields:
         fields["cpv_codes"] = check.cpv_codes("cpv_codes", fields["cpv_codes"])
     if fields.get("closes_at") is not None:
@@ -95,6 +106,29 @@ def _checked_fields(body: NeedCreate | NeedUpdate) -> dict[str, Any]:
             check.fail("title", "must not be blank")
     check.raise_if_failed()
     return fields
+
+
+def _place(check: Checker, fields: dict[str, Any], *, creating: bool) -> None:
+    """Check `kommun` / `kommuner` and set both: `kommun` is the first of `kommuner`."""
+    kommun: str | None = fields.get("kommun")
+    listed: list[str] | None = fields.get("kommuner")
+    if kommun is None and listed is None:
+        if creating:
+            check.fail("kommun", "give kommun, or kommuner for a joint procurement")
+        return
+    if kommun is not None:
+        check.kommun("kommun", kommun)
+    codes: list[str] = []
+    for position, code in enumerate(listed or []):
+        if check.kommun(f"kommuner[{position}]", code) not in codes:
+            codes.append(code)
+    if kommun is not None and listed is not None:
+        if kommun not in codes:
+            check.fail("kommuner", f"must include kommun {kommun}")
+            return
+        codes.remove(kommun)
+    ordered = [kommun, *codes] if kommun is not None else codes
+    fields["kommun"], fields["kommuner"] = ordered[0], ordered
 
 
 async def create_need(db: Connection, principal: Principal | None, body: NeedCreate) -> Need:
@@ -168,6 +202,7 @@ async def need_changed(db: Connection, before: Need, after: Need) -> None:
     if after == before:
         return
     lost_by = await matches.forget_need(db, after.id)
+    await joint_bids_repo.forget_need(db, after.id)
     if after.status == "open":
         await jobs.enqueue(db, jobs.RANK_NEED, after.id)
     for supplier_id in lost_by:

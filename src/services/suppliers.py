@@ -52,6 +52,8 @@ class SupplierCreate(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     independent_of_public_sector: bool = False
     contact_email: Email | None = None
     active: bool = True
+    # False: never suggest this ASF as a partner in a joint bid (docs/joint-bids.md).
+    joint_bids: bool = True
 
 
 class SupplierUpdate(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -73,6 +75,7 @@ class SupplierUpdate(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     independent_of_public_sector: bool | msgspec.UnsetType = msgspec.UNSET
     contact_email: Email | msgspec.UnsetType | None = msgspec.UNSET
     active: bool | msgspec.UnsetType = msgspec.UNSET
+    joint_bids: bool | msgspec.UnsetType = msgspec.UNSET
 
 
 class SupplierQuery(msgspec.Struct, frozen=True, kw_only=True):

@@ -18,6 +18,7 @@ NEED_COLUMNS = (
     "description",
     "cpv_codes",
     "kommun",
+    "kommuner",
     "estimated_value_sek",
     "reserved",
     "training_places",
@@ -56,6 +57,8 @@ class Need(msgspec.Struct, frozen=True, kw_only=True):
     description: str
     cpv_codes: list[str]
     kommun: str
+    # A joint procurement names several kommuner; `kommun` is the first (sql/007).
+    kommuner: list[str]
     lan: str
     # True when the need is for the whole län; `kommun` is then the län code followed by "00".
     whole_lan: bool = False
@@ -88,6 +91,7 @@ class Need(msgspec.Struct, frozen=True, kw_only=True):
             description=self.description,
             cpv_codes=tuple(self.cpv_codes),
             kommun=self.kommun,
+            kommuner=tuple(self.kommuner),
             whole_lan=self.whole_lan,
             estimated_value_sek=self.estimated_value_sek,
             reserved=self.reserved,
@@ -114,7 +118,7 @@ class NeedFilter(msgspec.Struct, frozen=True, kw_only=True):
 
 _SELECT = """
     SELECT n.id, n.buyer_id, coalesce(o.name, n.buyer_name) AS buyer_name, n.title,
-           n.description, n.cpv_codes, n.kommun, n.lan, n.whole_lan, n.estimated_value_sek,
+           n.description, n.cpv_codes, n.kommun, n.kommuner, n.lan, n.whole_lan, n.estimated_value_sek,
            n.reserved, n.training_places, n.closes_at, n.status, n.created_at, n.updated_at,
            n.source, n.buyer_org_number, n.notice_id, n.lot_id, n.notice_url,
            n.reserved_execution, n.social_objective, n.notice_value, n.notice_currency
@@ -174,9 +178,13 @@ async def list_needs(
         owner = "false" if filters.drafts_of is None else f"n.buyer_id = {arg(filters.drafts_of)}"
         query.where(f"(n.status <> 'draft' OR {owner})")
     if filters.lan is not None:
-        query.where(f"n.lan = {arg(filters.lan)}")
+        lan = arg(filters.lan)
+        query.where(
+            f"(n.lan = {lan} OR EXISTS (SELECT 1 FROM unnest(n.kommuner) k "
+            f"WHERE substr(k, 1, 2) = {lan}))"
+        )
     if filters.kommun is not None:
-        query.where(f"n.kommun = {arg(filters.kommun)}")
+        query.where(f"{arg(filters.kommun)} = ANY (n.kommuner)")
     if filters.cpv_prefix is not None:
         query.where(
             f"EXISTS (SELECT 1 FROM unnest(n.cpv_codes) c WHERE c LIKE {arg(filters.cpv_prefix)} || '%')"

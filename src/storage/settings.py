@@ -137,6 +137,12 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # suppliers, and only those scoring at least notify_min_score.
     notify_top_n: int = 10
     notify_min_score: float = 0.15
+    # Joint bids (docs/joint-bids.md): suggested when no eligible ASF scores at least
+    # joint_bid_min_score, from groups of ASFs each scoring at least that much; the search
+    # looks at the best joint_bid_candidates and keeps joint_bid_groups groups.
+    joint_bid_min_score: float = 0.15
+    joint_bid_candidates: int = 30
+    joint_bid_groups: int = 5
     # Instant pushes (live stream, webhook) per supplier and Swedish calendar day; the rest
     # still reach the inbox and the e-mail digest.
     notify_daily_cap: int = 20
@@ -220,6 +226,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             log_level=env.get("ASFMATCH_LOG_LEVEL", "INFO"),
             notify_top_n=_int(env, "ASFMATCH_NOTIFY_TOP_N", 10),
             notify_min_score=_float(env, "ASFMATCH_NOTIFY_MIN_SCORE", 0.15),
+            joint_bid_min_score=_float(env, "ASFMATCH_JOINT_BID_MIN_SCORE", 0.15),
+            joint_bid_candidates=_int(env, "ASFMATCH_JOINT_BID_CANDIDATES", 30),
+            joint_bid_groups=_int(env, "ASFMATCH_JOINT_BID_GROUPS", 5),
             notify_daily_cap=_int(env, "ASFMATCH_NOTIFY_DAILY_CAP", 20),
             sse_heartbeat_seconds=_float(env, "ASFMATCH_SSE_HEARTBEAT_SECONDS", 15.0),
             max_streams_per_key=_int(env, "ASFMATCH_MAX_STREAMS_PER_KEY", 5),

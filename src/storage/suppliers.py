@@ -29,6 +29,7 @@ PROFILE_COLUMNS = (
     "independent_of_public_sector",
     "contact_email",
     "active",
+    "joint_bids",
 )
 
 
@@ -54,6 +55,8 @@ class Supplier(msgspec.Struct, frozen=True, kw_only=True):
     independent_of_public_sector: bool
     contact_email: str | None
     active: bool
+    # False: the ASF is never suggested as a partner in a joint bid.
+    joint_bids: bool = True
     created_at: datetime
     updated_at: datetime
 
@@ -69,6 +72,7 @@ class Supplier(msgspec.Struct, frozen=True, kw_only=True):
             max_contract_value_sek=self.max_contract_value_sek,
             training_places=self.training_places,
             active=self.active,
+            joint_bids=self.joint_bids,
         )
 
 
@@ -87,7 +91,7 @@ _SELECT = """
            s.home_kommun, s.cpv_codes, s.service_area, s.employees, s.target_group_share,
            s.max_contract_value_sek, s.training_places, s.work_integration_aim,
            s.employee_participation, s.profits_reinvested, s.independent_of_public_sector,
-           s.contact_email, s.active, s.created_at, s.updated_at
+           s.contact_email, s.active, s.joint_bids, s.created_at, s.updated_at
     FROM supplier_profiles s JOIN organisations o ON o.id = s.organisation_id
 """
 

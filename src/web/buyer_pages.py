@@ -16,13 +16,14 @@ from litestar.response import Redirect, Template
 
 from asfmatch.api.schemas import PathId
 from asfmatch.api.state import Db, resources
+from asfmatch.services import joint_bids as joint_bids_service
 from asfmatch.services import matches as matches_service
 from asfmatch.services import needs as needs_service
 from asfmatch.services import notifications as notifications_service
 from asfmatch.services.errors import Forbidden, Invalid
 from asfmatch.services.fields import Count, CpvCodes, LongText, Name, Sek
 from asfmatch.services.matches import NeedMatches
-from asfmatch.services.needs import NeedCreate, NeedQuery, NeedUpdate
+from asfmatch.services.needs import KommunList, NeedCreate, NeedQuery, NeedUpdate
 from asfmatch.storage.needs import Need
 from asfmatch.web.errors import PageError
 from asfmatch.web.explain import explain
@@ -37,6 +38,7 @@ FIELD_NAMES = {
     "title": "title",
     "description": "description",
     "kommun": "kommun",
+    "kommuner": "more_kommuner",
     "cpv_codes": "cpv_1",
     "estimated_value_sek": "estimated_value_sek",
     "training_places": "training_places",
@@ -52,6 +54,8 @@ class NeedFields(msgspec.Struct, kw_only=True):
     title: str
     description: str
     kommun: str
+    # The kommun first, then those of a joint procurement.
+    kommuner: list[str]
     cpv_codes: list[str]
     estimated_value_sek: int | None
     reserved: bool
@@ -65,6 +69,13 @@ def read_need_form(form: FormState) -> NeedFields | None:
     title = form.text("title", Name, required=True)
     description = form.text("description", LongText, required=False) or ""
     kommun = form.kommun("kommun")
+    more: list[str] = []
+    for name in (n.strip() for n in form.raw("more_kommuner").split(",")):
+        code = form.kommun_named("more_kommuner", name) if name else None
+        if code is not None and code != kommun and code not in more:
+            more.append(code)
+    if kommun is not None:
+        form.typed("more_kommuner", KommunList, [kommun, *more])
     cpv_codes = form.cpv_codes(CPV_FIELDS)
     form.typed("cpv_1", CpvCodes, cpv_codes)
     value = form.whole_number("estimated_value_sek", Sek)
@@ -76,6 +87,7 @@ def read_need_form(form: FormState) -> NeedFields | None:
         title=title,
         description=description,
         kommun=kommun,
+        kommuner=[kommun, *more],
         cpv_codes=cpv_codes,
         estimated_value_sek=value,
         reserved=form.checkbox("reserved"),
@@ -93,6 +105,7 @@ def _form_values(need: Need | None) -> dict[str, str]:
         "title": need.title,
         "description": need.description,
         "kommun": kommun_name(need.kommun),
+        "more_kommuner": ", ".join(kommun_name(code) for code in need.kommuner[1:]),
         "estimated_value_sek": ""
         if need.estimated_value_sek is None
         else str(need.estimated_value_sek),
@@ -219,9 +232,11 @@ async def need_matches_fragment(
     answers = {item.supplier_id: item for item in interest.interested}
     strong = [m for m in listing.matches if m.score >= threshold]
     weak = [m for m in listing.matches if m.score < threshold]
+    joint = await joint_bids_service.joint_bids(db, visitor.reader(), need_id)
     return page(
         visitor,
         "partials/need_matches.html",
+        groups=joint.groups,
         need=need,
         listing=listing,
         strong=strong,

@@ -8,7 +8,7 @@ import msgspec
 from asfmatch.matching.explanation import Explanation
 from asfmatch.matching.filters import FilterCheck, FilterValues
 from asfmatch.web.i18n import Translator
-from asfmatch.web.rendering import area_name_in, cpv_label, kommun_name, lan_name
+from asfmatch.web.rendering import area_name_in, cpv_label, kommun_list, kommun_name, lan_name
 
 
 class Reason(msgspec.Struct, frozen=True):
@@ -26,6 +26,10 @@ def _filter_params(values: FilterValues, t: Translator) -> dict[str, object]:
     params: dict[str, object] = {}
     if values.kommun is not None:
         params["kommun"] = kommun_name(values.kommun)
+    if values.kommuner is not None:
+        params["kommuner"] = kommun_list(values.kommuner)
+    if values.missing is not None:
+        params["missing"] = kommun_list(values.missing)
     if values.lan is not None:
         params["lan"] = lan_name(values.lan)
     if values.service_area is not None:

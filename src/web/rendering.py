@@ -25,6 +25,11 @@ def kommun_name(code: str | None) -> str:
     return found.name if found else code
 
 
+def kommun_list(codes: list[str] | tuple[str, ...]) -> str:
+    """ "Luleå, Boden" for a joint procurement's kommun codes."""
+    return ", ".join(kommun_name(code) for code in codes) or "–"
+
+
 def lan_name(code: str) -> str:
     """ "Norrbottens län" for 25."""
     found = lan().get(code)
@@ -62,6 +67,7 @@ def template_config() -> TemplateConfig[JinjaTemplateEngine]:
     )
     environment.globals.update(
         kommun_name=kommun_name,
+        kommun_list=kommun_list,
         lan_name=lan_name,
         area_name=area_name,
         cpv_label=cpv_label,

@@ -131,6 +131,7 @@ def _profile_values(supplier: Supplier) -> dict[str, Any]:
     for criterion in CRITERIA:
         values[criterion] = "on" if getattr(supplier, criterion) else ""
     values["active"] = "on" if supplier.active else ""
+    values["joint_bids"] = "on" if supplier.joint_bids else ""
     return values
 
 
@@ -209,6 +210,7 @@ def read_profile_form(form: FormState) -> SupplierUpdate | None:
         training_places=places,
         contact_email=email,
         active=form.checkbox("active"),
+        joint_bids=form.checkbox("joint_bids"),
         **{criterion: form.checkbox(criterion) for criterion in CRITERIA},  # type: ignore[arg-type]
     )
 

@@ -71,6 +71,7 @@ def compose(
             if need.notice_url:
                 source = "TED" if need.source == "ted" else "annonsen"
                 lines.append(f"  Från {source} ({need.buyer_name}): {need.notice_url}")
+            lines += _joint_bid_lines(item.detail, need.need_id)
             lines.append("")
     lines += [
         "Svara intresserad eller inte intresserad i inkorgen, så ser köparen vilka som vill:",
@@ -144,3 +145,16 @@ class Mailer:
                 await jobs.enqueue(
                     connection, notifications.EMAIL_JOB, supplier_id, delay_seconds=period
                 )
+
+
+def _joint_bid_lines(detail: dict[str, object], need_id: int) -> list[str]:
+    """Lines "Ni kan lämna anbud tillsammans med …" for a need no ASF can deliver alone."""
+    joint = detail.get("joint_bid")
+    if not isinstance(joint, dict) or joint.get("need_id") != need_id:
+        return []
+    lines: list[str] = []
+    for group in joint.get("groups", []):
+        partners = " och ".join(p["name"] for p in group["partners"])
+        why = group.get("summary_sv") or group["summary"]
+        lines.append(f"  Ni kan lämna anbud tillsammans med {partners} ({why}).")
+    return lines

@@ -9,6 +9,7 @@ from typing import Any
 import asyncpg
 import msgspec
 
+from asfmatch.matching.joint_bids import JointBid
 from asfmatch.storage import jobs, notifications, webhooks
 from asfmatch.storage.db import Connection
 from asfmatch.storage.events import wake_streams
@@ -39,6 +40,31 @@ def wants(preferences: Preferences, need: NeedFacts, floor: float) -> bool:
             for prefix in preferences.cpv_prefixes
         )
     return True
+
+
+# Details a webhook carries as they are: an endpoint's id, a joint bid's partners (names and
+# ids only, never contact details).
+_PUSHED_DETAIL = ("endpoint_id", "joint_bid")
+
+
+def _partners(need_id: int, supplier_id: int, groups: Sequence[JointBid]) -> dict[str, Any]:
+    """What a member is told: each group it is in, with the partners and why they fit."""
+    return {
+        "need_id": need_id,
+        "groups": [
+            {
+                "rank": group.rank,
+                "partners": [
+                    {"supplier_id": m.supplier_id, "name": m.name}
+                    for m in group.members
+                    if m.supplier_id != supplier_id
+                ],
+                "summary": group.summary,
+                "summary_sv": group.summary_sv,
+            }
+            for group in groups
+        ],
+    }
 
 
 class _Written(msgspec.Struct, frozen=True, kw_only=True):
@@ -90,6 +116,43 @@ class Notifier:
             if await notifications.told_about(connection, need_id, [pair.supplier_id]):
                 continue
             written.append(await self._write(connection, chosen, state, "need.matched", [need]))
+        await self._send(connection, written)
+
+    async def joint_bids_suggested(
+        self, connection: Connection, need_id: int, groups: Sequence[JointBid]
+    ) -> None:
+        """Tell each member of a suggested group, not yet told about the need and whose
+        preferences let it through, that it could bid together with its partners. One
+        notification per member names every group it is in (docs/joint-bids.md)."""
+        if not groups:
+            return
+        facts = await notifications.need_facts(connection, need_id)
+        if facts is None:
+            return
+        lan, cpv_codes = facts
+        by_member: dict[int, list[JointBid]] = {}
+        scores: dict[int, float] = {}
+        for group in groups:
+            for member in group.members:
+                by_member.setdefault(member.supplier_id, []).append(group)
+                scores[member.supplier_id] = member.score
+        told = await notifications.told_about(connection, need_id, list(by_member))
+        fresh = sorted(supplier_id for supplier_id in by_member if supplier_id not in told)
+        preferences = await notifications.preferences_for(connection, fresh)
+        written: list[_Written] = []
+        # Ascending supplier ids, as every writer locks suppliers.
+        for supplier_id in fresh:
+            need = NeedFacts(id=need_id, lan=lan, cpv_codes=cpv_codes, score=scores[supplier_id])
+            chosen = preferences[supplier_id]
+            if not wants(chosen, need, self.settings.notify_min_score):
+                continue
+            state = await notifications.lock_state(connection, supplier_id)
+            if await notifications.told_about(connection, need_id, [supplier_id]):
+                continue
+            detail = {"joint_bid": _partners(need_id, supplier_id, by_member[supplier_id])}
+            written.append(
+                await self._write(connection, chosen, state, "need.matched", [need], detail=detail)
+            )
         await self._send(connection, written)
 
     async def run_digest(self, pool: asyncpg.Pool, job: Job) -> None:
@@ -193,9 +256,8 @@ class Notifier:
                 notification_id=item.id,
                 need_ids=item.need_ids,
                 moment=item.state.now,
-                extra={"endpoint_id": item.detail["endpoint_id"]}
-                if "endpoint_id" in item.detail
-                else None,
+                extra={key: item.detail[key] for key in _PUSHED_DETAIL if key in item.detail}
+                or None,
             )
             if "webhook" in item.channels:
                 for endpoint_id in endpoints.get(item.supplier_id, []):

@@ -13,11 +13,13 @@ from typing import Any, TypeVar
 import asyncpg
 import msgspec
 
+from asfmatch.matching.joint_bids import Candidate, JointBid, requirement_of, suggest_groups
 from asfmatch.matching.model import Need as RankedNeedInput
 from asfmatch.matching.model import SupplierProfile
 from asfmatch.matching.ranking import Explanation, MatchIndex, ScoredItem
 from asfmatch.reference.cpv import cpv_labels_sv
-from asfmatch.storage import jobs, matches
+from asfmatch.reference.regions import kommuner
+from asfmatch.storage import jobs, joint_bids, matches
 from asfmatch.storage.changes import snapshot_horizon
 from asfmatch.storage.db import Connection
 from asfmatch.storage.matches import ScoredPair
@@ -56,6 +58,7 @@ class Ranker:
 
     def __init__(self, settings: Settings) -> None:
         self.list_size = settings.match_list_size
+        self.settings = settings
         self.notifier = Notifier(settings)
         self.index: MatchIndex | None = None
         # Changes by transactions with ids below this were all seen; see storage/changes.py.
@@ -141,10 +144,11 @@ class Ranker:
             live = await matches.active_suppliers(connection, [s.id for s in scored])
             scored = [s for s in scored if s.id in live]
             ranked_with = index
+            groups = await self._joint_bids(connection, index, wanted, scored)
 
             async def store() -> None:
                 async with connection.transaction():
-                    await self._store_need(connection, ranked_with, wanted, scored)
+                    await self._store_need(connection, ranked_with, wanted, scored, groups)
 
             await retry_conflicts(store)
 
@@ -154,6 +158,7 @@ class Ranker:
         index: MatchIndex,
         need: RankedNeedInput,
         scored: list[ScoredItem],
+        groups: list[JointBid],
     ) -> None:
         floors = await matches.list_floors(
             connection, "supplier", [s.id for s in scored], self.list_size, need.id
@@ -176,6 +181,39 @@ class Ranker:
         entered = [pairs[i] for i in entering if i in pairs]
         await matches.store_list(connection, "need", need.id, top, entered, index.version)
         await self.notifier.need_ranked(connection, need.id, top)
+        await joint_bids.replace_groups(connection, need.id, groups, index.version)
+        await self.notifier.joint_bids_suggested(connection, need.id, groups)
+
+    async def _joint_bids(
+        self,
+        connection: Connection,
+        index: MatchIndex,
+        need: RankedNeedInput,
+        scored: list[ScoredItem],
+    ) -> list[JointBid]:
+        """Groups of relevant ASFs for a need no eligible ASF scores well enough for alone
+        (docs/joint-bids.md); [] when one does."""
+        settings = self.settings
+        floor = settings.joint_bid_min_score
+        if any(item.score >= floor for item in scored):
+            return []
+        # Twice the search's width: opted-out ASFs are dropped after this cut.
+        partners = index.score_partners(need, 2 * settings.joint_bid_candidates, floor)
+        live = await matches.active_suppliers(connection, [p.id for p in partners])
+        candidates = [
+            Candidate(profile=profile, score=item.score)
+            for item in partners
+            if item.id in live and (profile := index.supplier_profile(item.id)) is not None
+        ]
+        names = kommuner()
+        return suggest_groups(
+            requirement_of(need),
+            candidates,
+            limit=settings.joint_bid_groups,
+            top_k=settings.joint_bid_candidates,
+            min_score=floor,
+            kommun_names={code: known.name for code in need.places if (known := names.get(code))},
+        )
 
     async def rank_supplier(
         self, pool: asyncpg.Pool, supplier_id: int, index: MatchIndex | None = None
