@@ -9,8 +9,6 @@ import msgspec
 from asfmatch.matching.joint_bids import JointBid
 from asfmatch.storage.db import Connection
 
-_decode = msgspec.json.Decoder(JointBid)
-
 
 async def replace_groups(
     connection: Connection, need_id: int, groups: Sequence[JointBid], model_version: str
@@ -22,7 +20,7 @@ async def replace_groups(
     await connection.executemany(
         """
         INSERT INTO joint_bids (need_id, rank, member_ids, weakest_score, detail, model_version)
-        VALUES ($1, $2, $3, $4, $5::jsonb, $6)
+        VALUES ($1, $2, $3, $4, $5, $6)
         """,
         [
             (
@@ -30,7 +28,7 @@ async def replace_groups(
                 group.rank,
                 [m.supplier_id for m in group.members],
                 group.weakest_score,
-                msgspec.json.encode(group).decode(),
+                msgspec.to_builtins(group),
                 model_version,
             )
             for group in groups
@@ -48,7 +46,7 @@ async def groups_of(connection: Connection, need_id: int) -> list[JointBid]:
     has opted out since it was suggested."""
     rows = await connection.fetch(
         """
-        SELECT j.detail::text AS detail FROM joint_bids j
+        SELECT j.detail FROM joint_bids j
         WHERE j.need_id = $1
           AND NOT EXISTS (
               SELECT 1 FROM supplier_profiles s
@@ -59,4 +57,4 @@ async def groups_of(connection: Connection, need_id: int) -> list[JointBid]:
         """,
         need_id,
     )
-    return [_decode.decode(row["detail"]) for row in rows]
+    return [msgspec.convert(row["detail"], JointBid) for row in rows]
