@@ -205,21 +205,26 @@ def _explain(
 ) -> JointBid:
     combined_cap = sum(m.cap for m in group)
     combined_places = sum(m.places for m in group)
+    # `covers`: what no member could deliver alone. The sentence states every sum the need
+    # asks for, so the buyer sees the group meets all of it.
     covers: list[str] = []
     phrases: list[str] = []
     svenska: list[str] = []
-    if need.value_sek is not None and not all(_value_ok(need, m.cap) for m in group):
-        covers.append("value")
+    if need.value_sek is not None:
+        if not any(_value_ok(need, m.cap) for m in group):
+            covers.append("value")
         together, asked = _msek(combined_cap), _msek(need.value_sek)
         phrases.append(f"together {together} ≥ {asked}")
         svenska.append(f"tillsammans {together.replace('.', ',')} ≥ {asked.replace('.', ',')}")
-    if need.places > 0 and not all(m.places >= need.places for m in group):
-        covers.append("training_places")
+    if need.places > 0:
+        if not any(m.places >= need.places for m in group):
+            covers.append("training_places")
         phrases.append(f"together {combined_places} training places ≥ {need.places}")
         svenska.append(f"tillsammans {combined_places} arbetsträningsplatser ≥ {need.places}")
     everywhere = frozenset(need.kommuner)
-    if not all(m.served >= everywhere for m in group):
-        covers.append("kommuner")
+    if len(everywhere) > 1 or not all(m.served >= everywhere for m in group):
+        if not any(m.served >= everywhere for m in group):
+            covers.append("kommuner")
         named = [names.get(code, code) for code in need.kommuner]
         phrases.append(f"together they serve {_listed(named, 'and')}")
         svenska.append(f"tillsammans finns ni i {_listed(named, 'och')}")

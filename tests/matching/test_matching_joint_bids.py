@@ -201,3 +201,20 @@ def test_requirement_of_a_joint_need_lists_all_its_kommuner() -> None:
     assert requirement_of(joint).kommuner == (LULEA, BODEN)
     single = Need(id=2, title="t", description="", kommun=LULEA)
     assert requirement_of(single).kommuner == (LULEA,)
+
+
+def test_covers_names_only_what_no_member_could_deliver_alone_but_the_sentence_states_all() -> None:
+    found = suggest_groups(
+        need(value=3_000_000, kommuner=(LULEA, BODEN)),
+        candidates(
+            (supplier(1, cap=3_000_000, area=(LULEA,)), 0.6),
+            (supplier(2, cap=400_000, area=(BODEN,)), 0.5),
+        ),
+        kommun_names={LULEA: "Luleå", BODEN: "Boden"},
+    )
+    assert member_ids(found) == [[1, 2]]
+    assert found[0].covers == ["kommuner"]
+    assert found[0].summary == "together 3.4 MSEK ≥ 3.0 MSEK; together they serve Luleå and Boden"
+    assert found[0].summary_sv == (
+        "tillsammans 3,4 MSEK ≥ 3,0 MSEK; tillsammans finns ni i Luleå och Boden"
+    )
