@@ -1,4 +1,4 @@
-"""Suggested joint bids per need (sql/007): written by the ranking job, read by the API."""
+"""Suggested joint bids per need (sql/*_joint_bids.sql), written by the ranking job."""
 
 from __future__ import annotations
 

@@ -57,7 +57,7 @@ class Need(msgspec.Struct, frozen=True, kw_only=True):
     description: str
     cpv_codes: list[str]
     kommun: str
-    # A joint procurement names several kommuner; `kommun` is the first (sql/007).
+    # A joint procurement names several kommuner; `kommun` is the first of them.
     kommuner: list[str]
     lan: str
     # True when the need is for the whole län; `kommun` is then the län code followed by "00".
