@@ -23,6 +23,7 @@ from asfmatch.api.notices import NoticeClaimController
 from asfmatch.api.notifications import NotificationController
 from asfmatch.api.openapi_truth import SECURITY, document_errors, openapi_components
 from asfmatch.api.organisations import MeController, OrganisationController
+from asfmatch.api.outcomes import OutcomeController
 from asfmatch.api.reference import ReferenceController
 from asfmatch.api.retry import CONFLICT_HANDLERS, TransactionRetry
 from asfmatch.api.state import AppResources, provide_connection, provide_principal
@@ -85,6 +86,7 @@ def create_app(settings: Settings) -> Litestar:
             ReferenceController,
             NotificationController,
             WebhookController,
+            OutcomeController,
             web_router(),
         ],
         dependencies={
