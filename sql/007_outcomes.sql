@@ -67,12 +67,10 @@ CREATE TABLE supplier_outcome_answers (
     PRIMARY KEY (need_id, supplier_id)
 );
 
--- The follow-up scan looks for deadlines in a window; reports read needs by year (created_at)
--- nationally, per län and per buyer.
+-- The follow-up scan looks for deadlines in a window; a national report reads needs by the
+-- year they were posted (län and buyer reports use needs_status_lan and needs_buyer).
 CREATE INDEX needs_closes_at ON needs (closes_at) WHERE closes_at IS NOT NULL;
 CREATE INDEX needs_created ON needs (created_at);
-CREATE INDEX needs_lan_created ON needs (lan, created_at);
-CREATE INDEX needs_buyer_created ON needs (buyer_id, created_at);
 
 -- The question reaches an ASF as an inbox notification (and its channels).
 ALTER TABLE notifications DROP CONSTRAINT notifications_kind_check;

@@ -25,6 +25,7 @@ from asfmatch.api.openapi_truth import SECURITY, document_errors, openapi_compon
 from asfmatch.api.organisations import MeController, OrganisationController
 from asfmatch.api.outcomes import OutcomeController
 from asfmatch.api.reference import ReferenceController
+from asfmatch.api.reports import ReportController
 from asfmatch.api.retry import CONFLICT_HANDLERS, TransactionRetry
 from asfmatch.api.state import AppResources, provide_connection, provide_principal
 from asfmatch.api.suppliers import SupplierController
@@ -87,6 +88,7 @@ def create_app(settings: Settings) -> Litestar:
             NotificationController,
             WebhookController,
             OutcomeController,
+            ReportController,
             web_router(),
         ],
         dependencies={

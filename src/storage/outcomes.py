@@ -9,6 +9,8 @@ import msgspec
 
 from asfmatch.storage.db import Connection
 
+# The job that asks one need's follow-up round (entity: the need).
+FOLLOW_UP_JOB = "outcome_follow_up"
 # How long after the 30-day round a late worker still asks: a question two months after the
 # deadline is noise, and the window keeps the scan to one index range.
 FOLLOW_UP_WINDOW = timedelta(days=60)
@@ -223,13 +225,13 @@ async def needs_due_for_follow_up(
     rows = await connection.fetch(
         """
         SELECT n.id FROM needs n
-        WHERE n.closes_at <= $1 - make_interval(days => $2)
-          AND n.closes_at > $1 - make_interval(days => $3) - $4::interval
+        WHERE n.closes_at <= $1::timestamptz - make_interval(days => $2)
+          AND n.closes_at > $1::timestamptz - make_interval(days => $3) - $4::interval
           AND n.status IN ('open', 'closed') AND n.buyer_id IS NOT NULL
           AND NOT EXISTS (SELECT 1 FROM need_outcomes o WHERE o.need_id = n.id)
           AND NOT EXISTS (
               SELECT 1 FROM outcome_rounds r WHERE r.need_id = n.id
-                AND r.round_days = CASE WHEN n.closes_at <= $1 - make_interval(days => $3)
+                AND r.round_days = CASE WHEN n.closes_at <= $1::timestamptz - make_interval(days => $3)
                                         THEN $3 ELSE $2 END)
         ORDER BY n.id LIMIT $5
         """,

@@ -44,6 +44,8 @@ async def served(settings: Settings) -> AsyncIterator[str]:
 
 
 @pytest.mark.slow
+# As long as the run itself may take (wait_for below): every endpoint adds examples.
+@pytest.mark.timeout(300)
 async def test_schemathesis_finds_no_failure(served: str, admin: dict[str, str]) -> None:
     process = await asyncio.create_subprocess_exec(
         str(SCHEMATHESIS),
