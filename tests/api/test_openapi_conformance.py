@@ -44,9 +44,9 @@ async def served(settings: Settings) -> AsyncIterator[str]:
 
 
 @pytest.mark.slow
-# As long as the run itself may take (wait_for below): every endpoint adds examples, and
-# several suites share the machine's two cores when helpers land at once.
-@pytest.mark.timeout(900)
+# About 20 s on an idle 2-core machine; the suite-wide 120 s guard is for hangs, and this run is
+# long by design, so it gets more room when the machine is busy.
+@pytest.mark.timeout(600)
 async def test_schemathesis_finds_no_failure(served: str, admin: dict[str, str]) -> None:
     process = await asyncio.create_subprocess_exec(
         str(SCHEMATHESIS),
@@ -70,6 +70,6 @@ async def test_schemathesis_finds_no_failure(served: str, admin: dict[str, str])
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.STDOUT,
     )
-    output, _ = await asyncio.wait_for(process.communicate(), 900)
+    output, _ = await asyncio.wait_for(process.communicate(), 590)
     report = output.decode(errors="replace")
     assert process.returncode == 0, report[-6000:]
