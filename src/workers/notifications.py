@@ -42,9 +42,9 @@ def wants(preferences: Preferences, need: NeedFacts, floor: float) -> bool:
     return True
 
 
-# Details a webhook carries as they are: an endpoint's id, a joint bid's partners (names and
-# ids only, never contact details).
-_PUSHED_DETAIL = ("endpoint_id", "joint_bid")
+# Details a webhook carries as they are: an endpoint's id, the need an outcome question is
+# about, a joint bid's partners (names and ids only, never contact details).
+_PUSHED_DETAIL = ("endpoint_id", "need_id", "joint_bid")
 
 
 def _partners(need_id: int, supplier_id: int, groups: Sequence[JointBid]) -> dict[str, Any]:
@@ -200,6 +200,20 @@ class Notifier:
             connection, chosen, state, "webhook.disabled", [], detail=detail, counted=False
         )
         await self._send(connection, [written])
+
+    async def outcome_question(
+        self, connection: Connection, supplier_id: int, need_id: int, title: str, round_days: int
+    ) -> int:
+        """Ask an ASF whether it won a contract for a need (not counted against the daily cap:
+        it is one question per need and round); returns the notification's id."""
+        chosen = await notifications.get_preferences(connection, supplier_id)
+        state = await notifications.lock_state(connection, supplier_id)
+        detail = {"need_id": need_id, "title": title, "round_days": round_days}
+        written = await self._write(
+            connection, chosen, state, "outcome.question", [], detail=detail, counted=False
+        )
+        await self._send(connection, [written])
+        return written.id
 
     async def _write(
         self,
