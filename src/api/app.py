@@ -23,11 +23,13 @@ from asfmatch.api.notices import NoticeClaimController
 from asfmatch.api.notifications import NotificationController
 from asfmatch.api.openapi_truth import SECURITY, document_errors, openapi_components
 from asfmatch.api.organisations import MeController, OrganisationController
+from asfmatch.api.potential import PotentialController
 from asfmatch.api.reference import ReferenceController
 from asfmatch.api.retry import CONFLICT_HANDLERS, TransactionRetry
 from asfmatch.api.state import AppResources, provide_connection, provide_principal
 from asfmatch.api.suppliers import SupplierController
 from asfmatch.api.webhooks import WebhookController
+from asfmatch.services.match_index import IndexKeeper
 from asfmatch.storage.cache import MatchCache, RateLimiter, RedisGate, create_redis
 from asfmatch.storage.db import create_pool
 from asfmatch.storage.servers import running_servers
@@ -58,6 +60,7 @@ def create_app(settings: Settings) -> Litestar:
                 cache=MatchCache(gate),
                 limiter=RateLimiter(gate),
                 streams=hub,
+                potential_index=IndexKeeper(),
             )
             try:
                 yield
@@ -81,6 +84,7 @@ def create_app(settings: Settings) -> Litestar:
             SupplierController,
             NeedController,
             NoticeClaimController,
+            PotentialController,
             MatchController,
             ReferenceController,
             NotificationController,

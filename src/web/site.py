@@ -24,6 +24,7 @@ from asfmatch.services.errors import (
 from asfmatch.web import (
     admin_pages,
     buyer_pages,
+    potential_panel,
     presenter_pages,
     public_pages,
     signin_pages,
@@ -134,6 +135,7 @@ def web_router() -> Router:
             *public_pages.HANDLERS,
             *signin_pages.HANDLERS,
             *buyer_pages.HANDLERS,
+            *potential_panel.HANDLERS,
             *supplier_pages.HANDLERS,
             *admin_pages.HANDLERS,
             *presenter_pages.HANDLERS,
