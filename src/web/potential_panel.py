@@ -103,11 +103,6 @@ async def need_potential(
         report=report,
         place=_place_name(report),
         lines=advice_lines(report.advice, visitor.t),
-        lot_what=None
-        if report.advice.lots is None
-        else _what(
-            visitor.t, report.advice.lots.lot_value_sek, report.advice.lots.lot_training_places
-        ),
         named=report.suppliers[:NAMED],
     )
 
