@@ -200,10 +200,12 @@ async def test_a_new_profile_counts_within_the_sync_interval(
     [("anonymous", 401), ("supplier", 403), ("buyer", 200), ("admin", 200)],
 )
 async def test_buyers_and_admins_may_ask_others_may_not(
-    client: AsyncTestClient[Any], keys: Any, role: str, status: int
+    app_client: Any, keys: Any, role: str, status: int
 ) -> None:
     headers = {} if role == "anonymous" else (await keys.make(role))[1]
-    response = await client.post(f"{API}/potential/", json=DRAFT, headers=headers)
+    # An app of its own: its index has seen this test's database only.
+    async with app_client() as client:
+        response = await client.post(f"{API}/potential/", json=DRAFT, headers=headers)
     if status == 200:
         assert response.status_code == 200, response.text
         assert response.json()["serving"] == 0
