@@ -15,6 +15,8 @@ from asfmatch.matching.advice import (
     advise,
     can_carry,
 )
+from asfmatch.services.potential import thresholds_of
+from asfmatch.storage.settings import Settings, SettingsError
 
 DEFAULTS = AdviceThresholds()
 
@@ -251,3 +253,25 @@ def test_can_carry_at_the_edges(
     cap: int | None, places: int, value: int | None, wanted: int, expected: bool
 ) -> None:
     assert can_carry(asf(cap, places)[0], value, wanted) is expected
+
+
+def test_the_thresholds_come_from_the_environment_with_documented_defaults() -> None:
+    defaults = Settings.from_env({})
+    assert thresholds_of(defaults) == AdviceThresholds()
+    assert defaults.potential_min_score == 0.15
+    changed = Settings.from_env(
+        {
+            "ASFMATCH_POTENTIAL_MIN_SCORE": "0.3",
+            "ASFMATCH_ADVICE_RESERVE_MIN_SUPPLIERS": "5",
+            "ASFMATCH_ADVICE_LOT_MIN_SUPPLIERS": "3",
+            "ASFMATCH_ADVICE_MAX_LOTS": "4",
+            "ASFMATCH_ADVICE_EMPLOYMENT_MIN_VALUE_SEK": "2000000",
+        }
+    )
+    assert changed.potential_min_score == 0.3
+    assert thresholds_of(changed) == AdviceThresholds(
+        reserve_min_suppliers=5, lot_min_suppliers=3, max_lots=4, employment_min_value_sek=2_000_000
+    )
+    # Zero would reserve with nobody able to bid.
+    with pytest.raises(SettingsError, match="ASFMATCH_ADVICE_RESERVE_MIN_SUPPLIERS"):
+        Settings.from_env({"ASFMATCH_ADVICE_RESERVE_MIN_SUPPLIERS": "0"})
