@@ -24,9 +24,11 @@ from asfmatch.services.errors import (
 from asfmatch.web import (
     admin_pages,
     buyer_pages,
+    outcome_pages,
     potential_panel,
     presenter_pages,
     public_pages,
+    report_pages,
     signin_pages,
     supplier_pages,
 )
@@ -139,6 +141,8 @@ def web_router() -> Router:
             *supplier_pages.HANDLERS,
             *admin_pages.HANDLERS,
             *presenter_pages.HANDLERS,
+            *outcome_pages.HANDLERS,
+            *report_pages.HANDLERS,
         ],
         dependencies={"visitor": Provide(provide_visitor)},
         exception_handlers={
