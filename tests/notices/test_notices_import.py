@@ -302,11 +302,10 @@ async def test_a_buyer_onboarded_by_an_admin_owns_its_imported_notices_at_once(
         headers=admin,
     )
     assert made.status_code == 201, made.text
-    owners = await db.fetch(
-        "SELECT buyer_id FROM needs WHERE buyer_org_number = '232100-0230'"
-    )
+    owners = await db.fetch("SELECT buyer_id FROM needs WHERE buyer_org_number = '232100-0230'")
     assert {row["buyer_id"] for row in owners} == {made.json()["id"]}
     # Only its own: every other imported need stays unclaimed.
-    assert await db.fetchval("SELECT count(*) FROM needs WHERE buyer_id IS NULL") == len(
-        report.created
-    ) - 2
+    assert (
+        await db.fetchval("SELECT count(*) FROM needs WHERE buyer_id IS NULL")
+        == len(report.created) - 2
+    )

@@ -188,9 +188,7 @@ def test_json_that_is_not_ocds_is_an_error_or_a_skipped_release(raw: bytes) -> N
         assert parsed and all(isinstance(item, OcdsError) for item in parsed)
 
 
-def test_a_record_package_gives_each_records_current_state_and_names_linked_only_records() -> (
-    None
-):
+def test_a_record_package_gives_each_records_current_state() -> None:
     raw = (Path(__file__).parent / "records" / "ocds_orebro_records.json").read_bytes()
     bikes, parking, linked = parse_ocds(raw)
     assert isinstance(bikes, Notice) and isinstance(parking, Notice)
