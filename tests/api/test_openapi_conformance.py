@@ -70,6 +70,6 @@ async def test_schemathesis_finds_no_failure(served: str, admin: dict[str, str])
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.STDOUT,
     )
-    output, _ = await asyncio.wait_for(process.communicate(), 300)
+    output, _ = await asyncio.wait_for(process.communicate(), 590)
     report = output.decode(errors="replace")
     assert process.returncode == 0, report[-6000:]
