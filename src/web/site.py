@@ -24,9 +24,11 @@ from asfmatch.services.errors import (
 from asfmatch.web import (
     admin_pages,
     buyer_pages,
+    live_pages,
     presenter_pages,
     public_pages,
     signin_pages,
+    signup_pages,
     supplier_pages,
 )
 from asfmatch.web.errors import PageError
@@ -133,10 +135,12 @@ def web_router() -> Router:
             static_file,
             *public_pages.HANDLERS,
             *signin_pages.HANDLERS,
+            *signup_pages.HANDLERS,
             *buyer_pages.HANDLERS,
             *supplier_pages.HANDLERS,
             *admin_pages.HANDLERS,
             *presenter_pages.HANDLERS,
+            *live_pages.HANDLERS,
         ],
         dependencies={"visitor": Provide(provide_visitor)},
         exception_handlers={

@@ -126,6 +126,7 @@ async def test_a_buyer_posts_a_need_and_sees_explained_matches_arrive(
     await _check(page, "need-form-desktop")
     await page.get_by_role("button", name="Publicera och hitta ASF").click()
     await page.wait_for_selector("[data-testid=match]", timeout=30_000)
+    assert await page.get_attribute("html", "data-live") == "stream"
     first = await page.get_by_test_id("match").first.inner_text()
     assert "Verkar i" in first
     await _check(page, "need-matches-desktop")
@@ -163,6 +164,8 @@ async def test_an_asf_on_a_phone_sees_a_new_need_arrive_and_answers_it(
     phone = await _page(browser, viewport={"width": 375, "height": 740}, is_mobile=True)
     await _sign_in(phone, demo, supplier_key)
     await phone.goto(f"{demo.url}/inkorg")
+    # The inbox listens on the page's Server-Sent Events stream, not by polling.
+    await phone.wait_for_selector("html[data-live=stream]")
     before = await phone.get_by_test_id("notification").count()
     await _check(phone, "inbox-phone")
     buyer = await _page(browser, viewport={"width": 1280, "height": 900})
@@ -189,7 +192,7 @@ async def test_an_asf_on_a_phone_sees_a_new_need_arrive_and_answers_it(
         await _check(phone, "phone" + path.replace("/", "-").rstrip("-"))
 
 
-async def test_the_presenter_link_shows_everything_and_changes_nothing(
+async def test_the_presenter_runs_the_guided_flow_and_resets_from_one_screen(
     demo: RunningDemo, browser: Any
 ) -> None:
     page = await _page(browser, viewport={"width": 1920, "height": 1080})
@@ -197,6 +200,25 @@ async def test_the_presenter_link_shows_everything_and_changes_nothing(
     await page.wait_for_url(re.compile(r"/presentation"))
     await page.wait_for_selector("[data-testid=match]", timeout=30_000)
     await _check(page, "presenter-1920")
+    # One keyboard step: focus the button and press Enter.
+    await page.get_by_test_id("guided-run").focus()
+    await page.keyboard.press("Enter")
+    await page.wait_for_url(re.compile(r"/presentation\?behov=\d+"))
+    presented = await page.get_by_test_id("presented-need").inner_text()
+    assert "förskolor i Luleå" in presented
+    # The matches arrive in the list and on the map, the best ASF's notification in its
+    # inbox view: all pushed by the page's live stream.
+    await page.wait_for_selector("[data-testid=match]", timeout=30_000)
+    await page.wait_for_selector("[data-testid=marker]", timeout=30_000)
+    await page.wait_for_selector(
+        "[data-testid=presenter-inbox] [data-testid=notification]", timeout=30_000
+    )
+    assert await page.get_attribute("html", "data-live") == "stream"
+    await _check(page, "presenter-guided-1920")
+    await page.get_by_test_id("presenter-reset").click()
+    await page.get_by_test_id("presenter-reset-done").wait_for()
+    assert "1" in await page.get_by_test_id("presenter-reset-done").inner_text()
+    # Read-only otherwise: no need form, no admin page.
     await page.goto(f"{demo.url}/behov/nytt")
     assert await page.locator("[data-testid=need-form]").count() == 0
     await page.goto(f"{demo.url}/admin")
