@@ -20,6 +20,7 @@ from asfmatch.services import signup as signup_service
 from asfmatch.services.errors import Conflict, Invalid
 from asfmatch.services.fields import Email, LegalForm, Name
 from asfmatch.services.suppliers import SupplierCreate
+from asfmatch.storage import web_sessions
 from asfmatch.storage.cache import RateLimiter, RedisGate
 from asfmatch.storage.web_sessions import SESSION_LIFETIME
 from asfmatch.web.forms import FormState
@@ -153,8 +154,17 @@ async def signup(
             opened = await sessions_service.sign_in_with_key(db, done.key)
             assert opened is not None
             token, _ = opened
+            # This page already shows the new session (the header's "signed in as", sign-out).
+            signed_in = Visitor(
+                **{
+                    **visitor.__dict__,
+                    "token": token,
+                    "session": await web_sessions.find_session(db, token),
+                    "organisation": done.organisation,
+                }
+            )
             shown = page(
-                visitor,
+                signed_in,
                 "signed_up.html",
                 organisation=done.organisation,
                 key=done.key,

@@ -57,6 +57,7 @@ async def test_an_asf_registers_and_appears_only_after_an_admin_approves_it(
     )
     assert key, "the key is shown once"
     assert done.headers["cache-control"] == "no-store"
+    assert "Inloggad som Kooperativet Testbädden" in done.text
     supplier_id, active = await db.fetchrow(
         "SELECT s.id, s.active FROM supplier_profiles s JOIN organisations o"
         " ON o.id = s.organisation_id WHERE o.org_number = $1",
