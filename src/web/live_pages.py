@@ -117,7 +117,7 @@ async def _session_alive(app: AppResources, token: str) -> bool:
     try:
         async with pooled(app) as connection:
             return await web_sessions.find_session(connection, token) is not None
-    except (OSError, TimeoutError):
+    except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError):
         return True  # PostgreSQL away: the next heartbeat asks again
 
 
