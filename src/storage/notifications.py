@@ -15,7 +15,7 @@ from asfmatch.storage.events import need_topic, wake_pages
 
 Channel = Literal["inbox", "sse", "webhook", "email"]
 DigestFrequency = Literal["immediate", "hourly", "daily", "weekly", "never"]
-NotificationKind = Literal["need.matched", "needs.digest", "webhook.disabled"]
+NotificationKind = Literal["need.matched", "needs.digest", "webhook.disabled", "outcome.question"]
 
 CHANNELS: tuple[Channel, ...] = ("inbox", "sse", "webhook", "email")
 # Channels that interrupt someone at once; the daily cap counts these.
