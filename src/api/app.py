@@ -24,12 +24,14 @@ from asfmatch.api.notifications import NotificationController
 from asfmatch.api.openapi_truth import SECURITY, document_errors, openapi_components
 from asfmatch.api.organisations import MeController, OrganisationController
 from asfmatch.api.outcomes import OutcomeController
+from asfmatch.api.potential import PotentialController
 from asfmatch.api.reference import ReferenceController
 from asfmatch.api.reports import ReportController
 from asfmatch.api.retry import CONFLICT_HANDLERS, TransactionRetry
 from asfmatch.api.state import AppResources, provide_connection, provide_principal
 from asfmatch.api.suppliers import SupplierController
 from asfmatch.api.webhooks import WebhookController
+from asfmatch.services.match_index import IndexKeeper
 from asfmatch.storage.cache import MatchCache, RateLimiter, RedisGate, create_redis
 from asfmatch.storage.db import create_pool
 from asfmatch.storage.servers import running_servers
@@ -60,6 +62,7 @@ def create_app(settings: Settings) -> Litestar:
                 cache=MatchCache(gate),
                 limiter=RateLimiter(gate),
                 streams=hub,
+                potential_index=IndexKeeper(),
             )
             try:
                 yield
@@ -83,6 +86,7 @@ def create_app(settings: Settings) -> Litestar:
             SupplierController,
             NeedController,
             NoticeClaimController,
+            PotentialController,
             MatchController,
             ReferenceController,
             NotificationController,
