@@ -17,6 +17,8 @@ from asfmatch.services.fields import Email, Name, OrgNumber
 from asfmatch.services.organisations import OrganisationCreate, create_organisation
 from asfmatch.services.suppliers import SupplierCreate
 from asfmatch.storage import jobs, signups
+from asfmatch.storage import notices as notices_repo
+from asfmatch.storage import organisations as organisations_repo
 from asfmatch.storage import suppliers as suppliers_repo
 from asfmatch.storage.db import Connection
 from asfmatch.storage.organisations import Organisation, Principal, create_api_key
@@ -77,6 +79,11 @@ async def approve(db: Connection, principal: Principal | None, organisation_id: 
     require(principal, "admin")
     if not await signups.approve(db, organisation_id):
         raise NotFound("pending organisation", organisation_id)
+    organisation = await organisations_repo.get_organisation(db, organisation_id)
+    if organisation is not None and organisation.kind == "buyer":
+        # Approving checks the organisation number, the same trust an admin's onboarding gives,
+        # and that is what a claim rests on: the buyer now owns its imported notices.
+        await notices_repo.claim_needs(db, organisation.id, organisation.org_number)
     supplier = await suppliers_repo.supplier_of_organisation(db, organisation_id)
     if supplier is not None and not supplier.active:
         await suppliers_repo.update_supplier(db, supplier.id, {"active": True})
