@@ -5,12 +5,17 @@ Needs `wrk` (Debian package `wrk`). Starts its own embedded PostgreSQL and Redis
 folder, loads the demo data, ranks it, then for each of three rounds runs wrk (2 threads, 32
 connections) over each path. Rate limits are raised so that they do not cap the figures.
 
-    .venv/bin/python bench/bench_api.py [--seconds 10] [--rounds 3] [--processes 2]
+    .venv/bin/python bench/bench_api.py [--seconds 10] [--rounds 3] [--processes 2] [--scale 50]
+
+`--scale N` sets the data size before measuring, so costs that grow with the tables show: N × 200
+needs (each with a finished ranking job) and, above 1×, N × 4,000 more rows in `matches` (the demo
+has about 1,300). The measured need and its cached list are the demo's at every scale.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import os
 import re
@@ -22,6 +27,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import asyncpg
 import httpx
 
 from asfmatch.demo import demo_data
@@ -73,11 +79,65 @@ def _wrk(
     return rps, latency("50%"), latency("99%")
 
 
+SEED = """
+WITH buyer AS (SELECT buyer_id, kommun FROM needs ORDER BY id LIMIT 1),
+made AS (
+    INSERT INTO needs (buyer_id, title, description, cpv_codes, kommun, status)
+    SELECT buyer.buyer_id, 'Syntetiskt behov ' || g,
+           'Lokalvård, catering och fastighetsskötsel, behov nummer ' || g || ' för mätning.',
+           ARRAY['90910000'], buyer.kommun, 'open'
+    FROM buyer, generate_series(1, $1::int) g
+    RETURNING id
+), pairs AS (
+    INSERT INTO matches (need_id, supplier_id, score, explanation, model_version, in_need_list)
+    SELECT made.id, s.id, random(), (SELECT explanation FROM matches LIMIT 1), 'seed', true
+    FROM made CROSS JOIN LATERAL (
+        SELECT id FROM supplier_profiles ORDER BY id LIMIT $2::int) s
+    ON CONFLICT DO NOTHING
+    RETURNING 1
+)
+INSERT INTO jobs (kind, entity_id, state, finished_at)
+SELECT 'rank_need', made.id, 'done', now() FROM made
+"""
+
+
+async def _seed(database_url: str, scale: int) -> int:
+    """Grow the tables to `scale` × the 1× sizes (see the module docstring); the demo need with
+    the longest match list, whose list the bench reads."""
+    connection = await asyncpg.connect(database_url)
+    try:
+        measured: int = await connection.fetchval(
+            "SELECT need_id FROM matches GROUP BY need_id ORDER BY count(*) DESC, need_id LIMIT 1"
+        )
+        have = await connection.fetchval("SELECT count(*) FROM needs")
+        extra_needs = max(0, 200 * scale - have)
+        per_need = 0 if extra_needs == 0 else -(-4_000 * scale // extra_needs)
+        if scale > 1:
+            await connection.execute(SEED, extra_needs, per_need)
+        elif extra_needs:
+            await connection.execute(SEED, extra_needs, 0)
+        await connection.execute("ANALYZE")
+        counts = await connection.fetchrow(
+            "SELECT (SELECT count(*) FROM needs) AS needs, (SELECT count(*) FROM matches)"
+            " AS matches, (SELECT count(*) FROM jobs) AS jobs"
+        )
+        assert counts is not None
+        print(
+            f"data: {counts['needs']:,} needs, {counts['matches']:,} matches,"
+            f" {counts['jobs']:,} jobs",
+            flush=True,
+        )
+    finally:
+        await connection.close()
+    return measured
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--processes", type=int, default=2)
+    parser.add_argument("--scale", type=int, default=1, help="data size, multiples of 1×")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit("bench_api needs wrk: apt-get install wrk")
@@ -101,6 +161,7 @@ def main() -> None:
         _asfmatch(env, "import", str(demo_file))
         key = _asfmatch(env, "create-admin-key", "--name", "bench").strip().split()[-1]
         _asfmatch(env, "worker", "--drain")
+        measured = asyncio.run(_seed(env["DATABASE_URL"], args.scale))
 
         hello_port, api_port = free_port(), free_port()
         processes.append(
@@ -140,8 +201,7 @@ def main() -> None:
         _wait_until_up(f"{api}/health")
 
         headers = {"Authorization": f"Bearer {key}"}
-        listed = httpx.get(f"{api}/api/v1/needs?page_size=1", headers=headers).json()
-        need = listed["items"][0]
+        need = httpx.get(f"{api}/api/v1/needs/{measured}", headers=headers).json()
         httpx.get(f"{api}/api/v1/needs/{need['id']}/matches", headers=headers)  # fill the cache
         post = data_dir / "post_need.lua"
         body = {
@@ -176,7 +236,7 @@ def main() -> None:
 
         ceiling = statistics.median(r[0] for r in runs[paths[0][0]])
         print(
-            f"\n{args.processes} server processes, wrk 2 threads {CONNECTIONS} connections "
+            f"\nscale {args.scale}×, {args.processes} server processes, wrk 2 threads {CONNECTIONS} connections "
             f"{args.seconds} s, median of {args.rounds} rounds\n"
         )
         print("| path | rps | p50 ms | p99 ms | share of ceiling |\n|---|---|---|---|---|")
