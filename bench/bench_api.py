@@ -26,6 +26,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import httpx
@@ -132,12 +133,83 @@ async def _seed(database_url: str, scale: int) -> int:
     return measured
 
 
+class _Explaining:
+    """Stands in for a connection: prints the plan of each query (EXPLAIN ANALYZE), then runs
+    it, so the plans shown are those of the real storage functions."""
+
+    def __init__(self, connection: asyncpg.Connection) -> None:
+        self.connection = connection
+
+    async def _explain(self, query: str, args: tuple[object, ...]) -> None:
+        plan = await self.connection.fetch(
+            f"EXPLAIN (ANALYZE, BUFFERS, COSTS OFF, SUMMARY OFF) {query}", *args
+        )
+        for row in plan:
+            print("    " + row[0])
+
+    async def fetch(self, query: str, *args: object) -> list[asyncpg.Record]:
+        await self._explain(query, args)
+        return await self.connection.fetch(query, *args)
+
+    async def fetchrow(self, query: str, *args: object) -> asyncpg.Record | None:
+        await self._explain(query, args)
+        return await self.connection.fetchrow(query, *args)
+
+    async def fetchval(self, query: str, *args: object) -> object:
+        await self._explain(query, args)
+        return await self.connection.fetchval(query, *args)
+
+
+async def _explain_hot_paths(database_url: str, need_id: int, key: str) -> None:
+    """The plans of the queries behind each measured path, at this run's data size."""
+    from asfmatch.storage import jobs, matches, needs, organisations
+    from asfmatch.storage.db import connect
+
+    plain = await connect(database_url)
+    connection: Any = _Explaining(plain)
+    try:
+        suppliers = [
+            r["supplier_id"]
+            for r in await plain.fetch(
+                "SELECT supplier_id FROM matches WHERE need_id = $1 LIMIT 20", need_id
+            )
+        ]
+        steps: list[tuple[str, Any]] = [
+            ("API key lookup (a key-cache miss)", organisations.authenticate(connection, key)),
+            (
+                "GET /api/v1/needs: the page and its bounded count",
+                needs.list_needs(connection, needs.NeedFilter(), page=1, page_size=20),
+            ),
+            (
+                "match list: owner, version and ranking state",
+                matches.need_owner(connection, need_id),
+            ),
+            (
+                "match list: the rows (a cache miss)",
+                matches.matches_for_need(connection, need_id, 20),
+            ),
+            (
+                "ranking: list floors of 20 suppliers",
+                matches.list_floors(connection, "supplier", suppliers, 20, need_id),
+            ),
+            ("GET /ready: job counts", jobs.counts(connection)),
+        ]
+        for title, step in steps:
+            print(f"\n{title}:")
+            await step
+    finally:
+        await plain.close()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--processes", type=int, default=2)
     parser.add_argument("--scale", type=int, default=1, help="data size, multiples of 1×")
+    parser.add_argument(
+        "--explain", action="store_true", help="print the hot paths' query plans, then measure"
+    )
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit("bench_api needs wrk: apt-get install wrk")
@@ -162,6 +234,8 @@ def main() -> None:
         key = _asfmatch(env, "create-admin-key", "--name", "bench").strip().split()[-1]
         _asfmatch(env, "worker", "--drain")
         measured = asyncio.run(_seed(env["DATABASE_URL"], args.scale))
+        if args.explain:
+            asyncio.run(_explain_hot_paths(env["DATABASE_URL"], measured, key))
 
         hello_port, api_port = free_port(), free_port()
         processes.append(

@@ -23,9 +23,10 @@ from asfmatch.api.notices import NoticeClaimController
 from asfmatch.api.notifications import NotificationController
 from asfmatch.api.openapi_truth import SECURITY, document_errors, openapi_components
 from asfmatch.api.organisations import MeController, OrganisationController
+from asfmatch.api.principals import Principals
 from asfmatch.api.reference import ReferenceController
 from asfmatch.api.retry import CONFLICT_HANDLERS, TransactionRetry
-from asfmatch.api.state import AppResources, provide_connection, provide_principal
+from asfmatch.api.state import AppResources, provide_connection, provide_principal, provide_reader
 from asfmatch.api.suppliers import SupplierController
 from asfmatch.api.webhooks import WebhookController
 from asfmatch.storage.cache import MatchCache, RateLimiter, RedisGate, create_redis
@@ -45,7 +46,7 @@ def create_app(settings: Settings) -> Litestar:
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         async with running_servers(settings) as servers:
-            pool = await create_pool(servers.database_url, settings)
+            pool = await create_pool(servers.database_url, settings, light_reset=True)
             client = create_redis(servers.redis_url, settings)
             gate = RedisGate(client, settings)
             hub = StreamHub(servers.database_url, pool)
@@ -58,6 +59,7 @@ def create_app(settings: Settings) -> Litestar:
                 cache=MatchCache(gate),
                 limiter=RateLimiter(gate),
                 streams=hub,
+                principals=Principals(hub),
             )
             try:
                 yield
@@ -89,6 +91,7 @@ def create_app(settings: Settings) -> Litestar:
         ],
         dependencies={
             "db": Provide(provide_connection),
+            "reader": Provide(provide_reader),
             "principal": Provide(provide_principal),
         },
         lifespan=[lifespan],
