@@ -159,6 +159,10 @@ class _Explaining:
         await self._explain(query, args)
         return await self.connection.fetchval(query, *args)
 
+    async def execute(self, query: str, *args: object) -> str:
+        await self._explain(query, args)
+        return await self.connection.execute(query, *args)
+
 
 async def _explain_hot_paths(database_url: str, need_id: int, key: str) -> None:
     """The plans of the queries behind each measured path, at this run's data size."""
@@ -201,6 +205,60 @@ async def _explain_hot_paths(database_url: str, need_id: int, key: str) -> None:
         await plain.close()
 
 
+def _slug(name: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_")
+
+
+def _spy(pid: int, folder: Path, name: str, seconds: int) -> subprocess.Popen[bytes]:
+    """py-spy sampling the server and its worker processes while wrk runs."""
+    folder.mkdir(parents=True, exist_ok=True)
+    spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
+    command = [spy, "record", "--format", "raw", "--subprocesses", "--nonblocking"]
+    output = folder / f"{_slug(name)}.txt"
+    command += ["--pid", str(pid), "--duration", str(max(1, seconds - 2)), "--output", str(output)]
+    return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+# Where a sample's time is put: the first frame (from the leaf up) in one of these areas.
+_AREAS = [
+    ("asyncpg", "PostgreSQL client (asyncpg)"),
+    ("redis", "Redis client (redis-py)"),
+    ("msgspec", "JSON (msgspec)"),
+    ("asfmatch", "our code"),
+    ("litestar", "Litestar (routing, DI, responses)"),
+    ("uvicorn", "uvicorn (HTTP parsing, writing)"),
+    ("httptools", "uvicorn (HTTP parsing, writing)"),
+    ("asyncio", "event loop (asyncio)"),
+]
+
+
+def _summarise(profile: Path, name: str) -> None:
+    """Print which area the samples of `profile` (py-spy raw format) fall in."""
+    if not profile.exists():
+        print(f"{name}: no profile (is py-spy installed?)")
+        return
+    areas: dict[str, int] = {}
+    total = 0
+    for line in profile.read_text().splitlines():
+        stack, _, count = line.rpartition(" ")
+        if not count.isdigit():
+            continue
+        frames = stack.split(";")
+        area = "other"
+        for frame in reversed(frames):
+            found = next((label for key, label in _AREAS if key in frame), None)
+            if found is not None:
+                area = found
+                break
+        areas[area] = areas.get(area, 0) + int(count)
+        total += int(count)
+    shares = ", ".join(
+        f"{label} {count / total:.0%}"
+        for label, count in sorted(areas.items(), key=lambda a: -a[1])
+    )
+    print(f"profile {name}: {shares}", flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=int, default=10)
@@ -209,6 +267,12 @@ def main() -> None:
     parser.add_argument("--scale", type=int, default=1, help="data size, multiples of 1×")
     parser.add_argument(
         "--explain", action="store_true", help="print the hot paths' query plans, then measure"
+    )
+    parser.add_argument(
+        "--profile",
+        type=Path,
+        help="folder: profile the API processes with py-spy during round 1 of each path "
+        "(pip install py-spy) and print where the time goes",
     )
     args = parser.parse_args()
     if shutil.which("wrk") is None:
@@ -305,7 +369,13 @@ def main() -> None:
         runs: dict[str, list[tuple[float, float, float]]] = {name: [] for name, *_ in paths}
         for round_number in range(1, args.rounds + 1):
             for name, url, auth, script in paths:
+                spy = None
+                if args.profile and round_number == 1 and url.startswith(api):
+                    spy = _spy(processes[-1].pid, args.profile, name, args.seconds)
                 runs[name].append(_wrk(url, args.seconds, auth, script))
+                if spy is not None:
+                    spy.wait(timeout=60)
+                    _summarise(args.profile / f"{_slug(name)}.txt", name)
             print(f"round {round_number} of {args.rounds} done", flush=True)
 
         ceiling = statistics.median(r[0] for r in runs[paths[0][0]])
