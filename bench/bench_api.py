@@ -7,6 +7,12 @@ connections) over each path. Rate limits are raised so that they do not cap the 
 
     .venv/bin/python bench/bench_api.py [--seconds 10] [--rounds 3] [--processes 2] [--scale 50]
 
+Besides requests per second it reports the CPU time each request costs the server processes
+(for the API: the API processes, PostgreSQL and Redis together), from /proc before and after each
+wrk run. On a machine shared with other work the rates move with the load; the CPU per request
+much less, so the CPU share of the ceiling (hello world's CPU per request ÷ the path's) is the
+steadier figure.
+
 `--scale N` sets the data size before measuring, so costs that grow with the tables show: N × 200
 needs (each with a finished ranking job) and, above 1×, N × 4,000 more rows in `matches` (the demo
 has about 1,300). The measured need and its cached list are the demo's at every scale.
@@ -30,6 +36,7 @@ from typing import Any
 
 import asyncpg
 import httpx
+import psutil
 
 from asfmatch.demo import demo_data
 from asfmatch.storage.embedded import EmbeddedPostgres, EmbeddedRedis
@@ -59,16 +66,36 @@ def _wait_until_up(url: str) -> None:
     raise SystemExit(f"{url} did not come up")
 
 
+def _cpu_seconds(roots: list[int]) -> dict[int, float]:
+    """CPU time (user + system) so far of each process under `roots`, by pid."""
+    spent: dict[int, float] = {}
+    for pid in roots:
+        try:
+            root = psutil.Process(pid)
+            for process in [root, *root.children(recursive=True)]:
+                times = process.cpu_times()
+                spent[process.pid] = times.user + times.system
+        except psutil.NoSuchProcess:
+            continue
+    return spent
+
+
 def _wrk(
-    url: str, seconds: int, key: str | None, script: Path | None
-) -> tuple[float, float, float]:
-    """(requests/s, p50 ms, p99 ms) of one wrk run."""
+    url: str, seconds: int, key: str | None, script: Path | None, roots: list[int]
+) -> tuple[float, float, float, float]:
+    """(requests/s, p50 ms, p99 ms, CPU ms per request) of one wrk run; the CPU is that of the
+    processes under `roots` (the server, and for the API its PostgreSQL and Redis too), so it
+    holds on a machine shared with other work where requests per second do not."""
     command = ["wrk", "-t2", f"-c{CONNECTIONS}", f"-d{seconds}s", "--latency"]
     if key:
         command += ["-H", f"Authorization: Bearer {key}"]
     if script:
         command += ["-s", str(script)]
+    before = _cpu_seconds(roots)
     out = subprocess.run([*command, url], capture_output=True, text=True, check=True).stdout
+    after = _cpu_seconds(roots)
+    cpu = sum(used - before.get(pid, 0.0) for pid, used in after.items())
+    served = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
     if re.search(r"Non-2xx or 3xx responses: (\d+)", out):
         raise SystemExit(f"{url}: error responses under load:\n{out}")
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
@@ -77,7 +104,7 @@ def _wrk(
         value, unit = re.search(rf"{label}\s+([\d.]+)(us|ms|s)", out).groups()  # type: ignore[union-attr]
         return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
 
-    return rps, latency("50%"), latency("99%")
+    return rps, latency("50%"), latency("99%"), 1000 * cpu / max(1, served)
 
 
 SEED = """
@@ -366,29 +393,45 @@ def main() -> None:
             ),
             ("POST /api/v1/needs", f"{api}/api/v1/needs", key, post),
         ]
-        runs: dict[str, list[tuple[float, float, float]]] = {name: [] for name, *_ in paths}
+        # The API's cost includes its PostgreSQL and Redis (found by their data folder).
+        stores = [
+            process.pid
+            for process in psutil.process_iter(["cmdline"])
+            if any(str(data_dir) in part for part in process.info["cmdline"] or [])
+        ]
+        roots = {hello: [processes[0].pid], api: [processes[1].pid, *stores]}
+        runs: dict[str, list[tuple[float, float, float, float]]] = {name: [] for name, *_ in paths}
         for round_number in range(1, args.rounds + 1):
             for name, url, auth, script in paths:
                 spy = None
                 if args.profile and round_number == 1 and url.startswith(api):
                     spy = _spy(processes[-1].pid, args.profile, name, args.seconds)
-                runs[name].append(_wrk(url, args.seconds, auth, script))
+                group = roots[hello] if url.startswith(hello) else roots[api]
+                runs[name].append(_wrk(url, args.seconds, auth, script, group))
                 if spy is not None:
                     spy.wait(timeout=60)
                     _summarise(args.profile / f"{_slug(name)}.txt", name)
             print(f"round {round_number} of {args.rounds} done", flush=True)
 
         ceiling = statistics.median(r[0] for r in runs[paths[0][0]])
+        ceiling_cpu = statistics.median(r[3] for r in runs[paths[0][0]])
         print(
             f"\nscale {args.scale}×, {args.processes} server processes, wrk 2 threads {CONNECTIONS} connections "
             f"{args.seconds} s, median of {args.rounds} rounds\n"
         )
-        print("| path | rps | p50 ms | p99 ms | share of ceiling |\n|---|---|---|---|---|")
+        print(
+            "| path | rps | p50 ms | p99 ms | share of ceiling (rps) | CPU ms per request |"
+            " share of ceiling (CPU) |\n|---|---|---|---|---|---|---|"
+        )
         for name, *_ in paths:
             rps = statistics.median(r[0] for r in runs[name])
             p50 = statistics.median(r[1] for r in runs[name])
             p99 = statistics.median(r[2] for r in runs[name])
-            print(f"| {name} | {rps:,.0f} | {p50:.1f} | {p99:.1f} | {rps / ceiling:.2f} |")
+            cpu = statistics.median(r[3] for r in runs[name])
+            print(
+                f"| {name} | {rps:,.0f} | {p50:.1f} | {p99:.1f} | {rps / ceiling:.2f} |"
+                f" {cpu:.3f} | {ceiling_cpu / cpu:.2f} |"
+            )
     finally:
         for process in processes:
             process.terminate()
