@@ -2,7 +2,7 @@
 costs no PostgreSQL query to authenticate.
 
 Revocation still takes effect at once: revoking (or deleting) a key NOTIFYs its id at commit
-(sql/007_key_revocations.sql) and every process's hub drops it from memory on hearing it. NOTIFY
+(sql/008_key_revocations.sql) and every process's hub drops it from memory on hearing it. NOTIFY
 was chosen over Redis pub/sub because PostgreSQL delivers it exactly when the revoking
 transaction commits and never for one that rolls back, and because each process already holds
 one LISTEN connection (storage/stream_hub.py); Redis may be down, PostgreSQL may not. While that

@@ -14,7 +14,7 @@ from asfmatch.storage.db import Connection
 
 Channel = Literal["inbox", "sse", "webhook", "email"]
 DigestFrequency = Literal["immediate", "hourly", "daily", "weekly", "never"]
-NotificationKind = Literal["need.matched", "needs.digest", "webhook.disabled"]
+NotificationKind = Literal["need.matched", "needs.digest", "webhook.disabled", "outcome.question"]
 
 CHANNELS: tuple[Channel, ...] = ("inbox", "sse", "webhook", "email")
 # Channels that interrupt someone at once; the daily cap counts these.

@@ -19,7 +19,7 @@ import asyncpg
 from asfmatch.storage.db import Connection, connect
 from asfmatch.storage.events import CHANNEL
 
-# Revoked or deleted API keys' ids, NOTIFYed at commit by sql/007_key_revocations.sql.
+# Revoked or deleted API keys' ids, NOTIFYed at commit by sql/008_key_revocations.sql.
 KEYS_CHANNEL = "asfmatch_keys"
 
 log = logging.getLogger(__name__)

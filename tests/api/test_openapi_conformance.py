@@ -44,6 +44,9 @@ async def served(settings: Settings) -> AsyncIterator[str]:
 
 
 @pytest.mark.slow
+# About 20 s on an idle 2-core machine; the suite-wide 120 s guard is for hangs, and this run is
+# long by design, so it gets more room when the machine is busy.
+@pytest.mark.timeout(600)
 async def test_schemathesis_finds_no_failure(served: str, admin: dict[str, str]) -> None:
     process = await asyncio.create_subprocess_exec(
         str(SCHEMATHESIS),
@@ -67,6 +70,6 @@ async def test_schemathesis_finds_no_failure(served: str, admin: dict[str, str])
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.STDOUT,
     )
-    output, _ = await asyncio.wait_for(process.communicate(), 300)
+    output, _ = await asyncio.wait_for(process.communicate(), 590)
     report = output.decode(errors="replace")
     assert process.returncode == 0, report[-6000:]
