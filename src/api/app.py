@@ -24,6 +24,7 @@ from asfmatch.api.notifications import NotificationController
 from asfmatch.api.openapi_truth import SECURITY, document_errors, openapi_components
 from asfmatch.api.organisations import MeController, OrganisationController
 from asfmatch.api.outcomes import OutcomeController
+from asfmatch.api.potential import PotentialController
 from asfmatch.api.principals import Principals
 from asfmatch.api.reference import ReferenceController
 from asfmatch.api.reports import ReportController
@@ -31,6 +32,7 @@ from asfmatch.api.retry import CONFLICT_HANDLERS, TransactionRetry
 from asfmatch.api.state import AppResources, provide_connection, provide_principal, provide_reader
 from asfmatch.api.suppliers import SupplierController
 from asfmatch.api.webhooks import WebhookController
+from asfmatch.services.match_index import IndexKeeper
 from asfmatch.storage.cache import MatchCache, RateLimiter, RedisGate, create_redis
 from asfmatch.storage.db import create_pool
 from asfmatch.storage.servers import running_servers
@@ -62,6 +64,7 @@ def create_app(settings: Settings) -> Litestar:
                 limiter=RateLimiter(gate),
                 streams=hub,
                 principals=Principals(hub),
+                potential_index=IndexKeeper(),
             )
             try:
                 yield
@@ -85,6 +88,7 @@ def create_app(settings: Settings) -> Litestar:
             SupplierController,
             NeedController,
             NoticeClaimController,
+            PotentialController,
             MatchController,
             ReferenceController,
             NotificationController,

@@ -16,6 +16,7 @@ from litestar.di import NamedDependency
 
 from asfmatch.api.errors import unauthorized
 from asfmatch.api.principals import Principals
+from asfmatch.services.match_index import IndexKeeper
 from asfmatch.storage.cache import MatchCache, RateLimiter, RedisGate
 from asfmatch.storage.db import CONNECTION_LOST, Connection
 from asfmatch.storage.organisations import Principal
@@ -38,6 +39,8 @@ class AppResources:
     streams: StreamHub
     # API keys' principals in memory, forgotten when a revocation is heard through `streams`.
     principals: Principals
+    # This process's match index, for the potential of draft needs (services/potential.py).
+    potential_index: IndexKeeper
 
 
 log = logging.getLogger(__name__)
