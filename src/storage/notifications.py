@@ -11,6 +11,7 @@ import asyncpg
 import msgspec
 
 from asfmatch.storage.db import Connection
+from asfmatch.storage.events import need_topic, wake_pages
 
 Channel = Literal["inbox", "sse", "webhook", "email"]
 DigestFrequency = Literal["immediate", "hourly", "daily", "weekly", "never"]
@@ -478,6 +479,7 @@ async def answer(
         interested,
         reason,
     )
+    await wake_pages(connection, [need_topic(need_id)])
 
 
 async def need_interest(connection: Connection, need_id: int) -> NeedInterest:
