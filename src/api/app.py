@@ -27,6 +27,7 @@ from asfmatch.api.reference import ReferenceController
 from asfmatch.api.retry import CONFLICT_HANDLERS, TransactionRetry
 from asfmatch.api.state import AppResources, provide_connection, provide_principal
 from asfmatch.api.suppliers import SupplierController
+from asfmatch.api.verifications import VerificationController
 from asfmatch.api.webhooks import WebhookController
 from asfmatch.storage.cache import MatchCache, RateLimiter, RedisGate, create_redis
 from asfmatch.storage.db import create_pool
@@ -79,6 +80,7 @@ def create_app(settings: Settings) -> Litestar:
             OrganisationController,
             MeController,
             SupplierController,
+            VerificationController,
             NeedController,
             NoticeClaimController,
             MatchController,

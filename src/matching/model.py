@@ -18,6 +18,9 @@ class SupplierProfile(msgspec.Struct, frozen=True, kw_only=True):
     max_contract_value_sek: int | None = None
     training_places: int = 0
     active: bool = True
+    # False only when reserved contracts require a support body's verification
+    # (ASFMATCH_RESERVED_REQUIRES_VERIFICATION) and this supplier holds none that is valid.
+    verified_for_reserved: bool = True
 
 
 class Need(msgspec.Struct, frozen=True, kw_only=True):

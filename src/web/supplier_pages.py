@@ -222,6 +222,10 @@ async def save_profile(
     form = FormState(await checked_form(request, visitor))
     update = read_profile_form(form)
     if update is not None:
+        if update.target_group_share == round(supplier.target_group_share * 100) / 100:
+            # The form shows whole percent: a verified 35.5 % comes back as 36 unchanged by
+            # anyone, and must not count as an edit (it would lapse the verification).
+            update = msgspec.structs.replace(update, target_group_share=supplier.target_group_share)
         try:
             await suppliers_service.update_supplier(db, visitor.principal(), supplier.id, update)
         except Invalid as error:

@@ -23,7 +23,7 @@ from asfmatch.storage.db import Connection
 from asfmatch.storage.matches import ScoredPair
 from asfmatch.storage.needs import get_need, needs_changed_since
 from asfmatch.storage.settings import Settings
-from asfmatch.storage.suppliers import get_supplier, suppliers_changed_since
+from asfmatch.storage.suppliers import Supplier, get_supplier, suppliers_changed_since
 from asfmatch.workers.notifications import Notifier
 
 log = logging.getLogger(__name__)
@@ -56,6 +56,7 @@ class Ranker:
 
     def __init__(self, settings: Settings) -> None:
         self.list_size = settings.match_list_size
+        self.requires_verification = settings.reserved_requires_verification
         self.notifier = Notifier(settings)
         self.index: MatchIndex | None = None
         # Changes by transactions with ids below this were all seen; see storage/changes.py.
@@ -65,6 +66,9 @@ class Ranker:
         self._window: dict[tuple[str, int], int] = {}
         self._rebuild_due = False
         self._lock = asyncio.Lock()
+
+    def _profile(self, supplier: Supplier) -> SupplierProfile:
+        return supplier.profile(reserved_requires_verification=self.requires_verification)
 
     def reconcile(self) -> None:
         """Rebuild the index from PostgreSQL on the next sync (the periodic safety net)."""
@@ -85,7 +89,7 @@ class Ranker:
             for supplier, seq in suppliers:
                 window["s", supplier.id] = seq
                 if self._window.get(("s", supplier.id)) != seq:
-                    self.index.upsert_supplier(supplier.profile())
+                    self.index.upsert_supplier(self._profile(supplier))
             for need, seq in needs:
                 window["n", need.id] = seq
                 if self._window.get(("n", need.id)) != seq:
@@ -105,7 +109,7 @@ class Ranker:
             needs = await needs_changed_since(connection, 0)
         index = await asyncio.to_thread(
             MatchIndex.build,
-            [supplier.profile() for supplier, _ in suppliers],
+            [self._profile(supplier) for supplier, _ in suppliers],
             [need.ranking_input() for need, _ in needs],
             cpv_labels_sv(),
         )
@@ -189,11 +193,11 @@ class Ranker:
             if supplier is None:
                 index.remove_supplier(supplier_id)
             else:
-                index.upsert_supplier(supplier.profile())
+                index.upsert_supplier(self._profile(supplier))
             if supplier is None or not supplier.active:
                 await retry_conflicts(lambda: self._withdraw_supplier(connection, supplier_id))
                 return
-            profile = supplier.profile()
+            profile = self._profile(supplier)
             scored = index.score_needs(profile, limit=CANDIDATES)
             live = await matches.open_needs(connection, [s.id for s in scored])
             scored = [s for s in scored if s.id in live]

@@ -59,6 +59,7 @@ class Worker:
             fetch_notices=self.fetcher.run,
             schedule_notice_fetch=self.fetcher.ensure_scheduled,
             close_deadlines=housekeeping.close_deadlines,
+            lapse_verifications=lambda pool: housekeeping.lapse_verifications(pool, settings),
             reconcile=lambda pool: housekeeping.reconcile(pool, self.ranker),
             retention=lambda pool: housekeeping.prune(pool, settings),
         )
