@@ -187,7 +187,11 @@ async def test_every_text_field_carries_the_rule(client) -> None:
             for option in schema.get(key, []):
                 walk(option, where, seen, ruled)
         if schema.get("type") == "string":
-            closed = "enum" in schema or "const" in schema or schema.get("format") == "date-time"
+            closed = (
+                "enum" in schema
+                or "const" in schema
+                or schema.get("format") in {"date-time", "date"}
+            )
             if not closed and not ruled:
                 unruled.append(where)
         for name, sub in schema.get("properties", {}).items():
