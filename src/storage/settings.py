@@ -187,7 +187,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # of that group is judged at score × wrong_service_factor; each answer's weight halves
     # every wrong_service_half_life_days; needs scoring at least wrong_service_strong_score are
     # never lowered.
-    wrong_service_repeat: float = 2.0
+    wrong_service_repeat: float = 1.5
     wrong_service_factor: float = 0.5
     wrong_service_half_life_days: float = 90.0
     wrong_service_strong_score: float = 0.5
@@ -267,7 +267,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
                 env, "ASFMATCH_RESERVED_REQUIRES_VERIFICATION", False
             ),
             lots_hint_too_large=_int(env, "ASFMATCH_LOTS_HINT_TOO_LARGE", 2),
-            wrong_service_repeat=_float(env, "ASFMATCH_WRONG_SERVICE_REPEAT", 2.0),
+            wrong_service_repeat=_float(env, "ASFMATCH_WRONG_SERVICE_REPEAT", 1.5),
             wrong_service_factor=_float(env, "ASFMATCH_WRONG_SERVICE_FACTOR", 0.5),
             wrong_service_half_life_days=_float(env, "ASFMATCH_WRONG_SERVICE_HALF_LIFE_DAYS", 90.0),
             wrong_service_strong_score=_float(env, "ASFMATCH_WRONG_SERVICE_STRONG_SCORE", 0.5),
