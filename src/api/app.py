@@ -23,7 +23,9 @@ from asfmatch.api.notices import NoticeClaimController
 from asfmatch.api.notifications import NotificationController
 from asfmatch.api.openapi_truth import SECURITY, document_errors, openapi_components
 from asfmatch.api.organisations import MeController, OrganisationController
+from asfmatch.api.outcomes import OutcomeController
 from asfmatch.api.reference import ReferenceController
+from asfmatch.api.reports import ReportController
 from asfmatch.api.retry import CONFLICT_HANDLERS, TransactionRetry
 from asfmatch.api.state import AppResources, provide_connection, provide_principal
 from asfmatch.api.suppliers import SupplierController
@@ -87,6 +89,8 @@ def create_app(settings: Settings) -> Litestar:
             ReferenceController,
             NotificationController,
             WebhookController,
+            OutcomeController,
+            ReportController,
             web_router(),
         ],
         dependencies={

@@ -14,7 +14,7 @@ from asfmatch.storage.db import Connection
 
 Channel = Literal["inbox", "sse", "webhook", "email"]
 DigestFrequency = Literal["immediate", "hourly", "daily", "weekly", "never"]
-NotificationKind = Literal["need.matched", "needs.digest", "webhook.disabled"]
+NotificationKind = Literal["need.matched", "needs.digest", "webhook.disabled", "outcome.question"]
 # Why a supplier is not interested in a need (docs/trust.md); 'other' needs a text.
 DeclineReason = Literal[
     "wrong_service", "too_far", "too_large", "no_capacity", "deadline_too_short", "other"

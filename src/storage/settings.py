@@ -123,6 +123,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     job_lease_seconds: float = 30.0
     # Seconds between the worker's checks for needs past their deadline.
     deadline_check_seconds: float = 30.0
+    # How often the worker looks for needs whose outcome follow-up (7 and 30 days after the
+    # deadline) is due.
+    outcome_check_seconds: float = 3600.0
     # Seconds between reconciles: each worker rebuilds its index from PostgreSQL and removes
     # pairs of closed needs or inactive suppliers that slipped into lists.
     reconcile_seconds: float = 900.0
@@ -232,6 +235,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             worker_poll_seconds=_float(env, "ASFMATCH_WORKER_POLL_SECONDS", 2.0),
             job_lease_seconds=_float(env, "ASFMATCH_JOB_LEASE_SECONDS", 30.0),
             deadline_check_seconds=_float(env, "ASFMATCH_DEADLINE_CHECK_SECONDS", 30.0),
+            outcome_check_seconds=_float(env, "ASFMATCH_OUTCOME_CHECK_SECONDS", 3600.0),
             reconcile_seconds=_float(env, "ASFMATCH_RECONCILE_SECONDS", 900.0),
             retention_check_seconds=_float(env, "ASFMATCH_RETENTION_CHECK_SECONDS", 3600.0),
             retention_jobs_days=_float(env, "ASFMATCH_RETENTION_JOBS_DAYS", 7.0),

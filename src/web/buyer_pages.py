@@ -19,6 +19,7 @@ from asfmatch.api.state import Db, resources
 from asfmatch.services import matches as matches_service
 from asfmatch.services import needs as needs_service
 from asfmatch.services import notifications as notifications_service
+from asfmatch.services import outcomes as outcomes_service
 from asfmatch.services.errors import Forbidden, Invalid
 from asfmatch.services.fields import Count, CpvCodes, LongText, Name, Sek
 from asfmatch.services.matches import NeedMatches
@@ -117,7 +118,8 @@ async def my_needs(visitor: VisitorDep, db: Db) -> Template:
     found = await needs_service.list_needs(
         db, visitor.principal(), NeedQuery(buyer_id=organisation.id), page=1, page_size=100
     )
-    return page(visitor, "my_needs.html", needs=found.items)
+    questions = await outcomes_service.open_questions(db, organisation.id)
+    return page(visitor, "my_needs.html", needs=found.items, questions=questions)
 
 
 def _need_form_page(
@@ -198,7 +200,15 @@ def _manages(visitor: Visitor, need: Need) -> bool:
 async def need_page(visitor: VisitorDep, db: Db, need_id: PathId) -> Template:
     """A need's public facts; for its buyer also the live matches, answers and actions."""
     need = await _readable_need(db, visitor, need_id)
-    return page(visitor, "need.html", need=need, manages=_manages(visitor, need))
+    manages = _manages(visitor, need)
+    return page(
+        visitor,
+        "need.html",
+        need=need,
+        manages=manages,
+        outcome=await outcomes_service.find_outcome(db, need_id),
+        asf_answers=await outcomes_service.supplier_answers(db, need_id) if manages else [],
+    )
 
 
 @get("/behov/{need_id:int}/matchningar", name="web:need_matches", include_in_schema=False)

@@ -24,8 +24,10 @@ from asfmatch.services.errors import (
 from asfmatch.web import (
     admin_pages,
     buyer_pages,
+    outcome_pages,
     presenter_pages,
     public_pages,
+    report_pages,
     signin_pages,
     supplier_pages,
 )
@@ -137,6 +139,8 @@ def web_router() -> Router:
             *supplier_pages.HANDLERS,
             *admin_pages.HANDLERS,
             *presenter_pages.HANDLERS,
+            *outcome_pages.HANDLERS,
+            *report_pages.HANDLERS,
         ],
         dependencies={"visitor": Provide(provide_visitor)},
         exception_handlers={

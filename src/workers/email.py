@@ -48,6 +48,15 @@ def compose(
     lines = [f"Hej {name}!", "", "Nytt från asf-match sedan förra utskicket:", ""]
     count = 0
     for item in items:
+        if item.type == "outcome.question":
+            need_id = item.detail.get("need_id")
+            lines += [
+                f"• Blev det ett kontrakt för ”{item.detail.get('title', '')}”? Svara vunnet "
+                "eller inte vunnet, så syns det i årsrapporten:",
+                f"  {base}/api/v1/suppliers/{supplier_id}/outcome-answers (need_id {need_id})",
+                "",
+            ]
+            continue
         if item.type == "webhook.disabled":
             lines += [
                 f"• Er webhook {item.detail.get('url', '')} har stängts av: "

@@ -174,6 +174,20 @@ class Notifier:
         )
         await self._send(connection, [written])
 
+    async def outcome_question(
+        self, connection: Connection, supplier_id: int, need_id: int, title: str, round_days: int
+    ) -> int:
+        """Ask an ASF whether it won a contract for a need (not counted against the daily cap:
+        it is one question per need and round); returns the notification's id."""
+        chosen = await notifications.get_preferences(connection, supplier_id)
+        state = await notifications.lock_state(connection, supplier_id)
+        detail = {"need_id": need_id, "title": title, "round_days": round_days}
+        written = await self._write(
+            connection, chosen, state, "outcome.question", [], detail=detail, counted=False
+        )
+        await self._send(connection, [written])
+        return written.id
+
     async def _write(
         self,
         connection: Connection,
@@ -229,9 +243,8 @@ class Notifier:
                 notification_id=item.id,
                 need_ids=item.need_ids,
                 moment=item.state.now,
-                extra={"endpoint_id": item.detail["endpoint_id"]}
-                if "endpoint_id" in item.detail
-                else None,
+                extra={k: item.detail[k] for k in ("endpoint_id", "need_id") if k in item.detail}
+                or None,
             )
             if "webhook" in item.channels:
                 for endpoint_id in endpoints.get(item.supplier_id, []):

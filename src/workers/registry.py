@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import asyncpg
 
-from asfmatch.storage import jobs, notices, notifications, webhooks
+from asfmatch.storage import jobs, notices, notifications, outcomes, webhooks
 from asfmatch.storage.jobs import Job
 from asfmatch.storage.settings import Settings
 
@@ -62,6 +62,8 @@ class Handlers:
     schedule_notice_fetch: Task
     close_deadlines: Task
     lapse_verifications: Task
+    follow_up: Handler
+    schedule_follow_ups: Task
     reconcile: Task
     retention: Task
 
@@ -79,6 +81,8 @@ def job_kinds(settings: Settings, handlers: Handlers) -> dict[str, JobKind]:
         JobKind(webhooks.DELIVERY_JOB, "webhooks", handlers.webhook, webhook_timeout, 10),
         # A whole fetch run; TED being down is handled inside and never burns attempts.
         JobKind(notices.FETCH_JOB, "notices", handlers.fetch_notices, 3600, 3),
+        # Asking about one need's outcome is a few inserts: the e-mail lane has room for it.
+        JobKind(outcomes.FOLLOW_UP_JOB, "email", handlers.follow_up, 60, 10),
     ]
     return {kind.name: kind for kind in kinds}
 
@@ -98,6 +102,9 @@ def scheduled_tasks(settings: Settings, handlers: Handlers) -> list[ScheduledTas
             handlers.lapse_verifications,
         ),
         ScheduledTask("reconcile", settings.reconcile_seconds, 300, handlers.reconcile),
+        ScheduledTask(
+            "schedule_follow_ups", settings.outcome_check_seconds, 120, handlers.schedule_follow_ups
+        ),
         ScheduledTask("retention", settings.retention_check_seconds, 600, handlers.retention),
         # Queues the first TED fetch when fetching is on and none is queued.
         ScheduledTask("schedule_notice_fetch", 60, 60, handlers.schedule_notice_fetch),

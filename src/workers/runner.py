@@ -25,6 +25,7 @@ from asfmatch.storage.settings import Settings
 from asfmatch.workers import housekeeping
 from asfmatch.workers.email import Mailer
 from asfmatch.workers.notices import NoticeFetcher
+from asfmatch.workers.outcomes import FollowUps
 from asfmatch.workers.ranking import Ranker
 from asfmatch.workers.registry import LANES, Handlers, JobKind, job_kinds, scheduled_tasks
 from asfmatch.workers.webhooks import Deliverer
@@ -50,6 +51,7 @@ class Worker:
         self.worker_id = f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
         self.ranker = Ranker(settings)
         self.fetcher = NoticeFetcher(settings)
+        self.follow_ups = FollowUps(self.ranker.notifier)
         handlers = Handlers(
             rank_need=lambda pool, job: self.ranker.rank_need(pool, job.entity_id),
             rank_supplier=lambda pool, job: self.ranker.rank_supplier(pool, job.entity_id),
@@ -60,6 +62,8 @@ class Worker:
             schedule_notice_fetch=self.fetcher.ensure_scheduled,
             close_deadlines=housekeeping.close_deadlines,
             lapse_verifications=lambda pool: housekeeping.lapse_verifications(pool, settings),
+            follow_up=self.follow_ups.run,
+            schedule_follow_ups=self.follow_ups.schedule,
             reconcile=lambda pool: housekeeping.reconcile(pool, self.ranker),
             retention=lambda pool: housekeeping.prune(pool, settings),
         )

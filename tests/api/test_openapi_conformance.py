@@ -44,9 +44,9 @@ async def served(settings: Settings) -> AsyncIterator[str]:
 
 
 @pytest.mark.slow
-# The run itself is bounded below (300 s); the suite's 120 s default would cut it short on a
-# loaded machine, where 5 examples of every operation take close to two minutes.
-@pytest.mark.timeout(330)
+# About 20 s on an idle 2-core machine; the suite-wide 120 s guard is for hangs, and this run is
+# long by design, so it gets more room when the machine is busy.
+@pytest.mark.timeout(600)
 async def test_schemathesis_finds_no_failure(served: str, admin: dict[str, str]) -> None:
     process = await asyncio.create_subprocess_exec(
         str(SCHEMATHESIS),
@@ -70,6 +70,6 @@ async def test_schemathesis_finds_no_failure(served: str, admin: dict[str, str])
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.STDOUT,
     )
-    output, _ = await asyncio.wait_for(process.communicate(), 300)
+    output, _ = await asyncio.wait_for(process.communicate(), 590)
     report = output.decode(errors="replace")
     assert process.returncode == 0, report[-6000:]
