@@ -110,16 +110,16 @@ def _dense_query(index: MatchIndex, text: str) -> np.ndarray:
     return dense
 
 
-def _naive_suppliers(index: MatchIndex, need: Need, labels: dict[str, str]) -> list[int]:
+def _naive_suppliers(index: MatchIndex, rows: Any, need: Need, labels: dict[str, str]) -> list[int]:
     # Text cosine with every supplier row (CSR @ q), full argsort, then the filters.
-    rows = index._suppliers.main_rows
     profiles = list(index._supplier_profiles.values())  # slot order: built sorted by id
     scores = rows @ _dense_query(index, need_document(need, labels))
     return _naive_top(scores, lambda row: is_eligible(need, profiles[row]))
 
 
-def _naive_needs(index: MatchIndex, supplier: SupplierProfile, labels: dict[str, str]) -> list[int]:
-    rows = index._needs.main_rows
+def _naive_needs(
+    index: MatchIndex, rows: Any, supplier: SupplierProfile, labels: dict[str, str]
+) -> list[int]:
     profiles = list(index._need_profiles.values())
     scores = rows @ _dense_query(index, supplier_document(supplier, labels))
     return _naive_top(scores, lambda row: is_eligible(profiles[row], supplier))
@@ -198,11 +198,13 @@ def _worker(size: int) -> dict[str, Any]:
         timer = reverse.new()
         for supplier in supplier_queries[WARMUP:]:
             timer.time(partial(index.rank_needs, supplier, limit=LIMIT))
+    # The naive scan's matrices (the index keeps no row matrix), made after RSS was read.
+    supplier_rows, need_rows = index._suppliers.fitted_rows(), index._needs.fitted_rows()
     forward_naive, reverse_naive = Timer(), Timer()
     for need in need_queries[WARMUP : WARMUP + NAIVE_QUERIES]:
-        forward_naive.time(partial(_naive_suppliers, index, need, labels))
+        forward_naive.time(partial(_naive_suppliers, index, supplier_rows, need, labels))
     for supplier in supplier_queries[WARMUP : WARMUP + NAIVE_QUERIES]:
-        reverse_naive.time(partial(_naive_needs, index, supplier, labels))
+        reverse_naive.time(partial(_naive_needs, index, need_rows, supplier, labels))
     return {
         "suppliers": size,
         "needs": len(needs),

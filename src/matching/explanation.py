@@ -56,16 +56,35 @@ class TermAttribution:
         """
         if documents == 0:
             return []
+        shared, position = self.positions_of(cols)
+        return self.top_terms_at(which[shared], position[shared], vals[shared], documents, limit)
+
+    def positions_of(
+        self, cols: npt.NDArray[np.int32]
+    ) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.intp]]:
+        """Which of some feature columns the query has, and their positions in the query."""
         query_cols = self.query.vector.cols
-        # Each document value's position among the query's (sorted) features, if it is one.
         position = np.searchsorted(query_cols, cols)
         position[position == query_cols.size] = 0
         shared = query_cols[position] == cols if query_cols.size else position < 0
-        position = position[shared]
+        return shared, position
+
+    def top_terms_at(
+        self,
+        which: npt.NDArray[np.integer[Any]],
+        position: npt.NDArray[np.integer[Any]],
+        vals: npt.NDArray[np.floating[Any]],
+        documents: int,
+        limit: int = TOP_TERMS,
+    ) -> list[list[TermWeight]]:
+        """top_terms from the shared features alone: each one's document, its position among
+        the query's features, and the document's value for it."""
+        if documents == 0:
+            return []
         # contribution[d, i]: query feature i's part of document d's cosine; a document has
         # each feature once, so plain assignment fills it.
-        contribution = np.zeros((documents, query_cols.size))
-        contribution[which[shared], position] = self.query.vector.vals[position] * vals[shared]
+        contribution = np.zeros((documents, self.query.vector.cols.size))
+        contribution[which, position] = self.query.vector.vals[position] * vals
         per_word = np.round(contribution @ self.query.share, 4)
         # Words are in alphabetical order, so a stable sort on weight breaks ties by word.
         order = np.argsort(-per_word, axis=1, kind="stable")[:, :limit]

@@ -86,6 +86,18 @@ class CodeTable:
         return similarity
 
 
+class Gathered:
+    """A query's posting lists copied out of a segment: list i (the query's i-th feature) is
+    rows/values[indptr[i]:indptr[i + 1]], rows being the segment's local rows."""
+
+    __slots__ = ("indptr", "rows", "values")
+
+    def __init__(self, indptr: RowArray, rows: RowArray, values: npt.NDArray[np.float32]) -> None:
+        self.indptr = indptr
+        self.rows = rows
+        self.values = values
+
+
 class Segment:
     """An immutable inverted index over some documents, addressed by local row."""
 
@@ -162,33 +174,65 @@ class Segment:
         """Number of documents."""
         return int(self.slots.size)
 
-    def text_scores(self, query: SparseVector) -> FloatArray:
-        """Cosine of the query with every document, touching only the query's postings."""
-        scores = np.zeros(self.size)
-        if query.cols.size == 0 or self.size == 0:
-            return scores
+    def gather(self, query: SparseVector) -> Gathered:
+        """The query's posting lists in this segment, end to end (a column gather)."""
         text, cols = self.text, query.cols
-        if _sparsetools is None:  # pragma: no cover
-            return np.asarray(text[:, cols] @ query.vals, dtype=np.float64)
-        # Copy just the query's posting lists (column gather), then one pass over them:
-        # far fewer values than all non-zeros of the segment.
         lengths = text.indptr[cols + 1] - text.indptr[cols]
         indptr = np.zeros(cols.size + 1, dtype=text.indptr.dtype)
         np.cumsum(lengths, out=indptr[1:])
         total = int(indptr[-1])
         rows = np.empty(total, dtype=text.indices.dtype)
         values = np.empty(total, dtype=text.data.dtype)
-        _sparsetools.csr_row_index(
-            cols.size,
-            cols.astype(text.indices.dtype),
-            text.indptr,
-            text.indices,
-            text.data,
-            rows,
-            values,
+        if _sparsetools is None:  # pragma: no cover - a future scipy may move the kernels
+            at = np.arange(total) + np.repeat(text.indptr[cols] - indptr[:-1], lengths)
+            rows[:], values[:] = text.indices[at], text.data[at]
+        else:
+            _sparsetools.csr_row_index(
+                cols.size,
+                cols.astype(text.indices.dtype),
+                text.indptr,
+                text.indices,
+                text.data,
+                rows,
+                values,
+            )
+        return Gathered(indptr, rows, values)
+
+    def text_scores(self, query: SparseVector) -> tuple[FloatArray, Gathered | None]:
+        """Cosine of the query with every document, touching only the query's postings; and
+        those postings, to explain the best documents with."""
+        scores = np.zeros(self.size)
+        if query.cols.size == 0 or self.size == 0:
+            return scores, None
+        found = self.gather(query)
+        if _sparsetools is None:  # pragma: no cover
+            weights = np.repeat(query.vals, np.diff(found.indptr)) * found.values
+            np.add.at(scores, found.rows, weights)
+            return scores, found
+        # One pass over the gathered lists: far fewer values than all non-zeros of the segment.
+        _sparsetools.csc_matvec(
+            self.size,
+            query.cols.size,
+            found.indptr,
+            found.rows,
+            found.values,
+            query.vals,
+            scores,
         )
-        _sparsetools.csc_matvec(self.size, cols.size, indptr, rows, values, query.vals, scores)
-        return scores
+        return scores, found
+
+    def shared(
+        self, local_rows: npt.NDArray[np.intp], found: Gathered
+    ) -> tuple[RowArray, RowArray, npt.NDArray[np.float32]]:
+        """The query features some documents (local rows) share with the query, from the
+        query's gathered postings: which document (its index in local_rows), the feature's
+        position in the query, and the document's value for it."""
+        mark = np.full(self.size, -1, dtype=np.int32)
+        mark[local_rows] = np.arange(local_rows.size, dtype=np.int32)
+        which = mark[found.rows]
+        hit = np.flatnonzero(which >= 0)
+        position = np.searchsorted(found.indptr, hit, side="right") - 1
+        return which[hit], position.astype(np.int32), found.values[hit]
 
     def cpv_scores_of_suppliers(self, need_code_similarity: Sequence[FloatArray]) -> FloatArray:
         """Documents are suppliers: mean over the need's codes of the best supplier code."""

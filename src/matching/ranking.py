@@ -21,7 +21,7 @@ from asfmatch.matching.filters import (
     lan_of,
 )
 from asfmatch.matching.model import Need, SupplierProfile
-from asfmatch.matching.postings import FloatArray, Segment, SlotArray
+from asfmatch.matching.postings import FloatArray, Gathered, Segment, SlotArray
 from asfmatch.matching.store import DocumentStore
 from asfmatch.matching.tfidf import AnalysedText, SparseVector, TextModel
 
@@ -185,26 +185,57 @@ def _top_k(scores: FloatArray, ids: npt.NDArray[np.int64], k: int) -> npt.NDArra
     return chosen[order]
 
 
+# Where an explained document's text is read from: a segment holding it, its local row there,
+# and the query's postings in that segment when scoring already gathered them.
+_Source = tuple[Segment, Gathered | None]
+
+
+# Per source, each explained document's local row there (-1: elsewhere).
+_Located = list[tuple[_Source, npt.NDArray[np.intp]]]
+
+
 class _Candidates:
-    """Scored candidates gathered from segments: global slots and score parts."""
+    """Scored candidates gathered from segments: global slots, score parts, and where each came
+    from (segment and local row), so the kept ones are explained from the same postings."""
 
     def __init__(self) -> None:
         self.slots: list[SlotArray] = []
         self.text: list[FloatArray] = []
         self.cpv: list[FloatArray] = []
+        self.sources: list[_Source] = []
+        self.rows: list[npt.NDArray[np.intp]] = []
 
-    def add(self, segment: Segment, text: FloatArray, cpv: FloatArray) -> None:
+    def add(
+        self, segment: Segment, scored: tuple[FloatArray, Gathered | None], cpv: FloatArray
+    ) -> None:
+        text, found = scored
         hit = np.flatnonzero((text >= MIN_TEXT_EVIDENCE) | (cpv >= MIN_CPV_EVIDENCE))
         if hit.size:
             self.slots.append(segment.slots[hit])
             self.text.append(text[hit])
             self.cpv.append(cpv[hit])
+            self.sources.append((segment, found))
+            self.rows.append(hit)
 
     def arrays(self) -> tuple[SlotArray, FloatArray, FloatArray]:
         if not self.slots:
             empty = np.zeros(0)
             return np.zeros(0, np.int64), empty, empty
         return np.concatenate(self.slots), np.concatenate(self.text), np.concatenate(self.cpv)
+
+    def locate(self, chosen: npt.NDArray[np.intp]) -> _Located:
+        """Where chosen candidates (positions in arrays()) came from, by source: the source
+        and each candidate's local row there, -1 for candidates from other sources."""
+        bounds = np.cumsum([rows.size for rows in self.rows])
+        source = np.searchsorted(bounds, chosen, side="right")
+        located: _Located = []
+        for number in np.unique(source).tolist():
+            start = int(bounds[number - 1]) if number else 0
+            local = np.full(chosen.size, -1, dtype=np.intp)
+            mine = source == number
+            local[mine] = self.rows[number][chosen[mine] - start]
+            located.append((self.sources[number], local))
+        return located
 
 
 class MatchIndex:
@@ -344,8 +375,8 @@ class MatchIndex:
     ) -> list[RankedSupplier]:
         """Eligible suppliers for a need, best first; pairs scoring exactly 0 are left out."""
         analysed = self._model.analyse(need_document(need, self._labels))
-        scored = self._score_suppliers(need, analysed.vector, limit, min_score)
-        explanations = self._explain_suppliers(need, analysed, scored)
+        scored, located = self._score_suppliers(need, analysed.vector, limit, min_score)
+        explanations = self._explain_suppliers(need, analysed, scored, located)
         return [
             RankedSupplier(
                 supplier_id=item.id,
@@ -361,13 +392,13 @@ class MatchIndex:
     ) -> list[ScoredItem]:
         """rank_suppliers without the explanations (see explain_suppliers)."""
         query = self._model.vectorize(need_document(need, self._labels))
-        return self._score_suppliers(need, query, limit, min_score)
+        return self._score_suppliers(need, query, limit, min_score)[0]
 
     def _score_suppliers(
         self, need: Need, query: SparseVector, limit: int, min_score: float
-    ) -> list[ScoredItem]:
+    ) -> tuple[list[ScoredItem], _Located]:
         if need.status != "open" or limit <= 0:
-            return []
+            return [], []
         side = self._suppliers
         side.flush()
         codes = normalise_codes(need.cpv_codes)
@@ -400,7 +431,8 @@ class MatchIndex:
         chosen, scores = self._select(
             slots, text_part, cpv_part, eligible, bool(codes), side, limit, min_score
         )
-        return _scored(side, slots[chosen], scores, text_part[chosen], cpv_part[chosen])
+        items = _scored(side, slots[chosen], scores, text_part[chosen], cpv_part[chosen])
+        return items, found.locate(chosen)
 
     def explain_suppliers(self, need: Need, scored: Sequence[ScoredItem]) -> dict[int, Explanation]:
         """Explanations of scored suppliers for a need, by supplier id; suppliers removed
@@ -411,15 +443,25 @@ class MatchIndex:
         return self._explain_suppliers(need, analysed, scored)
 
     def _explain_suppliers(
-        self, need: Need, analysed: AnalysedText, scored: Sequence[ScoredItem]
+        self,
+        need: Need,
+        analysed: AnalysedText,
+        scored: Sequence[ScoredItem],
+        located: _Located | None = None,
     ) -> dict[int, Explanation]:
         side = self._suppliers
-        known = [item for item in scored if item.id in side.slot_of]
+        # Just scored (located): all known. Otherwise some may have gone since.
+        known = scored if located is not None else [i for i in scored if i.id in side.slot_of]
         if not known:
             return {}
         codes = normalise_codes(need.cpv_codes)
         slots = [side.slot_of[item.id] for item in known]
-        terms = TermAttribution(analysed).top_terms(*side.rows_of(slots), len(slots))
+
+        def text_of(slot: int) -> SparseVector:
+            profile = self._supplier_profiles[int(side.ids.values[slot])]
+            return self._model.vectorize(supplier_document(profile, self._labels))
+
+        terms = _terms(side, analysed, slots, located, text_of)
         return {
             item.id: self._explain(
                 need,
@@ -437,8 +479,8 @@ class MatchIndex:
     ) -> list[RankedNeed]:
         """Open needs a supplier is eligible for, best first; zero-score pairs left out."""
         analysed = self._model.analyse(supplier_document(supplier, self._labels))
-        scored = self._score_needs(supplier, analysed.vector, limit, min_score)
-        explanations = self._explain_needs(supplier, analysed, scored)
+        scored, located = self._score_needs(supplier, analysed.vector, limit, min_score)
+        explanations = self._explain_needs(supplier, analysed, scored, located)
         return [
             RankedNeed(
                 need_id=item.id,
@@ -454,13 +496,13 @@ class MatchIndex:
     ) -> list[ScoredItem]:
         """rank_needs without the explanations (see explain_needs)."""
         query = self._model.vectorize(supplier_document(supplier, self._labels))
-        return self._score_needs(supplier, query, limit, min_score)
+        return self._score_needs(supplier, query, limit, min_score)[0]
 
     def _score_needs(
         self, supplier: SupplierProfile, query: SparseVector, limit: int, min_score: float
-    ) -> list[ScoredItem]:
+    ) -> tuple[list[ScoredItem], _Located]:
         if not supplier.active or limit <= 0:
-            return []
+            return [], []
         side = self._needs
         side.flush()
         codes = normalise_codes(supplier.cpv_codes)
@@ -504,7 +546,8 @@ class MatchIndex:
         chosen, scores = self._select(
             slots, text_part, cpv_part, eligible, need_has_codes, side, limit, min_score
         )
-        return _scored(side, slots[chosen], scores, text_part[chosen], cpv_part[chosen])
+        items = _scored(side, slots[chosen], scores, text_part[chosen], cpv_part[chosen])
+        return items, found.locate(chosen)
 
     def explain_needs(
         self, supplier: SupplierProfile, scored: Sequence[ScoredItem]
@@ -517,15 +560,24 @@ class MatchIndex:
         return self._explain_needs(supplier, analysed, scored)
 
     def _explain_needs(
-        self, supplier: SupplierProfile, analysed: AnalysedText, scored: Sequence[ScoredItem]
+        self,
+        supplier: SupplierProfile,
+        analysed: AnalysedText,
+        scored: Sequence[ScoredItem],
+        located: _Located | None = None,
     ) -> dict[int, Explanation]:
         side = self._needs
-        known = [item for item in scored if item.id in side.slot_of]
+        known = scored if located is not None else [i for i in scored if i.id in side.slot_of]
         if not known:
             return {}
         codes = normalise_codes(supplier.cpv_codes)
         slots = [side.slot_of[item.id] for item in known]
-        terms = TermAttribution(analysed).top_terms(*side.rows_of(slots), len(slots))
+
+        def text_of(slot: int) -> SparseVector:
+            profile = self._need_profiles[int(side.ids.values[slot])]
+            return self._model.vectorize(need_document(profile, self._labels))
+
+        terms = _terms(side, analysed, slots, located, text_of)
         return {
             item.id: self._explain(
                 self._need_profiles[item.id],
@@ -587,6 +639,63 @@ class MatchIndex:
             cpv=cpv,
             filters=eligibility(need, supplier),
         )
+
+
+def _terms(
+    side: DocumentStore,
+    analysed: AnalysedText,
+    slots: list[int],
+    located: _Located | None,
+    text_of: Callable[[int], SparseVector],
+) -> list[list[TermWeight]]:
+    """The query words behind each slot's text score, read from the segments' postings of the
+    query's features (gathered by scoring when it located them), else from the slot's row."""
+    attribution = TermAttribution(analysed)
+    count = len(slots)
+    if located is None:
+        located = _locate(side, slots)
+    which: list[npt.NDArray[np.integer[Any]]] = []
+    position: list[npt.NDArray[np.integer[Any]]] = []
+    values: list[npt.NDArray[np.floating[Any]]] = []
+    covered = np.zeros(count, dtype=np.bool_)
+    for (segment, found), local in located:
+        mine = np.flatnonzero(local >= 0)
+        covered[mine] = True
+        if found is None:
+            found = segment.gather(analysed.vector)
+        doc, at, value = segment.shared(local[mine], found)
+        which.append(mine[doc])
+        position.append(at)
+        values.append(value)
+    for i in np.flatnonzero(~covered).tolist():
+        # Delta documents, and any slot no segment holds.
+        row = side.delta_rows.get(slots[i]) or text_of(slots[i])
+        shared, row_at = attribution.positions_of(row.cols)
+        which.append(np.full(int(shared.sum()), i, dtype=np.intp))
+        position.append(row_at[shared])
+        values.append(row.vals[shared])
+    if not which:
+        return attribution.top_terms_at(
+            np.zeros(0, np.intp), np.zeros(0, np.intp), np.zeros(0), count
+        )
+    return attribution.top_terms_at(
+        np.concatenate(which), np.concatenate(position), np.concatenate(values), count
+    )
+
+
+def _locate(side: DocumentStore, slots: list[int]) -> _Located:
+    # The main segment and local row of each fitted slot, by segment.
+    by_segment: dict[int, tuple[Segment, npt.NDArray[np.intp]]] = {}
+    for i, slot in enumerate(slots):
+        found = side.locate(slot)
+        if found is None:
+            continue
+        segment, local = found
+        entry = by_segment.get(id(segment))
+        if entry is None:
+            entry = by_segment[id(segment)] = (segment, np.full(len(slots), -1, dtype=np.intp))
+        entry[1][i] = local
+    return [((segment, None), local) for segment, local in by_segment.values()]
 
 
 def _scored(

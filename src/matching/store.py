@@ -9,7 +9,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy import sparse
 
-from asfmatch.matching.postings import CodeTable, FloatArray, RowArray, Segment, SlotArray
+from asfmatch.matching.postings import CodeTable, Segment, SlotArray
 from asfmatch.matching.tfidf import SparseVector
 
 # Incremental documents go to small delta segments that are merged, log-structured, as they
@@ -66,55 +66,60 @@ class DocumentStore:
         self.codes = codes
         self.code_table = CodeTable()
         self.partitions = partitions
-        self.main_rows = rows
+        # The fitted rows are read only to build the main segments: explanations read the
+        # segments' postings, so the rows are not kept (at 1M suppliers they are ~1.6 GB).
+        self.width = int(rows.shape[1])
         self.main_count = len(ids)
         self.delta_rows: dict[int, SparseVector] = {}
         self.slot_of = {doc_id: slot for slot, doc_id in enumerate(ids)}
         live = [slot for slot, ok in enumerate(alive) if ok]
-        self.main = self._group(live, from_main=True)
+        self.main = self._group(live, rows)
         self.deltas: list[tuple[Group, list[int]]] = []
         self.tail: list[int] = []
 
-    def row(self, slot: int) -> SparseVector:
-        """The text vector stored in a slot."""
+    def locate(self, slot: int) -> tuple[Segment, int] | None:
+        """A main segment holding a fitted slot and its local row there (None for delta slots
+        and for slots not indexed, which were dead at build)."""
         if slot >= self.main_count:
-            return self.delta_rows[slot]
-        start, stop = self.main_rows.indptr[slot], self.main_rows.indptr[slot + 1]
-        return SparseVector(
-            self.main_rows.indices[start:stop].astype(np.int32),
-            self.main_rows.data[start:stop].astype(np.float64),
-        )
+            return None
+        segment = self.main.get(self.partitions[slot][0]) if self.partitions[slot] else None
+        if segment is None:
+            return None
+        local = int(np.searchsorted(segment.slots, slot))
+        if local == segment.size or segment.slots[local] != slot:
+            return None
+        return segment, local
 
-    def rows_of(self, slots: Sequence[int]) -> tuple[RowArray, FloatArray, RowArray]:
-        """Text vectors of some slots, concatenated: columns, values, and which slot (its
-        position in `slots`) each value belongs to."""
-        main = [i for i, slot in enumerate(slots) if slot < self.main_count]
-        parts: list[tuple[RowArray, FloatArray, RowArray]] = []
-        if main:
-            # One gather for all main slots: the CSR ranges of the rows, laid end to end.
-            chosen = np.asarray([slots[i] for i in main], dtype=np.int64)
-            indptr = self.main_rows.indptr
-            starts = indptr[chosen]
-            lengths = indptr[chosen + 1] - starts
-            ends = np.cumsum(lengths)
-            at = np.arange(int(ends[-1])) + np.repeat(starts - (ends - lengths), lengths)
-            which = np.repeat(np.asarray(main, dtype=np.int32), lengths)
-            parts.append((self.main_rows.indices[at], self.main_rows.data[at], which))
-        for i, slot in enumerate(slots):
-            if slot >= self.main_count:
-                row = self.delta_rows[slot]
-                parts.append((row.cols, row.vals, np.full(row.cols.size, i, dtype=np.int32)))
-        if len(parts) == 1:
-            return parts[0]
+    def fitted_rows(self) -> sparse.csr_matrix:
+        """The fitted text rows in slot order, put together from the main segments (empty for
+        slots dead at build); for baselines and checks, not for ranking."""
+        parts: list[sparse.csr_matrix] = []
+        owners: list[SlotArray] = []
+        for key, segment in self.main.items():
+            # Each slot once: from the segment of its first partition.
+            own = np.flatnonzero(
+                np.fromiter(
+                    (self.partitions[slot][0] == key for slot in segment.slots.tolist()),
+                    dtype=np.bool_,
+                    count=segment.size,
+                )
+            )
+            parts.append(sparse.csr_matrix(segment.text)[own])
+            owners.append(segment.slots[own])
         if not parts:
-            return np.zeros(0, np.int32), np.zeros(0), np.zeros(0, np.int32)
-        return (
-            np.concatenate([p[0] for p in parts]),
-            np.concatenate([p[1] for p in parts]),
-            np.concatenate([p[2] for p in parts]),
+            return sparse.csr_matrix((self.main_count, self.width), dtype=np.float32)
+        stacked = sparse.csr_matrix(sparse.vstack(parts))
+        order = np.concatenate(owners)
+        # A 0/1 matrix moving stacked row i to row order[i].
+        rows = sparse.csr_matrix(
+            (np.ones(order.size, dtype=np.float32), (order, np.arange(order.size))),
+            shape=(self.main_count, order.size),
         )
+        return sparse.csr_matrix(rows @ stacked)
 
-    def _group(self, slots: list[int], from_main: bool) -> Group:
+    def _group(self, slots: list[int], fitted: sparse.csr_matrix | None = None) -> Group:
+        # Segments by partition key over some slots: fitted ones read their rows from the fit,
+        # deltas from delta_rows.
         by_key: dict[str, list[int]] = {}
         for slot in slots:
             for key in self.partitions[slot]:
@@ -122,18 +127,13 @@ class DocumentStore:
         group: Group = {}
         for key, members in by_key.items():
             member_slots: SlotArray = np.array(sorted(members), dtype=np.int64)
-            if from_main:
-                rows = self.main_rows[member_slots]
+            if fitted is not None:
+                rows = fitted[member_slots]
             else:
                 rows = _stack([self.delta_rows[s] for s in member_slots.tolist()], self.width)
             codes = [self.codes[s] for s in member_slots.tolist()]
             group[key] = Segment.build(member_slots, rows, codes, self.code_table)
         return group
-
-    @property
-    def width(self) -> int:
-        """Number of text features."""
-        return int(self.main_rows.shape[1])
 
     def add(
         self,
@@ -173,7 +173,7 @@ class DocumentStore:
         slots = [s for s in self.tail if alive[s]]
         self.tail = []
         if slots:
-            self.deltas.append((self._group(slots, from_main=False), slots))
+            self.deltas.append((self._group(slots), slots))
         # Merge while the newer segment is at least half the size of the older one: a
         # binary-counter policy, so each document is re-indexed O(log n) times.
         while len(self.deltas) >= 2 and (
@@ -183,7 +183,7 @@ class DocumentStore:
             (_, newer), (_, older) = self.deltas.pop(), self.deltas.pop()
             merged = [s for s in older + newer if alive[s]]
             if merged:
-                self.deltas.append((self._group(merged, from_main=False), merged))
+                self.deltas.append((self._group(merged), merged))
 
     def groups(self) -> list[Group]:
         """The main segments' group, then the delta groups."""
