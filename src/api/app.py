@@ -24,6 +24,7 @@ from asfmatch.api.notifications import NotificationController
 from asfmatch.api.openapi_truth import SECURITY, document_errors, openapi_components
 from asfmatch.api.organisations import MeController, OrganisationController
 from asfmatch.api.outcomes import OutcomeController
+from asfmatch.api.potential import PotentialController
 from asfmatch.api.reference import ReferenceController
 from asfmatch.api.reports import ReportController
 from asfmatch.api.retry import CONFLICT_HANDLERS, TransactionRetry
@@ -31,6 +32,7 @@ from asfmatch.api.state import AppResources, provide_connection, provide_princip
 from asfmatch.api.suppliers import SupplierController
 from asfmatch.api.verifications import VerificationController
 from asfmatch.api.webhooks import WebhookController
+from asfmatch.services.match_index import IndexKeeper
 from asfmatch.storage.cache import MatchCache, RateLimiter, RedisGate, create_redis
 from asfmatch.storage.db import create_pool
 from asfmatch.storage.servers import running_servers
@@ -61,6 +63,7 @@ def create_app(settings: Settings) -> Litestar:
                 cache=MatchCache(gate),
                 limiter=RateLimiter(gate),
                 streams=hub,
+                potential_index=IndexKeeper(settings.reserved_requires_verification),
             )
             try:
                 yield
@@ -85,6 +88,7 @@ def create_app(settings: Settings) -> Litestar:
             VerificationController,
             NeedController,
             NoticeClaimController,
+            PotentialController,
             MatchController,
             ReferenceController,
             NotificationController,

@@ -15,6 +15,7 @@ from litestar.datastructures import State
 from litestar.di import NamedDependency
 
 from asfmatch.api.errors import unauthorized
+from asfmatch.services.match_index import IndexKeeper
 from asfmatch.storage.cache import MatchCache, RateLimiter, RedisGate
 from asfmatch.storage.db import CONNECTION_LOST, Connection
 from asfmatch.storage.organisations import Principal, authenticate
@@ -35,6 +36,8 @@ class AppResources:
     limiter: RateLimiter
     # Wakes this process's live streams (one LISTEN connection for all of them).
     streams: StreamHub
+    # This process's match index, for the potential of draft needs (services/potential.py).
+    potential_index: IndexKeeper
 
 
 log = logging.getLogger(__name__)

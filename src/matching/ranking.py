@@ -322,6 +322,14 @@ class MatchIndex:
         """Suppliers held, active or not."""
         return len(self._supplier_profiles)
 
+    def supplier_profile(self, supplier_id: int) -> SupplierProfile | None:
+        """The profile held for a supplier, if any."""
+        return self._supplier_profiles.get(supplier_id)
+
+    def supplier_profiles(self) -> list[SupplierProfile]:
+        """Every supplier profile held, active or not."""
+        return list(self._supplier_profiles.values())
+
     @property
     def need_count(self) -> int:
         """Needs held, open or not."""

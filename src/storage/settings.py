@@ -24,6 +24,13 @@ def _int(env: Mapping[str, str], name: str, default: int) -> int:
         raise SettingsError(f"{name} must be a whole number, got {raw!r}") from None
 
 
+def _at_least_one(env: Mapping[str, str], name: str, default: int) -> int:
+    value = _int(env, name, default)
+    if value < 1:
+        raise SettingsError(f"{name} must be at least 1, got {value}")
+    return value
+
+
 def _float(env: Mapping[str, str], name: str, default: float) -> float:
     raw = env.get(name)
     if raw is None or raw == "":
@@ -194,6 +201,21 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     wrong_service_factor: float = 0.5
     wrong_service_half_life_days: float = 90.0
     wrong_service_strong_score: float = 0.5
+    # Potential and advice for a draft need (docs/advice.md). An ASF counts as relevant when
+    # the ranking scores it at least potential_min_score: by default the score at which a need
+    # notifies a supplier, so "relevant" means "would be told about it".
+    potential_min_score: float = 0.15
+    # Reserve the whole contract (LOU 4 kap. 18 §) when at least this many relevant ASFs
+    # meeting the 30 % rule can each carry its whole value and training places: with fewer, a
+    # reserved procurement risks one tender or none.
+    advice_reserve_min_suppliers: int = 3
+    # Otherwise reserve lots, split into the fewest lots (at most advice_max_lots) that at
+    # least this many of them can each carry: two keep a competition for every lot.
+    advice_lot_min_suppliers: int = 2
+    advice_max_lots: int = 10
+    # Otherwise an employment requirement (LOU 17 kap. 1 §) from this estimated value on: a
+    # contract worth less can hardly carry a job or placement for its term in proportion.
+    advice_employment_min_value_sek: int = 1_000_000
 
     def public_url_for(self, host: str, port: int) -> str:
         """ASFMATCH_PUBLIC_URL if set, else the address a server on host:port is reached at."""
@@ -275,4 +297,13 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             wrong_service_factor=_float(env, "ASFMATCH_WRONG_SERVICE_FACTOR", 0.5),
             wrong_service_half_life_days=_float(env, "ASFMATCH_WRONG_SERVICE_HALF_LIFE_DAYS", 90.0),
             wrong_service_strong_score=_float(env, "ASFMATCH_WRONG_SERVICE_STRONG_SCORE", 0.5),
+            potential_min_score=_float(env, "ASFMATCH_POTENTIAL_MIN_SCORE", 0.15),
+            advice_reserve_min_suppliers=_at_least_one(
+                env, "ASFMATCH_ADVICE_RESERVE_MIN_SUPPLIERS", 3
+            ),
+            advice_lot_min_suppliers=_at_least_one(env, "ASFMATCH_ADVICE_LOT_MIN_SUPPLIERS", 2),
+            advice_max_lots=_at_least_one(env, "ASFMATCH_ADVICE_MAX_LOTS", 10),
+            advice_employment_min_value_sek=_int(
+                env, "ASFMATCH_ADVICE_EMPLOYMENT_MIN_VALUE_SEK", 1_000_000
+            ),
         )

@@ -4,9 +4,7 @@ suppliers and each supplier's needs."""
 from __future__ import annotations
 
 import asyncio
-import logging
 import random
-import time
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
@@ -16,17 +14,14 @@ import msgspec
 from asfmatch.matching.model import Need as RankedNeedInput
 from asfmatch.matching.model import SupplierProfile
 from asfmatch.matching.ranking import Explanation, MatchIndex, ScoredItem
-from asfmatch.reference.cpv import cpv_labels_sv
+from asfmatch.services.match_index import IndexKeeper
 from asfmatch.storage import jobs, matches
-from asfmatch.storage.changes import snapshot_horizon
 from asfmatch.storage.db import Connection
 from asfmatch.storage.matches import ScoredPair
-from asfmatch.storage.needs import get_need, needs_changed_since
+from asfmatch.storage.needs import get_need
 from asfmatch.storage.settings import Settings
-from asfmatch.storage.suppliers import Supplier, get_supplier, suppliers_changed_since
+from asfmatch.storage.suppliers import Supplier, get_supplier
 from asfmatch.workers.notifications import Notifier
-
-log = logging.getLogger(__name__)
 
 # How far down the other side a job looks for lists its owner should enter.
 CANDIDATES = 200
@@ -58,70 +53,24 @@ class Ranker:
         self.list_size = settings.match_list_size
         self.requires_verification = settings.reserved_requires_verification
         self.notifier = Notifier(settings)
-        self.index: MatchIndex | None = None
-        # Changes by transactions with ids below this were all seen; see storage/changes.py.
-        self.horizon = 0
-        # Rows read at or above the horizon last time, with their change numbers: read again
-        # next time, but not re-applied unless they changed.
-        self._window: dict[tuple[str, int], int] = {}
-        self._rebuild_due = False
-        self._lock = asyncio.Lock()
+        self.keeper = IndexKeeper(settings.reserved_requires_verification)
+
+    @property
+    def index(self) -> MatchIndex | None:
+        """The index as last synced (None before the first sync)."""
+        return self.keeper.index
 
     def _profile(self, supplier: Supplier) -> SupplierProfile:
         return supplier.profile(reserved_requires_verification=self.requires_verification)
 
     def reconcile(self) -> None:
         """Rebuild the index from PostgreSQL on the next sync (the periodic safety net)."""
-        self._rebuild_due = True
+        self.keeper.reconcile()
 
     async def sync(self, connection: Connection) -> MatchIndex:
         """Bring the index up to date with every committed profile and need; refit when the
         corpus has drifted (or on first use)."""
-        async with self._lock:
-            if self.index is None or self._rebuild_due:
-                self.index = await self._rebuild(connection)
-                return self.index
-            async with connection.transaction(isolation="repeatable_read", readonly=True):
-                horizon = await snapshot_horizon(connection)
-                suppliers = await suppliers_changed_since(connection, self.horizon)
-                needs = await needs_changed_since(connection, self.horizon)
-            window: dict[tuple[str, int], int] = {}
-            for supplier, seq in suppliers:
-                window["s", supplier.id] = seq
-                if self._window.get(("s", supplier.id)) != seq:
-                    self.index.upsert_supplier(self._profile(supplier))
-            for need, seq in needs:
-                window["n", need.id] = seq
-                if self._window.get(("n", need.id)) != seq:
-                    self.index.upsert_need(need.ranking_input())
-            self.horizon, self._window = horizon, window
-            if self.index.needs_refit():
-                self.index = await self._rebuild(connection)
-            return self.index
-
-    async def _rebuild(self, connection: Connection) -> MatchIndex:
-        started = time.perf_counter()
-        # One snapshot for the horizon and every row: whatever it did not see is at or above
-        # the horizon and is read by the next sync.
-        async with connection.transaction(isolation="repeatable_read", readonly=True):
-            horizon = await snapshot_horizon(connection)
-            suppliers = await suppliers_changed_since(connection, 0)
-            needs = await needs_changed_since(connection, 0)
-        index = await asyncio.to_thread(
-            MatchIndex.build,
-            [self._profile(supplier) for supplier, _ in suppliers],
-            [need.ranking_input() for need, _ in needs],
-            cpv_labels_sv(),
-        )
-        self.horizon, self._window, self._rebuild_due = horizon, {}, False
-        log.info(
-            "match index %s built: %d suppliers, %d needs in %.2f s",
-            index.version,
-            len(suppliers),
-            len(needs),
-            time.perf_counter() - started,
-        )
-        return index
+        return await self.keeper.sync(connection)
 
     async def rank_need(
         self, pool: asyncpg.Pool, need_id: int, index: MatchIndex | None = None
