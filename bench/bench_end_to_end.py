@@ -24,51 +24,10 @@ import httpx
 
 from asfmatch.matching.ranking import MatchIndex
 from asfmatch.reference.cpv import cpv_labels_sv
-from asfmatch.storage import organisations, suppliers
-from asfmatch.storage.db import connect
-from asfmatch.storage.migrations import migrate
 from asfmatch.storage.servers import running_servers
 from asfmatch.storage.settings import Settings
-from harness import free_port, org_number, percentile
+from harness import free_port, load_suppliers, org_number, percentile
 from synthetic import Generator
-
-
-async def _load(database_url: str, count: int, generator: Generator) -> str:
-    """Migrate, insert `count` suppliers and one buyer; return an admin key."""
-    connection = await connect(database_url)
-    try:
-        await migrate(connection)
-        async with connection.transaction():
-            for serial in range(1, count + 1):
-                profile = generator.supplier(serial)
-                organisation = await organisations.create_organisation(
-                    connection,
-                    kind="supplier",
-                    name=profile.name,
-                    org_number=org_number(serial, "769"),
-                )
-                await suppliers.insert_supplier(
-                    connection,
-                    organisation.id,
-                    {
-                        "legal_form": "ekonomisk_forening",
-                        "description": profile.description,
-                        "cpv_codes": list(profile.cpv_codes),
-                        "service_area": list(profile.service_area),
-                        "employees": 10,
-                        "target_group_share": profile.target_group_share,
-                        "max_contract_value_sek": profile.max_contract_value_sek,
-                        "training_places": profile.training_places,
-                        "active": profile.active,
-                    },
-                )
-            admin = await organisations.create_organisation(
-                connection, kind="admin", name="bench", org_number=org_number(1, "555")
-            )
-            _, key = await organisations.create_api_key(connection, admin.id, "bench")
-        return key
-    finally:
-        await connection.close()
 
 
 async def _bench(args: argparse.Namespace) -> None:
@@ -77,7 +36,7 @@ async def _bench(args: argparse.Namespace) -> None:
     generator = Generator(seed=11)
     async with running_servers(settings) as servers:
         started = time.perf_counter()
-        key = await _load(servers.database_url, args.suppliers, generator)
+        key = await load_suppliers(servers.database_url, args.suppliers, generator)
         print(f"loaded {args.suppliers} suppliers in {time.perf_counter() - started:.1f} s")
         env = {
             **os.environ,

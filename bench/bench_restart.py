@@ -26,48 +26,9 @@ from pathlib import Path
 
 import httpx
 
-from asfmatch.storage import organisations, suppliers
-from asfmatch.storage.db import connect
 from asfmatch.storage.embedded import EmbeddedPostgres, EmbeddedRedis
-from asfmatch.storage.migrations import migrate
-from harness import free_port, org_number, percentile
+from harness import free_port, load_suppliers, org_number, percentile
 from synthetic import Generator
-
-
-async def _load(database_url: str, count: int, generator: Generator) -> str:
-    """Migrate, insert `count` suppliers and an admin; return the admin's key."""
-    connection = await connect(database_url)
-    try:
-        await migrate(connection)
-        async with connection.transaction():
-            for serial in range(1, count + 1):
-                profile = generator.supplier(serial)
-                organisation = await organisations.create_organisation(
-                    connection,
-                    kind="supplier",
-                    name=profile.name,
-                    org_number=org_number(serial, "769"),
-                )
-                await suppliers.insert_supplier(
-                    connection,
-                    organisation.id,
-                    {
-                        "legal_form": "ekonomisk_forening",
-                        "description": profile.description,
-                        "cpv_codes": list(profile.cpv_codes),
-                        "service_area": list(profile.service_area),
-                        "employees": 10,
-                        "target_group_share": profile.target_group_share,
-                        "active": True,
-                    },
-                )
-            admin = await organisations.create_organisation(
-                connection, kind="admin", name="bench", org_number=org_number(1, "555")
-            )
-            _, key = await organisations.create_api_key(connection, admin.id, "bench")
-        return key
-    finally:
-        await connection.close()
 
 
 class Client:
@@ -117,7 +78,7 @@ async def _bench(args: argparse.Namespace) -> None:
     database_url, redis_url = postgres.start(), redis.start()
     generator = Generator(seed=7)
     try:
-        key = await _load(database_url, args.suppliers, generator)
+        key = await load_suppliers(database_url, args.suppliers, generator)
         env = {
             **os.environ,
             "DATABASE_URL": database_url,

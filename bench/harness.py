@@ -1,11 +1,15 @@
-"""Small pieces the service benchmarks share: made-up organisation numbers, free ports, and
-percentiles."""
+"""Small pieces the service benchmarks share: made-up organisation numbers, free ports,
+percentiles, and a database loaded with synthetic suppliers."""
 
 from __future__ import annotations
 
 import socket
 
 from asfmatch.reference.org_numbers import luhn_check_digit
+from asfmatch.storage import organisations, suppliers
+from asfmatch.storage.db import connect
+from asfmatch.storage.migrations import migrate
+from synthetic import Generator
 
 
 def org_number(serial: int, prefix: str) -> str:
@@ -25,3 +29,41 @@ def percentile(values: list[float], q: float) -> float:
     """The q-quantile (0..1) by nearest rank."""
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+async def load_suppliers(database_url: str, count: int, generator: Generator) -> str:
+    """Migrate, insert `count` synthetic suppliers and an admin; return the admin's key."""
+    connection = await connect(database_url)
+    try:
+        await migrate(connection)
+        async with connection.transaction():
+            for serial in range(1, count + 1):
+                profile = generator.supplier(serial)
+                organisation = await organisations.create_organisation(
+                    connection,
+                    kind="supplier",
+                    name=profile.name,
+                    org_number=org_number(serial, "769"),
+                )
+                await suppliers.insert_supplier(
+                    connection,
+                    organisation.id,
+                    {
+                        "legal_form": "ekonomisk_forening",
+                        "description": profile.description,
+                        "cpv_codes": list(profile.cpv_codes),
+                        "service_area": list(profile.service_area),
+                        "employees": 10,
+                        "target_group_share": profile.target_group_share,
+                        "max_contract_value_sek": profile.max_contract_value_sek,
+                        "training_places": profile.training_places,
+                        "active": profile.active,
+                    },
+                )
+            admin = await organisations.create_organisation(
+                connection, kind="admin", name="bench", org_number=org_number(1, "555")
+            )
+            _, key = await organisations.create_api_key(connection, admin.id, "bench")
+        return key
+    finally:
+        await connection.close()

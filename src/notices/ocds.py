@@ -1,4 +1,5 @@
-"""OCDS release packages (JSON): each release's tender, one need per lot (or one for the tender)."""
+"""OCDS release and record packages (JSON): each release's tender (a record's compiled release),
+one need per lot (or one for the tender)."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ SWEDISH_SCHEMES = frozenset({"SE-BLV", "SE-ON"})
 
 
 class OcdsError(ValueError):
-    """The JSON is not an OCDS release, release package or list of releases."""
+    """The JSON is not an OCDS release, release or record package, or list of releases."""
 
     def __init__(self, message: str, path: str = "$") -> None:
         super().__init__(message)
@@ -224,13 +225,48 @@ def parse_release(release: dict[str, Any], path: str) -> Notice:
     )
 
 
+def _record_release(record: dict[str, Any], path: str) -> tuple[dict[str, Any], str]:
+    """The release that says where a record's process stands now: its compiled release, else
+    the newest release embedded in full. Linked releases (only a URL) cannot be read offline."""
+    compiled = record.get("compiledRelease")
+    if isinstance(compiled, dict):
+        release = dict(compiled)
+        embedded = [r for r in _list(record.get("releases")) if isinstance(r, dict)]
+        # A compiled release's id is optional (and not a version); the newest release it was
+        # compiled from names the version, so a re-export of the same record imports nothing.
+        if _str(release.get("id")) is None or "compiled" in _list(release.get("tag")):
+            newest = max(embedded, key=lambda r: _str(r.get("date")) or "", default=None)
+            stamp = _str(newest.get("id")) if newest else None
+            release["id"] = stamp or f"{_str(record.get('ocid'))}@{_str(release.get('date'))}"
+        release.setdefault("ocid", record.get("ocid"))
+        # A compiled release is tagged "compiled"; what the process is now decides the form.
+        release["tag"] = ["award"] if _list(release.get("awards")) else ["tender"]
+        return release, f"{path}.compiledRelease"
+    full = [
+        (index, r)
+        for index, r in enumerate(_list(record.get("releases")))
+        if isinstance(r, dict) and "tender" in r
+    ]
+    if not full:
+        raise OcdsError(
+            "the record has no compiledRelease and links its releases by URL only; "
+            "import the release package they link to",
+            f"{path}.releases",
+        )
+    index, release = max(full, key=lambda pair: _str(pair[1].get("date")) or "")
+    return release, f"{path}.releases[{index}]"
+
+
 def parse_ocds(raw: bytes) -> list[Notice | OcdsError]:
-    """Every release in a release package, a list of releases or a single release; a release
-    that cannot be read is returned as its error, so the others still import."""
+    """Every release in a release package, a record package (each record's compiled release),
+    a list of releases or a single release; one that cannot be read is returned as its error,
+    so the others still import."""
     try:
         document = msgspec.json.decode(raw)
     except msgspec.DecodeError as error:
         raise OcdsError(f"not valid JSON: {error}") from None
+    if isinstance(document, dict) and "records" in document:
+        return _parse_records(document["records"])
     if isinstance(document, dict) and "releases" in document:
         releases, base = document["releases"], "$.releases"
     elif isinstance(document, list):
@@ -238,7 +274,10 @@ def parse_ocds(raw: bytes) -> list[Notice | OcdsError]:
     elif isinstance(document, dict) and "ocid" in document:
         releases, base = [document], ""
     else:
-        raise OcdsError("expected a release package (an object with `releases`) or a release")
+        raise OcdsError(
+            "expected a release package (an object with `releases`), a record package "
+            "(`records`) or a release"
+        )
     if not isinstance(releases, list):
         raise OcdsError("`releases` must be a list", base)
     notices: list[Notice | OcdsError] = []
@@ -249,6 +288,23 @@ def parse_ocds(raw: bytes) -> list[Notice | OcdsError]:
             continue
         try:
             notices.append(parse_release(release, path))
+        except OcdsError as error:
+            notices.append(error)
+    return notices
+
+
+def _parse_records(records: object) -> list[Notice | OcdsError]:
+    if not isinstance(records, list):
+        raise OcdsError("`records` must be a list", "$.records")
+    notices: list[Notice | OcdsError] = []
+    for index, record in enumerate(records):
+        path = f"$.records[{index}]"
+        if not isinstance(record, dict):
+            notices.append(OcdsError("a record must be an object", path))
+            continue
+        try:
+            release, release_path = _record_release(record, path)
+            notices.append(parse_release(release, release_path))
         except OcdsError as error:
             notices.append(error)
     return notices

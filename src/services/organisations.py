@@ -10,6 +10,7 @@ from asfmatch.services.access import may_manage, require
 from asfmatch.services.errors import Conflict, NotFound
 from asfmatch.services.fields import Email, Id, Label, Name, OrgNumber
 from asfmatch.services.validation import Checker
+from asfmatch.storage import notices as notices_repo
 from asfmatch.storage import organisations as repo
 from asfmatch.storage.db import Connection
 from asfmatch.storage.organisations import ApiKey, DuplicateOrgNumber, Organisation, Principal
@@ -68,9 +69,14 @@ async def create_organisation(db: Connection, body: OrganisationCreate) -> Organ
 async def onboard(
     db: Connection, principal: Principal | None, body: OrganisationCreate
 ) -> Organisation:
-    """An admin onboards an organisation."""
+    """An admin onboards an organisation; a buyer takes over its imported notices at once."""
     require(principal, "admin")
-    return await create_organisation(db, body)
+    organisation = await create_organisation(db, body)
+    # The admin vouches for the organisation number here, which is what a claim rests on: a
+    # buyer onboarded after its notices were imported should not have to ask for them.
+    if organisation.kind == "buyer":
+        await notices_repo.claim_needs(db, organisation.id, organisation.org_number)
+    return organisation
 
 
 async def list_organisations(

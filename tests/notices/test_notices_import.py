@@ -266,3 +266,46 @@ async def test_claiming_someone_elses_notices_is_refused(
     assert (await client.post(path.format(buyer_id))).status_code == 401
     assert (await client.post(path.format(supplier_id), headers=admin)).status_code == 409
     assert (await client.post(path.format(999_999), headers=admin)).status_code == 404
+
+
+async def test_a_record_package_imports_each_process_once_at_its_current_state(
+    db: asyncpg.Connection,
+) -> None:
+    records = str(Path(__file__).parent / "records" / "ocds_orebro_records.json")
+    first = await import_documents(db, read_documents([records]), NOW)
+    assert len(first.created) == 2
+    assert [skip.where for skip in first.skipped] == ["$.records[2].releases"]
+    bikes = await db.fetchrow(
+        "SELECT * FROM needs WHERE source = 'ocds' AND procedure_id = $1",
+        "ocds-test-orebro-2026-0017",
+    )
+    assert bikes is not None and bikes["estimated_value_sek"] == 420000 and bikes["reserved"]
+    again = await import_documents(db, read_documents([records]), NOW)
+    assert again.created == [] and sorted(again.unchanged) == sorted(first.created)
+    # The release package's first release is older than the record's state: nothing changes.
+    older = await _import(db, "ocds_orebro_releases.json")
+    assert bikes["id"] in older.unchanged
+    assert (await _need(db, bikes["id"]))["estimated_value_sek"] == 420000
+
+
+async def test_a_buyer_onboarded_by_an_admin_owns_its_imported_notices_at_once(
+    client: Any, db: asyncpg.Connection, admin: dict[str, str]
+) -> None:
+    report = await import_documents(db, read_documents([str(FIXTURES)]), NOW)
+    norrbotten = await db.fetch(
+        "SELECT id FROM needs WHERE buyer_org_number = '232100-0230' AND buyer_id IS NULL"
+    )
+    assert len(norrbotten) == 2 and report.created
+    made = await client.post(
+        f"{API}/organisations",
+        json={"kind": "buyer", "name": "Region Norrbotten", "org_number": "232100-0230"},
+        headers=admin,
+    )
+    assert made.status_code == 201, made.text
+    owners = await db.fetch("SELECT buyer_id FROM needs WHERE buyer_org_number = '232100-0230'")
+    assert {row["buyer_id"] for row in owners} == {made.json()["id"]}
+    # Only its own: every other imported need stays unclaimed.
+    assert (
+        await db.fetchval("SELECT count(*) FROM needs WHERE buyer_id IS NULL")
+        == len(report.created) - 2
+    )

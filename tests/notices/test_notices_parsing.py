@@ -186,3 +186,32 @@ def test_json_that_is_not_ocds_is_an_error_or_a_skipped_release(raw: bytes) -> N
         assert str(error)
     else:
         assert parsed and all(isinstance(item, OcdsError) for item in parsed)
+
+
+def test_a_record_package_gives_each_records_current_state() -> None:
+    raw = (Path(__file__).parent / "records" / "ocds_orebro_records.json").read_bytes()
+    bikes, parking, linked = parse_ocds(raw)
+    assert isinstance(bikes, Notice) and isinstance(parking, Notice)
+    # The compiled release carries the amendment: the newer value, versioned by the newest
+    # release it was compiled from.
+    assert bikes.procedure_id == "ocds-test-orebro-2026-0017"
+    assert bikes.version == "ocds-test-orebro-2026-0017-tender-2"
+    assert bikes.form == "competition"
+    (lot,) = bikes.lots
+    assert lot.value == 420000 and is_reserved(lot)
+    # Without a compiled release, the newest release embedded in full.
+    assert parking.notice_id == "ocds-test-orebro-2026-0031-tender-1"
+    assert parking.lots[0].cpv_codes == ("77314000",)
+    assert isinstance(linked, OcdsError) and linked.path == "$.records[2].releases"
+    assert "URL" in str(linked)
+
+
+@pytest.mark.parametrize("raw", [b'{"records": 5}', b'{"records": [1]}', b'{"records": [{}]}'])
+def test_a_malformed_record_package_is_an_error_with_its_path(raw: bytes) -> None:
+    try:
+        parsed = parse_ocds(raw)
+    except OcdsError as error:
+        assert error.path == "$.records"
+    else:
+        (only,) = parsed
+        assert isinstance(only, OcdsError) and only.path.startswith("$.records[0]")

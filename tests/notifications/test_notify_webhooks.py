@@ -33,11 +33,12 @@ from asfmatch.workers.webhooks import RETRY_SCHEDULE
 
 
 async def _queued_delay(db: asyncpg.Connection) -> float | None:
-    """Seconds until the queued delivery job falls due, or None if none is queued."""
+    """Seconds from the last delivery attempt until the queued retry falls due, or None if none
+    is queued (measured from the attempt, not from now, so a slow machine does not shrink it)."""
     found = await db.fetchval(
         """
-        SELECT extract(epoch FROM run_at - now()) FROM jobs
-        WHERE kind = 'webhook_delivery' AND state = 'queued'
+        SELECT extract(epoch FROM run_at - (SELECT max(attempted_at) FROM webhook_attempts))
+        FROM jobs WHERE kind = 'webhook_delivery' AND state = 'queued'
         """
     )
     return None if found is None else float(found)
