@@ -25,10 +25,11 @@ from asfmatch.api.openapi_truth import SECURITY, document_errors, openapi_compon
 from asfmatch.api.organisations import MeController, OrganisationController
 from asfmatch.api.outcomes import OutcomeController
 from asfmatch.api.potential import PotentialController
+from asfmatch.api.principals import Principals
 from asfmatch.api.reference import ReferenceController
 from asfmatch.api.reports import ReportController
 from asfmatch.api.retry import CONFLICT_HANDLERS, TransactionRetry
-from asfmatch.api.state import AppResources, provide_connection, provide_principal
+from asfmatch.api.state import AppResources, provide_connection, provide_principal, provide_reader
 from asfmatch.api.suppliers import SupplierController
 from asfmatch.api.verifications import VerificationController
 from asfmatch.api.webhooks import WebhookController
@@ -50,7 +51,7 @@ def create_app(settings: Settings) -> Litestar:
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         async with running_servers(settings) as servers:
-            pool = await create_pool(servers.database_url, settings)
+            pool = await create_pool(servers.database_url, settings, light_reset=True)
             client = create_redis(servers.redis_url, settings)
             gate = RedisGate(client, settings)
             hub = StreamHub(servers.database_url, pool)
@@ -63,6 +64,7 @@ def create_app(settings: Settings) -> Litestar:
                 cache=MatchCache(gate),
                 limiter=RateLimiter(gate),
                 streams=hub,
+                principals=Principals(hub),
                 potential_index=IndexKeeper(settings.reserved_requires_verification),
             )
             try:
@@ -99,6 +101,7 @@ def create_app(settings: Settings) -> Litestar:
         ],
         dependencies={
             "db": Provide(provide_connection),
+            "reader": Provide(provide_reader),
             "principal": Provide(provide_principal),
         },
         lifespan=[lifespan],

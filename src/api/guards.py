@@ -9,8 +9,7 @@ from litestar.connection import ASGIConnection
 from litestar.handlers import BaseRouteHandler
 
 from asfmatch.api.errors import unauthorized
-from asfmatch.api.state import PRINCIPAL, bearer_token, pooled, resources
-from asfmatch.storage.organisations import authenticate
+from asfmatch.api.state import PRINCIPAL, bearer_token, resources
 
 
 async def requires_key(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
@@ -19,8 +18,12 @@ async def requires_key(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRo
     token = bearer_token(connection)
     if token is None:
         raise unauthorized("this needs an API key (Authorization: Bearer …)")
-    async with pooled(resources(connection.app.state)) as db:
-        principal = await authenticate(db, token)
+    if PRINCIPAL in connection.state:
+        # Already looked up by api.limits.RequestLimits (None: unknown or revoked).
+        principal = connection.state[PRINCIPAL]
+    else:
+        app = resources(connection.app.state)
+        principal = await app.principals.principal(app.pool, token, app.settings.db_acquire_timeout)
     if principal is None:
         raise unauthorized("unknown or revoked API key")
     connection.state[PRINCIPAL] = principal

@@ -4,6 +4,7 @@ JSON-only rule for bodies."""
 from __future__ import annotations
 
 import hashlib
+import re
 from typing import Any
 
 import msgspec
@@ -13,8 +14,7 @@ from litestar.types import ASGIApp, HTTPResponseStartEvent, Message, Receive, Sc
 
 from asfmatch.api.client_address import Network, client_address, parse_networks
 from asfmatch.api.errors import PROBLEM_JSON, Problem
-from asfmatch.api.key_owners import KeyOwners
-from asfmatch.api.state import resources
+from asfmatch.api.state import PREFETCHED, PRINCIPAL, Prefetched, resources
 from asfmatch.storage.cache import RateLimitResult
 
 _BODY_METHODS = {b"POST", b"PUT", b"PATCH"}
@@ -59,7 +59,6 @@ class RequestLimits(ASGIMiddleware):
     scopes = (ScopeType.HTTP,)
 
     def __init__(self) -> None:
-        self.owners = KeyOwners()
         self._parsed: tuple[tuple[str, ...], tuple[Network, ...]] = ((), ())
 
     def _proxies(self, configured: tuple[str, ...]) -> tuple[Network, ...]:
@@ -96,19 +95,37 @@ class RequestLimits(ASGIMiddleware):
             forwarded.decode("latin-1") if forwarded else None,
             self._proxies(settings.trusted_proxies),
         )
-        result = await limiter.hit(f"addr:{address}", settings.rate_limit_per_address)
         token = _bearer(headers)
-        if token is not None and result.allowed:
-            secret = token.decode("latin-1")
-            owner = await self.owners.organisation(app.pool, secret)
+        limits = [(f"addr:{address}", settings.rate_limit_per_address)]
+        if token is not None:
+            # Authenticated here, once, from memory (api/principals.py); the guard and the
+            # `principal` dependency take it from the request's state.
+            principal = await app.principals.principal(
+                app.pool, token.decode("latin-1"), app.settings.db_acquire_timeout
+            )
+            scope.setdefault("state", {})[PRINCIPAL] = principal
             # Every key of an organisation counts together; a made-up key counts on its own
             # (and meets the address limit).
             bucket = (
-                f"org:{owner}"
-                if owner is not None
+                f"org:{principal.organisation_id}"
+                if principal is not None
                 else f"key:{hashlib.sha256(token).hexdigest()[:32]}"
             )
-            by_caller = await limiter.hit(bucket, settings.rate_limit_per_organisation)
+            limits.append((bucket, settings.rate_limit_per_organisation))
+        # Both limits in one Redis round trip; past the address limit the caller's is not counted.
+        # A match list's cache entry comes along in the same call (api/matches.py checks its
+        # version against PostgreSQL before serving it).
+        wanted = _cached_list(scope) if token is not None else None
+        counted, fetched = await limiter.hit_all(
+            limits, None if wanted is None else app.cache.key(*wanted)
+        )
+        if wanted is not None:
+            scope.setdefault("state", {})[PREFETCHED] = Prefetched(
+                owner=wanted[0], owner_id=wanted[1], entry=fetched
+            )
+        result = counted[0]
+        if len(counted) > 1:
+            by_caller = counted[1]
             # Report whichever limit binds: the one exceeded, else the one with less left.
             if not by_caller.allowed or by_caller.remaining < result.remaining:
                 result = by_caller
@@ -129,6 +146,18 @@ class RequestLimits(ASGIMiddleware):
             await send(message)
 
         await next_app(scope, receive, send_with_headers)
+
+
+_LIST_PATH = re.compile(r"/api/v1/(needs|suppliers)/([1-9][0-9]{0,18})/matches/?")
+_OWNER = {"needs": "need", "suppliers": "supplier"}
+
+
+def _cached_list(scope: Scope) -> tuple[str, int] | None:
+    """("need" or "supplier", id) for a GET of a match list, the cached read."""
+    if scope.get("method") != "GET":
+        return None
+    found = _LIST_PATH.fullmatch(str(scope.get("path", "")))
+    return None if found is None else (_OWNER[found.group(1)], int(found.group(2)))
 
 
 def _has_body(headers: dict[bytes, bytes]) -> bool:

@@ -3,19 +3,29 @@ JSON the service hands back (often straight from the Redis cache), sent as it is
 
 from __future__ import annotations
 
-from litestar import Controller, Response, get
+from typing import Any
+
+from litestar import Controller, Request, Response, get
 from litestar.datastructures import State
 from litestar.openapi import ResponseSpec
 
 from asfmatch.api.guards import requires_key
 from asfmatch.api.schemas import PathId
-from asfmatch.api.state import Caller, Db, resources
+from asfmatch.api.state import PREFETCHED, Caller, Prefetched, Reader, resources
 from asfmatch.services import matches as service
 from asfmatch.services.matches import NeedMatches, SupplierMatches
 
 
 def _json(body: bytes) -> Response[bytes]:
     return Response(body, media_type="application/json")
+
+
+def _prefetched(request: Request[Any, Any, Any], owner: str, owner_id: int) -> bytes | None:
+    """The cache entry api.limits.RequestLimits fetched for this list, if it did."""
+    found: Prefetched | None = request.state.get(PREFETCHED)
+    if found is None or (found.owner, found.owner_id) != (owner, owner_id):
+        return None
+    return found.entry or b""
 
 
 class MatchController(Controller):
@@ -32,11 +42,17 @@ class MatchController(Controller):
         responses={200: ResponseSpec(data_container=NeedMatches, description="ranked suppliers")},
     )
     async def need_matches(
-        self, state: State, db: Db, principal: Caller, need_id: PathId
+        self,
+        request: Request[Any, Any, Any],
+        state: State,
+        reader: Reader,
+        principal: Caller,
+        need_id: PathId,
     ) -> Response[bytes]:
         app = resources(state)
         size = app.settings.match_list_size
-        return _json(await service.need_matches(db, app.cache, size, principal, need_id))
+        entry = _prefetched(request, "need", need_id)
+        return _json(await service.need_matches(reader, app.cache, size, principal, need_id, entry))
 
     @get(
         "/suppliers/{supplier_id:int}/matches",
@@ -44,8 +60,16 @@ class MatchController(Controller):
         responses={200: ResponseSpec(data_container=SupplierMatches, description="ranked needs")},
     )
     async def supplier_matches(
-        self, state: State, db: Db, principal: Caller, supplier_id: PathId
+        self,
+        request: Request[Any, Any, Any],
+        state: State,
+        reader: Reader,
+        principal: Caller,
+        supplier_id: PathId,
     ) -> Response[bytes]:
         app = resources(state)
         size = app.settings.match_list_size
-        return _json(await service.supplier_matches(db, app.cache, size, principal, supplier_id))
+        entry = _prefetched(request, "supplier", supplier_id)
+        return _json(
+            await service.supplier_matches(reader, app.cache, size, principal, supplier_id, entry)
+        )

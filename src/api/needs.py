@@ -7,7 +7,7 @@ from litestar.params import FromQuery, JSONBody
 
 from asfmatch.api.guards import requires_key
 from asfmatch.api.schemas import CodeFilter, PageNumber, PageSize, PathId, QueryId, SearchText
-from asfmatch.api.state import Caller, Db
+from asfmatch.api.state import Caller, Db, Reader
 from asfmatch.services import needs as service
 from asfmatch.services.needs import NeedCreate, NeedQuery, NeedSource, NeedStatus, NeedUpdate
 from asfmatch.storage.needs import Need
@@ -32,7 +32,7 @@ class NeedController(Controller):
     @get("/", summary="List and filter needs (public; drafts only to their buyer)")
     async def index(
         self,
-        db: Db,
+        reader: Reader,
         principal: Caller,
         lan: CodeFilter = None,
         kommun: CodeFilter = None,
@@ -57,11 +57,11 @@ class NeedController(Controller):
             buyer_id=buyer_id,
             q=q,
         )
-        return await service.list_needs(db, principal, query, page, page_size)
+        return await service.list_needs(reader, principal, query, page, page_size)
 
     @get("/{need_id:int}", summary="One need (public unless it is a draft)")
-    async def read(self, db: Db, principal: Caller, need_id: PathId) -> Need:
-        return await service.read_need(db, principal, need_id)
+    async def read(self, reader: Reader, principal: Caller, need_id: PathId) -> Need:
+        return await service.read_need(reader, principal, need_id)
 
     @patch("/{need_id:int}", guards=[requires_key], summary="Change a need (its buyer or an admin)")
     async def update(

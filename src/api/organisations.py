@@ -67,9 +67,13 @@ class OrganisationController(Controller):
 
     @delete("/{organisation_id:int}/keys/{key_id:int}", status_code=200, summary="Revoke a key")
     async def revoke_key(
-        self, db: Db, principal: Caller, organisation_id: PathId, key_id: PathId
+        self, state: State, db: Db, principal: Caller, organisation_id: PathId, key_id: PathId
     ) -> ApiKey:
-        return await service.revoke_key(db, principal, organisation_id, key_id)
+        revoked = await service.revoke_key(db, principal, organisation_id, key_id)
+        # This process forgets the key now, so the revoker's next request is refused; the
+        # others hear of it through NOTIFY at commit (api/principals.py).
+        resources(state).principals.forget_key(key_id)
+        return revoked
 
 
 class MeController(Controller):

@@ -15,10 +15,11 @@ from litestar.datastructures import State
 from litestar.di import NamedDependency
 
 from asfmatch.api.errors import unauthorized
+from asfmatch.api.principals import Principals
 from asfmatch.services.match_index import IndexKeeper
 from asfmatch.storage.cache import MatchCache, RateLimiter, RedisGate
 from asfmatch.storage.db import CONNECTION_LOST, Connection
-from asfmatch.storage.organisations import Principal, authenticate
+from asfmatch.storage.organisations import Principal
 from asfmatch.storage.servers import Servers
 from asfmatch.storage.settings import Settings
 from asfmatch.storage.stream_hub import StreamHub
@@ -36,17 +37,35 @@ class AppResources:
     limiter: RateLimiter
     # Wakes this process's live streams (one LISTEN connection for all of them).
     streams: StreamHub
+    # API keys' principals in memory, forgotten when a revocation is heard through `streams`.
+    principals: Principals
     # This process's match index, for the potential of draft needs (services/potential.py).
     potential_index: IndexKeeper
 
 
 log = logging.getLogger(__name__)
 
-# Where `api.guards.requires_key` leaves the principal it authenticated, in the request's state.
+# Where api.limits.RequestLimits (or else `api.guards.requires_key`) leaves the principal it
+# authenticated, in the request's state.
 PRINCIPAL = "principal"
+# Where api.limits.RequestLimits leaves a match list's cache entry it fetched along with the
+# rate-limit counts.
+PREFETCHED = "prefetched_list"
+
+
+@dataclass(frozen=True)
+class Prefetched:
+    """A match list's cache entry as fetched (None: none stored, or Redis unavailable)."""
+
+    owner: str
+    owner_id: int
+    entry: bytes | None
+
 
 # Handler parameters that Litestar fills from the dependencies of the same name.
 Db = NamedDependency[asyncpg.Connection]
+# A connection without a transaction (provide_reader), for read-only handlers.
+Reader = NamedDependency[asyncpg.Connection]
 Caller = NamedDependency[Principal | None]
 
 
@@ -88,6 +107,14 @@ async def provide_connection(state: State) -> AsyncIterator[Connection]:
         await transaction.commit()
 
 
+async def provide_reader(state: State) -> AsyncIterator[Connection]:
+    """One connection without a transaction, for handlers that only read: each statement sees
+    what was committed when it began, as under the default READ COMMITTED, without the BEGIN
+    and COMMIT round trips."""
+    async with pooled(resources(state)) as connection:
+        yield connection
+
+
 def bearer_token(connection: ASGIConnection[Any, Any, Any, Any]) -> str | None:
     """The token of an `Authorization: Bearer …` header, if any."""
     header = connection.headers.get("authorization")
@@ -99,16 +126,18 @@ def bearer_token(connection: ASGIConnection[Any, Any, Any, Any]) -> str | None:
     return token.strip()
 
 
-async def provide_principal(request: Request[Any, Any, Any], db: Db) -> Principal | None:
+async def provide_principal(request: Request[Any, Any, Any]) -> Principal | None:
     """The calling organisation, None for anonymous calls; 401 for a bad or revoked key.
     On routes guarded by `api.guards.requires_key` the guard has already found it."""
-    known: Principal | None = request.state.get(PRINCIPAL)
-    if known is not None:
-        return known
     token = bearer_token(request)
     if token is None:
         return None
-    principal = await authenticate(db, token)
+    if PRINCIPAL in request.state:
+        # Looked up by api.limits.RequestLimits or the guard (None: unknown or revoked).
+        principal: Principal | None = request.state[PRINCIPAL]
+    else:
+        app = resources(request.app.state)
+        principal = await app.principals.principal(app.pool, token, app.settings.db_acquire_timeout)
     if principal is None:
         raise unauthorized("unknown or revoked API key")
     return principal

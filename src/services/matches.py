@@ -10,7 +10,7 @@ import msgspec
 from asfmatch.matching.explanation import Explanation
 from asfmatch.services.access import owns, require
 from asfmatch.services.errors import Forbidden, NotFound
-from asfmatch.storage import jobs, matches
+from asfmatch.storage import matches
 from asfmatch.storage.cache import MatchCache
 from asfmatch.storage.db import Connection
 from asfmatch.storage.matches import MatchOwner, StoredMatch
@@ -99,15 +99,21 @@ def _need_items(rows: list[StoredMatch]) -> list[NeedMatch]:
 
 
 async def need_matches(
-    db: Connection, cache: MatchCache, size: int, principal: Principal | None, need_id: int
+    db: Connection,
+    cache: MatchCache,
+    size: int,
+    principal: Principal | None,
+    need_id: int,
+    prefetched: bytes | None = None,
 ) -> bytes:
     """A need's list as JSON: whole for its buyer and admins; a matched supplier sees only its
-    own row (that it was matched and why, not who else was)."""
+    own row (that it was matched and why, not who else was). `prefetched`: the list's cache
+    entry if the caller already fetched it (MatchCache.key), so no second Redis call is made."""
     caller = require(principal, "admin", "buyer", "supplier")
     owner = await matches.need_owner(db, need_id)
     if owner is None or (owner.status == "draft" and not owns(caller, owner)):
         raise NotFound("need", need_id)
-    body = await _list_body(db, cache, size, owner, "need")
+    body = await _list_body(db, cache, size, owner, "need", prefetched)
     if caller.role == "supplier":
         own = await _supplier_id_of(db, caller)
         full = _need_list.decode(body)
@@ -121,16 +127,22 @@ async def need_matches(
 
 
 async def supplier_matches(
-    db: Connection, cache: MatchCache, size: int, principal: Principal | None, supplier_id: int
+    db: Connection,
+    cache: MatchCache,
+    size: int,
+    principal: Principal | None,
+    supplier_id: int,
+    prefetched: bytes | None = None,
 ) -> bytes:
-    """A supplier's list of open needs as JSON, for the supplier itself and admins."""
+    """A supplier's list of open needs as JSON, for the supplier itself and admins
+    (`prefetched` as for need_matches)."""
     caller = require(principal, "admin", "buyer", "supplier")
     owner = await matches.supplier_owner(db, supplier_id)
     if owner is None:
         raise NotFound("supplier", supplier_id)
     if not owns(caller, owner):
         raise Forbidden("only the supplier itself and admins see its matches")
-    return await _list_body(db, cache, size, owner, "supplier")
+    return await _list_body(db, cache, size, owner, "supplier", prefetched)
 
 
 def _render_need_list(owner_id: int, status: MatchStatus, rows: list[StoredMatch]) -> bytes:
@@ -146,8 +158,8 @@ def _render_supplier_list(owner_id: int, status: MatchStatus, rows: list[StoredM
 
 
 _SIDES = {
-    "need": (jobs.RANK_NEED, matches.matches_for_need, _render_need_list),
-    "supplier": (jobs.RANK_SUPPLIER, matches.matches_for_supplier, _render_supplier_list),
+    "need": (matches.matches_for_need, _render_need_list),
+    "supplier": (matches.matches_for_supplier, _render_supplier_list),
 }
 
 
@@ -157,16 +169,22 @@ async def _list_body(
     size: int,
     owner: MatchOwner,
     side: Literal["need", "supplier"],
+    prefetched: bytes | None,
 ) -> bytes:
     """A list as JSON: "pending" straight from PostgreSQL while its job is open, otherwise the
-    cached body for the owner's current version, filled from PostgreSQL on a miss."""
-    job_kind, load, render = _SIDES[side]
-    if await jobs.has_open_job(db, job_kind, owner.id):
+    cached body for the owner's current version, filled from PostgreSQL on a miss. The owner
+    was read with its ranking state in one statement (storage.matches.need_owner)."""
+    load, render = _SIDES[side]
+    if owner.ranking_open:
         return render(owner.id, "pending", await load(db, owner.id, size))
-    if await jobs.ranking_failed(db, job_kind, owner.id):
+    if owner.ranking_failed:
         # Not cached: requeueing the job (`asfmatch jobs requeue`) must show at once.
         return render(owner.id, "failed", await load(db, owner.id, size))
-    cached = await cache.get(side, owner.id, owner.match_version)
+    cached = (
+        await cache.get(side, owner.id, owner.match_version)
+        if prefetched is None
+        else cache.body_at(prefetched, owner.match_version)
+    )
     if cached is not None:
         return cached
     body = render(owner.id, "ready", await load(db, owner.id, size))

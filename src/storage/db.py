@@ -43,13 +43,26 @@ async def _init_connection(connection: Connection) -> None:
     )
 
 
-async def create_pool(database_url: str, settings: Settings) -> asyncpg.Pool:
-    """Open a pool whose connections decode jsonb and time out instead of hanging."""
+async def _rollback_if_open(connection: Connection) -> None:
+    if connection.is_in_transaction():
+        await connection.execute("ROLLBACK")
+
+
+async def create_pool(
+    database_url: str, settings: Settings, *, light_reset: bool = False
+) -> asyncpg.Pool:
+    """Open a pool whose connections decode jsonb and time out instead of hanging.
+
+    `light_reset` (the API's pool): a released connection is only rolled back if a transaction
+    is open, instead of asyncpg's reset query (advisory unlock, CLOSE ALL, UNLISTEN, RESET ALL),
+    a round trip per request. The API holds no session state on pooled connections: no advisory
+    locks, no LISTEN (storage/stream_hub.py has its own connection), no session settings."""
     pool = await asyncpg.create_pool(
         database_url,
         min_size=settings.db_pool_min,
         max_size=settings.db_pool_max,
         init=_init_connection,
+        reset=_rollback_if_open if light_reset else None,
         command_timeout=30,
     )
     assert pool is not None

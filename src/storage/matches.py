@@ -27,6 +27,7 @@ from typing import Any
 import msgspec
 
 from asfmatch.storage.db import Connection
+from asfmatch.storage.jobs import RANK_NEED, RANK_SUPPLIER
 
 
 class StoredMatch(msgspec.Struct, frozen=True, kw_only=True):
@@ -51,26 +52,48 @@ class MatchOwner(msgspec.Struct, frozen=True, kw_only=True):
     owner_organisation_id: int | None
     match_version: int
     status: str
+    # A ranking job for the list is queued or running (the list is "pending").
+    ranking_open: bool = False
+    # The latest ranking job failed for good (the list is "failed").
+    ranking_failed: bool = False
+
+
+# Both job questions in the owner's own statement: one round trip. The first is answered by the
+# partial index jobs_entity_open, the second by the newest job of the entity (jobs are few per
+# entity; retention prunes finished ones).
+_RANKING_STATE = """
+    EXISTS (SELECT 1 FROM jobs WHERE kind = $2 AND entity_id = $1
+            AND state IN ('queued', 'running')) AS ranking_open,
+    coalesce((SELECT state = 'failed' FROM jobs WHERE kind = $2 AND entity_id = $1
+              ORDER BY id DESC LIMIT 1), false) AS ranking_failed
+"""
 
 
 async def need_owner(connection: Connection, need_id: int) -> MatchOwner | None:
-    """The need's buyer, list version and status, or None if there is no such need."""
+    """The need's buyer, list version, status and ranking state, or None if there is no such
+    need."""
     row = await connection.fetchrow(
-        "SELECT id, buyer_id AS owner_organisation_id, match_version, status FROM needs WHERE id = $1",
+        f"""
+        SELECT id, buyer_id AS owner_organisation_id, match_version, status, {_RANKING_STATE}
+        FROM needs WHERE id = $1
+        """,
         need_id,
+        RANK_NEED,
     )
     return None if row is None else MatchOwner(**dict(row))
 
 
 async def supplier_owner(connection: Connection, supplier_id: int) -> MatchOwner | None:
-    """The supplier's organisation, list version and state, or None if there is no such profile."""
+    """The supplier's organisation, list version, state and ranking state, or None if there is
+    no such profile."""
     row = await connection.fetchrow(
-        """
+        f"""
         SELECT id, organisation_id AS owner_organisation_id, match_version,
-               CASE WHEN active THEN 'active' ELSE 'inactive' END AS status
+               CASE WHEN active THEN 'active' ELSE 'inactive' END AS status, {_RANKING_STATE}
         FROM supplier_profiles WHERE id = $1
         """,
         supplier_id,
+        RANK_SUPPLIER,
     )
     return None if row is None else MatchOwner(**dict(row))
 

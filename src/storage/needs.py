@@ -112,14 +112,16 @@ class NeedFilter(msgspec.Struct, frozen=True, kw_only=True):
     all_drafts: bool = False
 
 
-_SELECT = """
+_COLUMNS = """
     SELECT n.id, n.buyer_id, coalesce(o.name, n.buyer_name) AS buyer_name, n.title,
            n.description, n.cpv_codes, n.kommun, n.lan, n.whole_lan, n.estimated_value_sek,
            n.reserved, n.training_places, n.closes_at, n.status, n.created_at, n.updated_at,
            n.source, n.buyer_org_number, n.notice_id, n.lot_id, n.notice_url,
            n.reserved_execution, n.social_objective, n.notice_value, n.notice_currency
-    FROM needs n LEFT JOIN organisations o ON o.id = n.buyer_id
 """
+_SELECT = _COLUMNS + " FROM needs n LEFT JOIN organisations o ON o.id = n.buyer_id"
+# The written row with its buyer's name, in the writing statement itself (no second read).
+_RETURNING = _COLUMNS + " FROM written n LEFT JOIN organisations o ON o.id = n.buyer_id"
 
 
 def _need(row: asyncpg.Record) -> Need:
@@ -133,14 +135,19 @@ async def insert_need(
     (NEED_COLUMNS, and NOTICE_COLUMNS for imported needs)."""
     columns = [column for column in _WRITABLE if column in fields]
     placeholders = ", ".join(f"${i}" for i in range(2, len(columns) + 2))
-    need_id = await connection.fetchval(
-        f"INSERT INTO needs (buyer_id, {', '.join(columns)}) VALUES ($1, {placeholders}) RETURNING id",
+    row = await connection.fetchrow(
+        f"""
+        WITH written AS (
+            INSERT INTO needs (buyer_id, {", ".join(columns)}) VALUES ($1, {placeholders})
+            RETURNING *
+        )
+        {_RETURNING}
+        """,
         buyer_id,
         *(fields[column] for column in columns),
     )
-    need = await get_need(connection, need_id)
-    assert need is not None
-    return need
+    assert row is not None
+    return _need(row)
 
 
 async def update_need(
@@ -148,14 +155,18 @@ async def update_need(
 ) -> Need | None:
     """Apply `changes` (NEED_COLUMNS, NOTICE_COLUMNS) and return the new state, or None."""
     columns = [column for column in _WRITABLE if column in changes]
-    if columns:
-        assignments = ", ".join(f"{column} = ${i}" for i, column in enumerate(columns, start=2))
-        await connection.execute(
-            f"UPDATE needs SET {assignments} WHERE id = $1",
-            need_id,
-            *(changes[column] for column in columns),
-        )
-    return await get_need(connection, need_id)
+    if not columns:
+        return await get_need(connection, need_id)
+    assignments = ", ".join(f"{column} = ${i}" for i, column in enumerate(columns, start=2))
+    row = await connection.fetchrow(
+        f"""
+        WITH written AS (UPDATE needs SET {assignments} WHERE id = $1 RETURNING *)
+        {_RETURNING}
+        """,
+        need_id,
+        *(changes[column] for column in columns),
+    )
+    return None if row is None else _need(row)
 
 
 async def get_need(connection: Connection, need_id: int) -> Need | None:

@@ -12,12 +12,15 @@ import asyncio
 import contextlib
 import logging
 from collections import Counter
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 import asyncpg
 
 from asfmatch.storage.db import Connection, connect
 from asfmatch.storage.events import CHANNEL
+
+# Revoked or deleted API keys' ids, NOTIFYed at commit by sql/008_key_revocations.sql.
+KEYS_CHANNEL = "asfmatch_keys"
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +67,17 @@ class StreamHub:
         self._per_key: Counter[int] = Counter()
         self._listener: asyncpg.Connection | None = None
         self._tasks: list[asyncio.Task[None]] = []
+        self._key_revoked: list[Callable[[int], None]] = []
+        self._relisten: list[Callable[[], None]] = []
+
+    def on_key_revoked(self, callback: Callable[[int], None]) -> None:
+        """Call `callback(key_id)` when a key's revocation commits (heard through LISTEN)."""
+        self._key_revoked.append(callback)
+
+    def on_relisten(self, callback: Callable[[], None]) -> None:
+        """Call `callback()` whenever LISTEN holds again after a loss: what was sent meanwhile
+        went unheard."""
+        self._relisten.append(callback)
 
     @property
     def listening(self) -> bool:
@@ -119,14 +133,25 @@ class StreamHub:
             if wakeup.supplier_id in woken:
                 wakeup.set()
 
+    def _key_notified(self, _: Connection, __: int, ___: str, payload: object) -> None:
+        if str(payload).isdigit():
+            for callback in self._key_revoked:
+                callback(int(str(payload)))
+
     async def _listen(self) -> None:
+        listener: asyncpg.Connection | None = None
         try:
             listener = await connect(self.database_url)
             await listener.add_listener(CHANNEL, self._notified)
+            await listener.add_listener(KEYS_CHANNEL, self._key_notified)
         except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
+            if listener is not None:
+                listener.terminate()
             log.warning("live streams cannot LISTEN (%s); polling", type(error).__name__)
             return
         self._listener = listener
+        for callback in self._relisten:
+            callback()
         # Whatever was committed while nobody listened is found by reading now.
         for wakeup in self._streams:
             wakeup.set()

@@ -113,14 +113,16 @@ class SupplierFilter(msgspec.Struct, frozen=True, kw_only=True):
     query: str | None = None
 
 
-_SELECT = """
+_COLUMNS = """
     SELECT s.id, s.organisation_id, o.name, o.org_number, s.legal_form, s.description,
            s.home_kommun, s.cpv_codes, s.service_area, s.employees, s.target_group_share,
            s.max_contract_value_sek, s.training_places, s.work_integration_aim,
            s.employee_participation, s.profits_reinvested, s.independent_of_public_sector,
            s.contact_email, s.active, s.created_at, s.updated_at,
            s.verification_id, lv.v_id, lv.v_by, lv.v_on, lv.v_until, lv.v_lapse
-    FROM supplier_profiles s JOIN organisations o ON o.id = s.organisation_id
+"""
+# The verification in force or the last one that lapsed, shown with the profile.
+_LATEST_VERIFICATION = """
     LEFT JOIN LATERAL (
         SELECT v.id AS v_id, vo.name AS v_by, v.verified_on AS v_on, v.valid_until AS v_until,
                v.lapse_reason AS v_lapse
@@ -128,6 +130,17 @@ _SELECT = """
         WHERE v.supplier_id = s.id ORDER BY v.id DESC LIMIT 1
     ) lv ON true
 """
+_SELECT = (
+    _COLUMNS
+    + " FROM supplier_profiles s JOIN organisations o ON o.id = s.organisation_id"
+    + _LATEST_VERIFICATION
+)
+# The written row with its organisation's name, in the writing statement itself.
+_RETURNING = (
+    _COLUMNS
+    + " FROM written s JOIN organisations o ON o.id = s.organisation_id"
+    + _LATEST_VERIFICATION
+)
 
 _VERIFICATION_COLUMNS = {"verification_id", "v_id", "v_by", "v_on", "v_until", "v_lapse"}
 
@@ -167,21 +180,21 @@ async def insert_supplier(
     """Create the profile of a supplier organisation from `fields` (PROFILE_COLUMNS)."""
     columns = [column for column in PROFILE_COLUMNS if column in fields]
     placeholders = ", ".join(f"${i}" for i in range(2, len(columns) + 2))
-    try:
-        async with connection.transaction():
-            supplier_id = await connection.fetchval(
-                f"""
-                INSERT INTO supplier_profiles (organisation_id, {", ".join(columns)})
-                VALUES ($1, {placeholders}) RETURNING id
-                """,
-                organisation_id,
-                *(fields[column] for column in columns),
-            )
-    except asyncpg.UniqueViolationError:
-        raise ProfileExists(organisation_id) from None
-    supplier = await get_supplier(connection, supplier_id)
-    assert supplier is not None
-    return supplier
+    # ON CONFLICT instead of catching the violation: no savepoint round trips around it.
+    row = await connection.fetchrow(
+        f"""
+        WITH written AS (
+            INSERT INTO supplier_profiles (organisation_id, {", ".join(columns)})
+            VALUES ($1, {placeholders}) ON CONFLICT (organisation_id) DO NOTHING RETURNING *
+        )
+        {_RETURNING}
+        """,
+        organisation_id,
+        *(fields[column] for column in columns),
+    )
+    if row is None:
+        raise ProfileExists(organisation_id)
+    return _supplier(row)
 
 
 async def update_supplier(
@@ -192,14 +205,18 @@ async def update_supplier(
     # the UPDATE below would otherwise lock the supplier first.
     await lock_supplier_side(connection, supplier_id)
     columns = [column for column in PROFILE_COLUMNS if column in changes]
-    if columns:
-        assignments = ", ".join(f"{column} = ${i}" for i, column in enumerate(columns, start=2))
-        await connection.execute(
-            f"UPDATE supplier_profiles SET {assignments} WHERE id = $1",
-            supplier_id,
-            *(changes[column] for column in columns),
-        )
-    return await get_supplier(connection, supplier_id)
+    if not columns:
+        return await get_supplier(connection, supplier_id)
+    assignments = ", ".join(f"{column} = ${i}" for i, column in enumerate(columns, start=2))
+    row = await connection.fetchrow(
+        f"""
+        WITH written AS (UPDATE supplier_profiles SET {assignments} WHERE id = $1 RETURNING *)
+        {_RETURNING}
+        """,
+        supplier_id,
+        *(changes[column] for column in columns),
+    )
+    return None if row is None else _supplier(row)
 
 
 async def get_supplier(connection: Connection, supplier_id: int) -> Supplier | None:

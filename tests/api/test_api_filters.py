@@ -191,3 +191,26 @@ async def test_supplier_pages_are_in_id_order_and_complete(client, suppliers):
         assert body["total"] == 6
         seen.extend(item["id"] for item in body["items"])
     assert seen == sorted(suppliers.values())
+
+
+async def test_a_listing_counts_at_most_a_thousand_and_says_when_there_are_more(client, keys, db):
+    buyer, _ = await keys.make("buyer", "Stor kommun")
+    # 1,003 open needs in Luleå and 2 in Boden, written directly: the API would take minutes.
+    await db.execute(
+        """
+        INSERT INTO needs (buyer_id, title, description, kommun)
+        SELECT $1, 'Behov ' || g, '', CASE WHEN g <= 2 THEN '2582' ELSE '2580' END
+        FROM generate_series(1, 1005) g
+        """,
+        buyer,
+    )
+    first = (await client.get(f"{API}/needs?page_size=100")).json()
+    assert first["total"] == 1000 and first["total_exact"] is False
+    assert len(first["items"]) == 100
+    last_counted = (await client.get(f"{API}/needs?page_size=100&page=10")).json()
+    assert len(last_counted["items"]) == 100
+    past = (await client.get(f"{API}/needs?page_size=100&page=11")).json()
+    assert past["items"] == [] and past["total"] == 1000 and past["total_exact"] is False
+    narrowed = (await client.get(f"{API}/needs?kommun=2582")).json()
+    assert narrowed["total"] == 2 and narrowed["total_exact"] is True
+    assert [n["title"] for n in narrowed["items"]] == ["Behov 2", "Behov 1"]

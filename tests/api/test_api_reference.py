@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
+
+import asyncpg
 import pytest
 from api_testkit import API, assert_problem, need_body
 
@@ -81,26 +84,43 @@ async def test_cpv_search_limit(client):
     assert (await client.get(f"{API}/cpv", params={"q": "zzzyyyxxx"})).json() == []
 
 
-async def test_health_reports_postgres_and_redis_ok(client):
+async def test_health_is_liveness_and_ready_reports_postgres_and_redis_ok(client):
     response = await client.get("/health")
-    assert response.status_code == 200
-    health = response.json()
-    assert health["status"] == "ok"
-    assert health["postgres"] == "ok"
-    assert health["redis"] == "ok"
-    assert isinstance(health["jobs"], dict)
+    assert response.status_code == 200 and response.json() == {"status": "ok"}
+    ready = await client.get("/ready")
+    assert ready.status_code == 200
+    body = ready.json()
+    assert body["ready"] is True and body["status"] == "ok"
+    assert body["postgres"] == "ok" and body["redis"] == "ok"
+    assert isinstance(body["jobs"], dict)
 
 
-async def test_health_counts_queued_jobs(client, keys):
+async def test_ready_counts_queued_jobs(client, keys):
     _, buyer = await keys.make("buyer")
     await client.post(f"{API}/needs", json=need_body(), headers=buyer)
-    assert (await client.get("/health")).json()["jobs"].get("queued") == 1
+    assert (await client.get("/ready")).json()["jobs"].get("queued") == 1
 
 
-async def test_without_redis_health_is_degraded_but_the_api_serves(app_client, keys, db):
+async def test_health_asks_no_database_so_it_answers_while_postgres_is_unreachable(
+    app_client, database_url
+):
+    closed = await asyncpg.create_pool(database_url, min_size=0, max_size=1)
+    await closed.close()
+    async with app_client() as client:
+        resources = client.app.state["resources"]
+        client.app.state["resources"] = dataclasses.replace(resources, pool=closed)
+        try:
+            assert (await client.get("/health")).json() == {"status": "ok"}
+            ready = await client.get("/ready")
+            assert ready.status_code == 503 and ready.json()["postgres"].startswith("down")
+        finally:
+            client.app.state["resources"] = resources
+
+
+async def test_without_redis_ready_is_degraded_but_the_api_serves(app_client, keys, db):
     _, buyer = await keys.make("buyer")
     async with app_client(redis_url="redis://127.0.0.1:1/0", redis_timeout=0.1) as client:
-        health = await client.get("/health")
+        health = await client.get("/ready")
         assert health.status_code == 200
         assert health.json()["status"] == "degraded"
         assert health.json()["redis"] == "down"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import socket
-import time
 from collections.abc import Iterator
 
 import msgspec
@@ -28,26 +27,24 @@ def silent_redis() -> Iterator[str]:
 
 
 @pytest.mark.parametrize("how", ["refused", "silent"])
-async def test_reads_and_writes_work_without_redis_within_a_small_timeout(
+async def test_reads_and_writes_are_served_from_postgres_without_redis(
     settings: Settings, keys: Keys, silent_redis: str, how: str
 ) -> None:
     url = "unix:///nonexistent/redis.sock" if how == "refused" else silent_redis
     broken = msgspec.structs.replace(settings, redis_url=url, redis_timeout=0.2)
     _, buyer = await keys.make("buyer")
     async with AsyncTestClient(app=create_app(broken)) as client:
-        started = time.perf_counter()
         created = await client.post(
             "/api/v1/needs", json={"title": "Snöröjning", "kommun": "2580"}, headers=buyer
         )
         assert created.status_code == 201
         need_id = created.json()["id"]
+        # Straight from PostgreSQL: the new need's ranking is queued, so its list is pending.
         for _ in range(5):
             matches = await client.get(f"/api/v1/needs/{need_id}/matches", headers=buyer)
             assert matches.status_code == 200
-        health = (await client.get("/health")).json()
-        elapsed = time.perf_counter() - started
-    assert (
-        health["redis"] == "down" and health["postgres"] == "ok" and health["status"] == "degraded"
-    )
-    # One timeout, then the cool-off skips Redis: seven requests well under a second each.
-    assert elapsed < 3.0
+            assert matches.json() == {"need_id": need_id, "status": "pending", "matches": []}
+        listed = await client.get("/api/v1/needs", params={"buyer_id": created.json()["buyer_id"]})
+        assert listed.status_code == 200 and [n["id"] for n in listed.json()["items"]] == [need_id]
+        ready = (await client.get("/ready")).json()
+    assert ready["redis"] == "down" and ready["postgres"] == "ok" and ready["status"] == "degraded"
