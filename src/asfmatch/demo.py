@@ -158,6 +158,7 @@ async def run_demo(settings: Settings, host: str, port: int) -> int:
             redis_url=servers.redis_url,
             webhook_allow_private=True,
             public_url=settings.public_url_for(host, port),
+            demo_mode=True,
         )
         server = uvicorn.Server(
             server_config(

@@ -8,6 +8,7 @@ from typing import Any, Literal
 import msgspec
 
 from asfmatch.services.access import may_write_need, require
+from asfmatch.services.approval import refuse_while_pending
 from asfmatch.services.errors import Conflict, FieldError, Forbidden, Invalid, NotFound
 from asfmatch.services.fields import (
     AwareDatetime,
@@ -112,6 +113,8 @@ async def create_need(db: Connection, principal: Principal | None, body: NeedCre
         if buyer is None or buyer.kind != "buyer":
             raise Invalid([_not_a_buyer(body.buyer_id)])
         buyer_id = buyer.id
+    if body.status == "open":
+        await refuse_while_pending(db, buyer_id, "status")
     return await publish_need(db, buyer_id, _checked_fields(body))
 
 
@@ -181,6 +184,8 @@ async def update_need(
     before = await _owned_need(db, require(principal, "admin", "buyer"), need_id)
     if before.status in {"closed", "withdrawn"}:
         raise Conflict(f"need {need_id} is {before.status}; post a new need instead")
+    if body.status == "open" and before.buyer_id is not None:
+        await refuse_while_pending(db, before.buyer_id, "status")
     after = await repo.update_need(db, need_id, _checked_fields(body))
     assert after is not None
     await need_changed(db, before, after)

@@ -7,6 +7,7 @@ from typing import Any
 import msgspec
 
 from asfmatch.services.access import require, sees_private_profile
+from asfmatch.services.approval import refuse_while_pending
 from asfmatch.services.errors import Conflict, Forbidden, NotFound
 from asfmatch.services.fields import (
     Count,
@@ -135,6 +136,8 @@ async def create_supplier(
         raise Conflict(
             f"organisation {organisation.org_number} is a {organisation.kind}", "org_number"
         )
+    if fields.get("active", True):
+        await refuse_while_pending(db, organisation.id, "active")
     if await repo.supplier_of_organisation(db, organisation.id) is not None:
         raise Conflict(
             f"organisation {organisation.org_number} already has a profile", "org_number"
@@ -163,6 +166,8 @@ async def update_supplier(
         raise Forbidden("you may only change your own supplier profile")
     fields = _checked_fields(body)
     await lapse_on_edit(db, principal, current, fields)
+    if fields.get("active"):
+        await refuse_while_pending(db, current.organisation_id, "active")
     if "name" in fields:
         await organisations_repo.update_organisation(
             db, current.organisation_id, {"name": fields["name"]}

@@ -27,6 +27,7 @@ from typing import Any
 import msgspec
 
 from asfmatch.storage.db import Connection
+from asfmatch.storage.events import COUNTS, need_topic, wake_pages
 from asfmatch.storage.jobs import RANK_NEED, RANK_SUPPLIER
 
 
@@ -278,16 +279,17 @@ async def forget_supplier(connection: Connection, supplier_id: int) -> list[int]
 
 
 async def bump_needs(connection: Connection, need_ids: Sequence[int]) -> None:
-    """Invalidate the cached lists of these needs."""
+    """Invalidate the cached lists of these needs (and tell open pages, after commit)."""
     if need_ids:
         await connection.execute(
             "UPDATE needs SET match_version = match_version + 1 WHERE id = ANY($1::bigint[])",
             sorted(need_ids),
         )
+        await wake_pages(connection, [COUNTS, *(need_topic(need_id) for need_id in need_ids)])
 
 
 async def bump_suppliers(connection: Connection, supplier_ids: Sequence[int]) -> None:
-    """Invalidate the cached lists of these suppliers."""
+    """Invalidate the cached lists of these suppliers (the public counts may have moved)."""
     if supplier_ids:
         await connection.execute(
             """
@@ -296,6 +298,7 @@ async def bump_suppliers(connection: Connection, supplier_ids: Sequence[int]) ->
             """,
             sorted(supplier_ids),
         )
+        await wake_pages(connection, [COUNTS])
 
 
 class ScoredPair(msgspec.Struct, frozen=True, kw_only=True):

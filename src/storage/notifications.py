@@ -11,6 +11,7 @@ import asyncpg
 import msgspec
 
 from asfmatch.storage.db import Connection
+from asfmatch.storage.events import need_topic, wake_pages
 
 Channel = Literal["inbox", "sse", "webhook", "email"]
 DigestFrequency = Literal["immediate", "hourly", "daily", "weekly", "never"]
@@ -505,6 +506,7 @@ async def answer(
         reason,
         reason_code,
     )
+    await wake_pages(connection, [need_topic(need_id)])
 
 
 async def need_interest(

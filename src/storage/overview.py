@@ -67,3 +67,25 @@ async def newest_need_with_matches(connection: Connection) -> int | None:
         """
     )
     return found
+
+
+async def best_told_supplier(connection: Connection, need_id: int) -> int | None:
+    """The supplier told about this need with the highest score (the presenter's "inbox" view
+    follows it), or None while nobody has been told yet."""
+    found: int | None = await connection.fetchval(
+        "SELECT supplier_id FROM notified_needs WHERE need_id = $1"
+        " ORDER BY score DESC, supplier_id LIMIT 1",
+        need_id,
+    )
+    return found
+
+
+async def matched_suppliers(connection: Connection, need_id: int, limit: int) -> list[int]:
+    """The suppliers on a need's list, best first (for markers on the presenter's map)."""
+    rows = await connection.fetch(
+        "SELECT supplier_id FROM matches WHERE need_id = $1 AND in_need_list"
+        " ORDER BY score DESC, supplier_id LIMIT $2",
+        need_id,
+        limit,
+    )
+    return [row["supplier_id"] for row in rows]

@@ -154,6 +154,15 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     sse_heartbeat_seconds: float = 15.0
     # Live streams one API key may hold open at once, per API process; one more is a 429.
     max_streams_per_key: int = 5
+    # Live page streams all signed-out visitors together may hold open, per API process (a
+    # signed-in session has `max_streams_per_key`); past it pages fall back to polling.
+    max_public_streams: int = 500
+    # Set by `asfmatch demo` only (never from the environment): the presenter screen may then
+    # start the guided run and reset the demo. A production `serve` keeps the presenter
+    # strictly read-only.
+    demo_mode: bool = False
+    # Self-service sign-ups one client address may make per hour (the page answers 429 past it).
+    signups_per_hour: int = 5
     # Allow webhook URLs that resolve to loopback, private or link-local addresses (tests, demo).
     webhook_allow_private: bool = False
     # Seconds one webhook request may take, connect to last header.
@@ -269,6 +278,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             notify_daily_cap=_int(env, "ASFMATCH_NOTIFY_DAILY_CAP", 20),
             sse_heartbeat_seconds=_float(env, "ASFMATCH_SSE_HEARTBEAT_SECONDS", 15.0),
             max_streams_per_key=_int(env, "ASFMATCH_MAX_STREAMS_PER_KEY", 5),
+            max_public_streams=_int(env, "ASFMATCH_MAX_PUBLIC_STREAMS", 500),
+            signups_per_hour=_int(env, "ASFMATCH_SIGNUPS_PER_HOUR", 5),
             webhook_allow_private=_bool(env, "ASFMATCH_WEBHOOK_ALLOW_PRIVATE", False),
             webhook_timeout_seconds=_float(env, "ASFMATCH_WEBHOOK_TIMEOUT_SECONDS", 15.0),
             webhook_disable_after_days=_float(env, "ASFMATCH_WEBHOOK_DISABLE_AFTER_DAYS", 5.0),

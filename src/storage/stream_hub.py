@@ -1,5 +1,6 @@
 """Live streams' wake-ups in one place per API process: a single PostgreSQL LISTEN connection
-fans NOTIFY messages out to every open stream, and one query a second finds revoked keys.
+fans NOTIFY messages out to every open stream (the API's per supplier, the pages' per topic),
+and one query a second finds revoked keys.
 
 NOTIFY is transactional: PostgreSQL delivers it only when the writer's transaction commits, so
 a stream woken by it always finds the rows it was woken for (no early wake-ups to re-read for),
@@ -17,7 +18,7 @@ from collections.abc import AsyncIterator, Callable
 import asyncpg
 
 from asfmatch.storage.db import Connection, connect
-from asfmatch.storage.events import CHANNEL
+from asfmatch.storage.events import CHANNEL, PAGES_CHANNEL
 
 # Revoked or deleted API keys' ids, NOTIFYed at commit by sql/008_key_revocations.sql.
 KEYS_CHANNEL = "asfmatch_keys"
@@ -36,15 +37,24 @@ class TooManyStreams(Exception):
 class Wakeup:
     """One open stream's view of the hub."""
 
-    def __init__(self, supplier_id: int, key_id: int) -> None:
+    def __init__(self, supplier_id: int, key_id: int, topics: frozenset[str] = frozenset()) -> None:
         self.supplier_id = supplier_id
         self.key_id = key_id
+        self.topics = topics
         self.revoked = False
+        # The topics that changed since the stream last looked (`take_woken`).
+        self.woken: set[str] = set()
         self._event = asyncio.Event()
 
     def set(self) -> None:
         """Wake the stream."""
         self._event.set()
+
+    def take_woken(self) -> frozenset[str]:
+        """The topics woken since the last call (every topic after a reconnect)."""
+        woken = frozenset(self.woken)
+        self.woken.clear()
+        return woken
 
     async def wait(self, seconds: float) -> bool:
         """Up to `seconds` for a wake-up (news or revocation); True if one came."""
@@ -65,6 +75,7 @@ class StreamHub:
         self.pool = pool
         self._streams: set[Wakeup] = set()
         self._per_key: Counter[int] = Counter()
+        self._per_holder: Counter[str] = Counter()
         self._listener: asyncpg.Connection | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._key_revoked: list[Callable[[int], None]] = []
@@ -87,6 +98,10 @@ class StreamHub:
     def streams_of(self, key_id: int) -> int:
         """Open streams of one key in this process."""
         return self._per_key[key_id]
+
+    def streams_of_holder(self, holder: str) -> int:
+        """Open page streams of one holder in this process."""
+        return self._per_holder[holder]
 
     async def start(self) -> None:
         """Listen (best effort: failing, it retries in the background) and watch revocations."""
@@ -127,6 +142,31 @@ class StreamHub:
             if self._per_key[key_id] <= 0:
                 del self._per_key[key_id]
 
+    @contextlib.asynccontextmanager
+    async def watch(self, topics: frozenset[str], holder: str, limit: int) -> AsyncIterator[Wakeup]:
+        """Register one page stream on `topics` for its lifetime; TooManyStreams past `limit`
+        streams of one holder (a session, or every signed-out visitor together)."""
+        if self._per_holder[holder] >= limit:
+            raise TooManyStreams
+        wakeup = Wakeup(0, 0, topics)
+        self._streams.add(wakeup)
+        self._per_holder[holder] += 1
+        try:
+            yield wakeup
+        finally:
+            self._streams.discard(wakeup)
+            self._per_holder[holder] -= 1
+            if self._per_holder[holder] <= 0:
+                del self._per_holder[holder]
+
+    def _pages_notified(self, _: Connection, __: int, ___: str, payload: object) -> None:
+        changed = set(str(payload).split(","))
+        for wakeup in self._streams:
+            hit = wakeup.topics & changed
+            if hit:
+                wakeup.woken |= hit
+                wakeup.set()
+
     def _notified(self, _: Connection, __: int, ___: str, payload: object) -> None:
         woken = {int(part) for part in str(payload).split(",") if part.isdigit()}
         for wakeup in self._streams:
@@ -143,6 +183,7 @@ class StreamHub:
         try:
             listener = await connect(self.database_url)
             await listener.add_listener(CHANNEL, self._notified)
+            await listener.add_listener(PAGES_CHANNEL, self._pages_notified)
             await listener.add_listener(KEYS_CHANNEL, self._key_notified)
         except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
             if listener is not None:
@@ -154,6 +195,7 @@ class StreamHub:
             callback()
         # Whatever was committed while nobody listened is found by reading now.
         for wakeup in self._streams:
+            wakeup.woken |= wakeup.topics
             wakeup.set()
 
     async def _keep_listening(self) -> None:
@@ -169,7 +211,8 @@ class StreamHub:
     async def _watch_revocations(self) -> None:
         while True:
             await asyncio.sleep(_REVOCATION_SECONDS)
-            keys = sorted({wakeup.key_id for wakeup in self._streams})
+            # Page streams hold no key (0): their sessions are checked by the stream itself.
+            keys = sorted({wakeup.key_id for wakeup in self._streams if wakeup.key_id})
             if not keys:
                 continue
             try:

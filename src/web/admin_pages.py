@@ -16,6 +16,7 @@ from asfmatch.api.state import Db, resources
 from asfmatch.services import demo as demo_service
 from asfmatch.services import organisations as organisations_service
 from asfmatch.services import sessions as sessions_service
+from asfmatch.services import signup as signup_service
 from asfmatch.services import verifications as verifications_service
 from asfmatch.services.errors import Invalid
 from asfmatch.services.fields import Count, Share
@@ -48,7 +49,15 @@ async def _admin_page(
     found = await organisations_service.list_organisations(
         db, _admin(visitor), None, page=1, page_size=100
     )
-    return page(visitor, "admin.html", organisations=found.items, link=link, reset=reset)
+    waiting = await signup_service.pending(db, _admin(visitor))
+    return page(
+        visitor,
+        "admin.html",
+        organisations=found.items,
+        pending=waiting,
+        link=link,
+        reset=reset,
+    )
 
 
 @get("/admin", name="web:admin", include_in_schema=False)
@@ -206,6 +215,17 @@ async def save_verification(
     return await _verify_page(visitor, db, state, organisation_id, values, form)
 
 
+@post("/admin/godkann/{organisation_id:int}", name="web:approve", include_in_schema=False)
+async def approve(
+    request: Request[Any, Any, Any], visitor: VisitorDep, db: Db, organisation_id: PathId
+) -> Redirect:
+    """Let a self-registered organisation reach people (its ASF profile goes live)."""
+    principal = _admin(visitor)
+    await checked_form(request, visitor)
+    await signup_service.approve(db, principal, organisation_id)
+    return Redirect(path="/admin", status_code=303)
+
+
 HANDLERS = [
     admin_page,
     act_for,
@@ -214,4 +234,5 @@ HANDLERS = [
     reset_demo,
     verify_page,
     save_verification,
+    approve,
 ]

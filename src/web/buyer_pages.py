@@ -43,6 +43,7 @@ FIELD_NAMES = {
     "training_places": "training_places",
     "closes_at": "closes_on",
     "buyer_id": "title",
+    "status": "draft",
 }
 _need_matches = msgspec.json.Decoder(NeedMatches)
 

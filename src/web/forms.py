@@ -11,6 +11,7 @@ import msgspec
 from litestar.datastructures import FormMultiDict
 
 from asfmatch.reference.regions import kommuner
+from asfmatch.services.approval import WAITING
 from asfmatch.services.errors import FieldError
 from asfmatch.services.validation import Checker
 from asfmatch.web.i18n import SWEDEN
@@ -143,7 +144,11 @@ class FormState:
         """Errors the services found after the form's own checks, under the form's field names."""
         for error in errors:
             base = error.field.split("[", 1)[0]
-            self.fail(field_names.get(base, base), "server", reason=error.reason)
+            if error.reason == WAITING:
+                # A rule the page can say in its own language.
+                self.fail(field_names.get(base, base), "pending_approval")
+            else:
+                self.fail(field_names.get(base, base), "server", reason=error.reason)
 
 
 def _constraint_error(name: str, annotation: Any, value: object) -> FormError:

@@ -21,7 +21,8 @@ from asfmatch.storage.needs import NeedFilter
 from asfmatch.storage.suppliers import SupplierFilter
 from asfmatch.web.errors import PageError
 from asfmatch.web.i18n import LANGUAGES
-from asfmatch.web.rendering import page
+from asfmatch.web.rendering import kommun_name, page
+from asfmatch.web.sweden_map import kommun_marker
 from asfmatch.web.visitor import LANGUAGE_COOKIE, VisitorDep
 
 PAGE_SIZE = 20
@@ -71,11 +72,29 @@ async def directory_page(
         page_size=PAGE_SIZE,
     )
     per_lan = await overview.suppliers_per_lan(db)
+    # The ASFs of this result page as markers at their home kommun, each a link to its profile.
+    markers = [
+        marker
+        for supplier in found.items
+        if supplier.home_kommun
+        and (
+            marker := kommun_marker(
+                supplier.home_kommun,
+                visitor.t(
+                    "map.supplier_at", name=supplier.name, kommun=kommun_name(supplier.home_kommun)
+                ),
+                f"/asf/{supplier.id}",
+                str(supplier.id),
+            )
+        )
+        is not None
+    ]
     return page(
         visitor,
         "directory.html",
         suppliers=found,
         per_lan=per_lan,
+        markers=markers,
         selected=lan_code,
         kommun=kommun_code,
         q=q or "",
@@ -88,7 +107,25 @@ async def supplier_page(visitor: VisitorDep, db: Db, supplier_id: PathId) -> Tem
     supplier = await suppliers_repo.get_supplier(db, supplier_id)
     if supplier is None or (not supplier.active and not visitor.sees_everything):
         raise PageError(404, "error.not_found")
-    return page(visitor, "supplier.html", supplier=supplier)
+    home = (
+        kommun_marker(supplier.home_kommun, supplier.name, f"/asf/{supplier.id}", "home")
+        if supplier.home_kommun
+        else None
+    )
+    # The map fills the whole län of the area and dots the single kommuner in it.
+    dots = [
+        marker
+        for code in supplier.service_area
+        if len(code) == 4 and (marker := kommun_marker(code, kommun_name(code), "", code))
+    ]
+    return page(
+        visitor,
+        "supplier.html",
+        supplier=supplier,
+        area_lan=[code for code in supplier.service_area if len(code) == 2],
+        dots=dots,
+        markers=[home] if home else [],
+    )
 
 
 @get("/behov", name="web:needs", include_in_schema=False)

@@ -24,12 +24,14 @@ from asfmatch.services.errors import (
 from asfmatch.web import (
     admin_pages,
     buyer_pages,
+    live_pages,
     outcome_pages,
     potential_panel,
     presenter_pages,
     public_pages,
     report_pages,
     signin_pages,
+    signup_pages,
     supplier_pages,
 )
 from asfmatch.web.errors import PageError
@@ -136,11 +138,13 @@ def web_router() -> Router:
             static_file,
             *public_pages.HANDLERS,
             *signin_pages.HANDLERS,
+            *signup_pages.HANDLERS,
             *buyer_pages.HANDLERS,
             *potential_panel.HANDLERS,
             *supplier_pages.HANDLERS,
             *admin_pages.HANDLERS,
             *presenter_pages.HANDLERS,
+            *live_pages.HANDLERS,
             *outcome_pages.HANDLERS,
             *report_pages.HANDLERS,
         ],

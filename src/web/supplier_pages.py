@@ -21,6 +21,7 @@ from asfmatch.services.fields import Count, Description, Email, Sek, Share
 from asfmatch.services.notifications import Answer, PreferencesUpdate
 from asfmatch.services.suppliers import SupplierUpdate
 from asfmatch.services.webhooks import EndpointCreate
+from asfmatch.storage import signups
 from asfmatch.storage.notifications import CHANNELS, DECLINE_REASONS
 from asfmatch.storage.suppliers import Supplier
 from asfmatch.web.errors import PageError
@@ -46,6 +47,7 @@ PROFILE_FIELD_NAMES = {
     "max_contract_value_sek": "max_contract_value_sek",
     "training_places": "training_places",
     "contact_email": "contact_email",
+    "active": "active",
 }
 
 
@@ -89,7 +91,7 @@ async def inbox_page(visitor: VisitorDep, db: Db) -> Template:
 
 @get("/inkorg/nya", name="web:inbox_new", include_in_schema=False)
 async def inbox_news(visitor: VisitorDep, db: Db, efter: FromQuery[int] = 0) -> Template:
-    """What arrived after `efter`: new cards and the poller that asks again (htmx, every 2 s)."""
+    """What arrived after `efter`: new cards and the element the live stream refreshes next."""
     supplier = _own_supplier(visitor)
     found = await notifications_service.inbox(
         db, visitor.principal(), supplier.id, unread_only=False, page=1, page_size=INBOX_SIZE
@@ -101,6 +103,7 @@ async def inbox_news(visitor: VisitorDep, db: Db, efter: FromQuery[int] = 0) -> 
         "partials/inbox_news.html",
         fresh=fresh,
         latest=latest,
+        supplier=supplier,
         decline_reasons=DECLINE_REASONS,
     )
 
@@ -207,11 +210,13 @@ def _profile_page(
     state: FormState | None,
     status: int = 200,
     saved: bool = False,
+    pending: bool = False,
 ) -> Template:
     return page(
         visitor,
         "profile.html",
         status=status,
+        pending=pending,
         supplier=supplier,
         values=values,
         area=area,
@@ -224,11 +229,14 @@ def _profile_page(
 
 
 @get("/profil", name="web:profile", include_in_schema=False)
-async def profile_page(visitor: VisitorDep, saved: FromQuery[bool] = False) -> Template:
+async def profile_page(visitor: VisitorDep, db: Db, saved: FromQuery[bool] = False) -> Template:
     """The profile form with the current values; the service area as län boxes and kommuner."""
     supplier = _own_supplier(visitor)
     area = {code for code in supplier.service_area if len(code) != 4}
-    return _profile_page(visitor, supplier, _profile_values(supplier), area, None, saved=saved)
+    pending = await signups.is_pending(db, supplier.organisation_id)
+    return _profile_page(
+        visitor, supplier, _profile_values(supplier), area, None, saved=saved, pending=pending
+    )
 
 
 def read_profile_form(form: FormState) -> SupplierUpdate | None:
@@ -299,7 +307,8 @@ async def save_profile(
             return Redirect(path="/profil?saved=true", status_code=303)
     values: dict[str, Any] = dict(form.form.items())
     area = set(form.form.getall("service_lan", []))
-    return _profile_page(visitor, supplier, values, area, form, status=422)
+    pending = await signups.is_pending(db, supplier.organisation_id)
+    return _profile_page(visitor, supplier, values, area, form, status=422, pending=pending)
 
 
 @get("/webhooks", name="web:webhooks", include_in_schema=False)

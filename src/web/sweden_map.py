@@ -10,6 +10,8 @@ from typing import Any
 
 import msgspec
 
+from asfmatch.reference.regions import kommuner
+
 WIDTH = 300.0
 # The projection: longitude shrunk by the cosine of Sweden's middle latitude, so shapes keep
 # their proportions (equirectangular around 62° N is plenty for a country this narrow).
@@ -31,6 +33,37 @@ class SwedenMap(msgspec.Struct, frozen=True, kw_only=True):
     width: float
     height: float
     shapes: list[LanShape]
+    # The projection's constants, so points (a kommun's centre) land on the same map.
+    min_x: float
+    max_y: float
+    scale: float
+
+    def point(self, lat: float, lon: float) -> tuple[float, float]:
+        """Where a latitude and longitude lie on the map (SVG user units)."""
+        shrink = math.cos(math.radians(_MID_LATITUDE))
+        return (
+            round((lon * shrink - self.min_x) * self.scale, 1),
+            round((self.max_y - lat) * self.scale, 1),
+        )
+
+
+class Marker(msgspec.Struct, frozen=True, kw_only=True):
+    """One place on the map: a link with a name (an ASF at its home kommun)."""
+
+    x: float
+    y: float
+    label: str
+    href: str
+    key: str
+
+
+def kommun_marker(code: str, label: str, href: str, key: str) -> Marker | None:
+    """A marker at a kommun's centre, or None for a code that is not a kommun."""
+    found = kommuner().get(code)
+    if found is None:
+        return None
+    x, y = sweden_map().point(found.lat, found.lon)
+    return Marker(x=x, y=y, label=label, href=href, key=key)
 
 
 def _rings(geometry: dict[str, Any]) -> list[list[list[float]]]:
@@ -79,4 +112,11 @@ def sweden_map() -> SwedenMap:
             )
         )
     shapes.sort(key=lambda shape: shape.code)
-    return SwedenMap(width=WIDTH, height=round((max_y - min_y) * scale, 1), shapes=shapes)
+    return SwedenMap(
+        width=WIDTH,
+        height=round((max_y - min_y) * scale, 1),
+        shapes=shapes,
+        min_x=min_x,
+        max_y=max_y,
+        scale=scale,
+    )

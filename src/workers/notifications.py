@@ -13,7 +13,7 @@ import msgspec
 from asfmatch.matching.feedback import PenaltyRule, group_weights, notify_score
 from asfmatch.storage import answer_history, jobs, notifications, webhooks
 from asfmatch.storage.db import Connection
-from asfmatch.storage.events import wake_streams
+from asfmatch.storage.events import inbox_topic, need_topic, wake_pages, wake_streams
 from asfmatch.storage.jobs import Job
 from asfmatch.storage.matches import ScoredPair
 from asfmatch.storage.notifications import (
@@ -261,3 +261,9 @@ class Notifier:
                 )
         # A NOTIFY in this transaction: delivered when it commits, never before.
         await wake_streams(connection, [w.supplier_id for w in written if "sse" in w.channels])
+        # Open pages: the ASF's inbox (whatever its channels) and the buyer's "told" count.
+        await wake_pages(
+            connection,
+            [inbox_topic(w.supplier_id) for w in written]
+            + [need_topic(need_id) for w in written for need_id in w.need_ids],
+        )

@@ -309,3 +309,34 @@ async def test_a_buyer_onboarded_by_an_admin_owns_its_imported_notices_at_once(
         await db.fetchval("SELECT count(*) FROM needs WHERE buyer_id IS NULL")
         == len(report.created) - 2
     )
+
+
+async def test_a_self_registered_buyer_claims_nothing_until_an_admin_approves_it(
+    client: Any, db: asyncpg.Connection, admin: dict[str, str]
+) -> None:
+    from asfmatch.services.signup import approve
+    from asfmatch.storage import signups
+    from asfmatch.storage.organisations import Principal, create_api_key
+
+    await import_documents(db, read_documents([str(FIXTURES)]), NOW)
+    # Anyone can type Region Norrbotten's number into the sign-up form.
+    region = await create_organisation(
+        db, kind="buyer", name="Region Norrbotten", org_number="232100-0230"
+    )
+    await signups.mark_pending(db, region.id)
+    _, secret = await create_api_key(db, region.id, "signup")
+    claim = await client.post(
+        f"{API}/organisations/{region.id}/claim-notices",
+        headers={"Authorization": f"Bearer {secret}"},
+    )
+    assert claim.status_code == 409, claim.text
+    assert "approval" in claim.json()["detail"]
+    unowned = (
+        "SELECT count(*) FROM needs WHERE buyer_org_number = '232100-0230' AND buyer_id IS NULL"
+    )
+    assert await db.fetchval(unowned) == 2
+    admin_org = await create_organisation(
+        db, kind="admin", name="Coompanion", org_number="769600-0006"
+    )
+    await approve(db, Principal(organisation_id=admin_org.id, role="admin", key_id=0), region.id)
+    assert await db.fetchval(unowned) == 0

@@ -21,7 +21,7 @@ from notify_testkit import (  # noqa: F401 - fixtures, found by pytest under the
 from test_notify_stream import _serve
 
 from asfmatch.storage.db import create_pool
-from asfmatch.storage.events import wake_streams
+from asfmatch.storage.events import wake_pages, wake_streams
 from asfmatch.storage.settings import Settings
 from asfmatch.storage.stream_hub import StreamHub, TooManyStreams
 
@@ -117,3 +117,39 @@ async def test_a_revoked_key_closes_its_stream_within_a_second(
                 pass
         took = time.monotonic() - revoked_at
     print(f"revoked key's stream closed {took:.2f} s after the revocation")
+
+
+async def test_a_page_stream_hears_only_its_topics_and_learns_which_changed(
+    hub: StreamHub, db: asyncpg.Connection
+) -> None:
+    need = frozenset({"need:12", "counts"})
+    async with (
+        hub.watch(need, "session:a", limit=5) as page,
+        hub.watch(frozenset({"inbox:3"}), "session:b", limit=5) as inbox,
+    ):
+        await wake_pages(db, ["need:12", "need:13"])
+        assert await page.wait(5.0)
+        assert page.take_woken() == {"need:12"}
+        assert page.take_woken() == frozenset()
+        assert not await inbox.wait(0.2)  # another topic's news wakes only its streams
+
+
+async def test_page_streams_are_bounded_per_holder(hub: StreamHub) -> None:
+    topics = frozenset({"counts"})
+    async with hub.watch(topics, "public", limit=1):
+        assert hub.streams_of_holder("public") == 1
+        with pytest.raises(TooManyStreams):
+            async with hub.watch(topics, "public", limit=1):
+                pass
+        async with hub.watch(topics, "session:x", limit=1):
+            pass
+    assert hub.streams_of_holder("public") == 0
+
+
+async def test_a_thousand_changed_needs_fit_in_notify_payloads(
+    hub: StreamHub, db: asyncpg.Connection
+) -> None:
+    async with hub.watch(frozenset({"need:999"}), "public", limit=5) as page:
+        await wake_pages(db, [f"need:{n}" for n in range(1000)])
+        assert await page.wait(5.0)
+        assert page.take_woken() == {"need:999"}

@@ -126,6 +126,7 @@ async def test_a_buyer_posts_a_need_and_sees_explained_matches_arrive(
     await _check(page, "need-form-desktop")
     await page.get_by_role("button", name="Publicera och hitta ASF").click()
     await page.wait_for_selector("[data-testid=match]", timeout=30_000)
+    assert await page.get_attribute("html", "data-live") == "stream"
     first = await page.get_by_test_id("match").first.inner_text()
     assert "Verkar i" in first
     await _check(page, "need-matches-desktop")
@@ -146,6 +147,12 @@ async def test_a_bad_form_shows_field_errors_and_focuses_the_first(
     await _check(page, "need-form-errors")
     await page.get_by_role("link", name="English").click()
     await page.get_by_label("Title").wait_for()
+    await page.get_by_label("Municipality").fill("Atlantis")
+    await page.get_by_role("button", name="Publish and find ASFs").click()
+    await page.wait_for_selector("[data-testid=error-summary]")
+    summary = await page.get_by_test_id("error-summary").inner_text()
+    assert "is not a municipality we know" in summary and "Fill in this field" in summary
+    await _check(page, "need-form-errors-english")
 
 
 async def test_an_asf_on_a_phone_sees_a_new_need_arrive_and_answers_it(
@@ -163,6 +170,8 @@ async def test_an_asf_on_a_phone_sees_a_new_need_arrive_and_answers_it(
     phone = await _page(browser, viewport={"width": 375, "height": 740}, is_mobile=True)
     await _sign_in(phone, demo, supplier_key)
     await phone.goto(f"{demo.url}/inkorg")
+    # The inbox listens on the page's Server-Sent Events stream, not by polling.
+    await phone.wait_for_selector("html[data-live=stream]")
     before = await phone.get_by_test_id("notification").count()
     await _check(phone, "inbox-phone")
     buyer = await _page(browser, viewport={"width": 1280, "height": 900})
@@ -175,6 +184,7 @@ async def test_an_asf_on_a_phone_sees_a_new_need_arrive_and_answers_it(
     await buyer.get_by_label("Kommun").fill("Luleå")
     await buyer.get_by_label("CPV-kod 1").fill("90910000-9")
     await buyer.get_by_role("button", name="Publicera och hitta ASF").click()
+    await buyer.wait_for_url(re.compile(r"/behov/\d+$"))
     await phone.wait_for_function(
         f"document.querySelectorAll('[data-testid=notification]').length > {before}",
         timeout=30_000,
@@ -184,12 +194,17 @@ async def test_an_asf_on_a_phone_sees_a_new_need_arrive_and_answers_it(
     await card.get_by_role("button", name="Intresserade", exact=True).click()
     await phone.get_by_test_id("answered").first.wait_for()
     await _check(phone, "inbox-answered-phone")
-    for path in ("/", "/asf", "/behov", "/profil", "/webhooks"):
+    # The buyer's open need page hears of the answer on its live stream, without a reload.
+    interested = buyer.get_by_test_id("interested")
+    await interested.first.wait_for(timeout=30_000)
+    assert "Vi finns redan i Luleå." in await interested.first.inner_text()
+    await _check(buyer, "need-interest-desktop")
+    for path in ("/", "/asf", "/behov", "/profil", "/profil/notiser", "/webhooks"):
         await phone.goto(demo.url + path)
         await _check(phone, "phone" + path.replace("/", "-").rstrip("-"))
 
 
-async def test_the_presenter_link_shows_everything_and_changes_nothing(
+async def test_the_presenter_runs_the_guided_flow_and_resets_from_one_screen(
     demo: RunningDemo, browser: Any
 ) -> None:
     page = await _page(browser, viewport={"width": 1920, "height": 1080})
@@ -197,6 +212,25 @@ async def test_the_presenter_link_shows_everything_and_changes_nothing(
     await page.wait_for_url(re.compile(r"/presentation"))
     await page.wait_for_selector("[data-testid=match]", timeout=30_000)
     await _check(page, "presenter-1920")
+    # One keyboard step: focus the button and press Enter.
+    await page.get_by_test_id("guided-run").focus()
+    await page.keyboard.press("Enter")
+    await page.wait_for_url(re.compile(r"/presentation\?behov=\d+"))
+    presented = await page.get_by_test_id("presented-need").inner_text()
+    assert "förskolor i Luleå" in presented
+    # The matches arrive in the list and on the map, the best ASF's notification in its
+    # inbox view: all pushed by the page's live stream.
+    await page.wait_for_selector("[data-testid=match]", timeout=30_000)
+    await page.wait_for_selector("[data-testid=marker]", timeout=30_000)
+    await page.wait_for_selector(
+        "[data-testid=presenter-inbox] [data-testid=notification]", timeout=30_000
+    )
+    assert await page.get_attribute("html", "data-live") == "stream"
+    await _check(page, "presenter-guided-1920")
+    await page.get_by_test_id("presenter-reset").click()
+    await page.get_by_test_id("presenter-reset-done").wait_for()
+    assert "1" in await page.get_by_test_id("presenter-reset-done").inner_text()
+    # Read-only otherwise: no need form, no admin page.
     await page.goto(f"{demo.url}/behov/nytt")
     assert await page.locator("[data-testid=need-form]").count() == 0
     await page.goto(f"{demo.url}/admin")
@@ -239,3 +273,37 @@ async def test_a_keyboard_user_reaches_the_map_and_every_public_page_passes_axe(
     for path in ("/", "/asf", "/behov"):
         await page.goto(demo.url + path)
         await _check(page, "english" + path.replace("/", "-").rstrip("-"))
+
+
+async def test_an_asf_signs_itself_up_on_a_phone_and_picks_its_area_on_the_map(
+    demo: RunningDemo, browser: Any
+) -> None:
+    phone = await _page(browser, viewport={"width": 375, "height": 740}, is_mobile=True)
+    await phone.goto(f"{demo.url}/logga-in")
+    await phone.get_by_test_id("signup-link").click()
+    await phone.wait_for_url(re.compile(r"/registrera$"))
+    await _check(phone, "signup-phone")
+    await phone.get_by_label("ett arbetsintegrerande socialt företag (ASF)").check()
+    await phone.get_by_label("Organisationens namn").fill("Kooperativet Webbläsaren")
+    await phone.get_by_label("Organisationsnummer").fill("769000-0018")
+    await phone.get_by_label("E-post för kontakt").fill("hej@webblasaren.example")
+    await phone.get_by_label("Företagsform").select_option("ekonomisk_forening")
+    await phone.get_by_label("Beskrivning av verksamheten").fill("Vi städar trapphus i Luleå.")
+    await phone.get_by_label("Hemkommun").fill("Luleå")
+    await phone.locator("#area-25").check()
+    await phone.get_by_label("Anställda", exact=True).fill("8")
+    await phone.get_by_label("Andel anställda i målgruppen (%)").fill("50")
+    await phone.get_by_role("button", name="Registrera", exact=True).click()
+    key = await phone.get_by_test_id("new-key").input_value()
+    assert key.startswith("asfm_")
+    await _check(phone, "signed-up-phone")
+    # The service area on the map: Västerbotten added from the keyboard, Norrbotten clicked off.
+    await phone.goto(f"{demo.url}/profil")
+    await phone.get_by_test_id("pending-note").wait_for()
+    await phone.locator("[data-pick='24']").focus()
+    await phone.keyboard.press("Enter")
+    await phone.locator("[data-pick='25']").click()
+    assert await phone.locator("#area-24").is_checked()
+    assert not await phone.locator("#area-25").is_checked()
+    assert await phone.locator("[data-pick='24']").get_attribute("aria-pressed") == "true"
+    await _check(phone, "profile-map-phone")

@@ -63,7 +63,7 @@ async def test_the_presenter_link_is_read_only_and_opens_on_a_need_with_matches(
         assert refused.status_code == 403
 
 
-async def test_sigterm_stops_the_demo_with_a_live_stream_open(
+async def test_sigterm_stops_the_demo_with_live_streams_open(
     database_url: str, redis_url: str, tmp_path: Path
 ) -> None:
     async with running_demo(database_url, redis_url, tmp_path) as (demo, process):
@@ -82,8 +82,11 @@ async def test_sigterm_stops_the_demo_with_a_live_stream_open(
                 f"/api/v1/suppliers/{supplier_id}/events",
                 headers={"Authorization": f"Bearer {key}"},
             ) as stream,
+            # A page's live stream (EventSource on the start page) must not hold it up either.
+            client.stream("GET", "/live?amne=counts") as page_stream,
         ):
             assert stream.status_code == 200
+            assert page_stream.status_code == 200
             process.send_signal(signal.SIGTERM)
             # Bounded wait: a demo that ignores SIGTERM with a stream open fails here.
             code = await asyncio.to_thread(process.wait, 10)
