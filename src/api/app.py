@@ -31,6 +31,7 @@ from asfmatch.api.reports import ReportController
 from asfmatch.api.retry import CONFLICT_HANDLERS, TransactionRetry
 from asfmatch.api.state import AppResources, provide_connection, provide_principal, provide_reader
 from asfmatch.api.suppliers import SupplierController
+from asfmatch.api.verifications import VerificationController
 from asfmatch.api.webhooks import WebhookController
 from asfmatch.services.match_index import IndexKeeper
 from asfmatch.storage.cache import MatchCache, RateLimiter, RedisGate, create_redis
@@ -64,7 +65,7 @@ def create_app(settings: Settings) -> Litestar:
                 limiter=RateLimiter(gate),
                 streams=hub,
                 principals=Principals(hub),
-                potential_index=IndexKeeper(),
+                potential_index=IndexKeeper(settings.reserved_requires_verification),
             )
             try:
                 yield
@@ -86,6 +87,7 @@ def create_app(settings: Settings) -> Litestar:
             OrganisationController,
             MeController,
             SupplierController,
+            VerificationController,
             NeedController,
             NoticeClaimController,
             PotentialController,

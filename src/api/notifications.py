@@ -141,11 +141,14 @@ class NotificationController(Controller):
 
     @get(
         "/needs/{need_id:int}/interest",
-        summary="Who answered a need's notifications: interested suppliers by name (its buyer, "
-        "admins)",
+        summary="Who answered a need's notifications: interested suppliers by name, declines "
+        "counted by reason, and whether to split the need into lots (its buyer, admins)",
     )
-    async def interest(self, db: Db, principal: Caller, need_id: PathId) -> NeedInterest:
-        return await service.need_interest(db, principal, need_id)
+    async def interest(
+        self, state: State, db: Db, principal: Caller, need_id: PathId
+    ) -> NeedInterest:
+        hint = resources(state).settings.lots_hint_too_large
+        return await service.need_interest(db, principal, need_id, hint)
 
     @get(
         "/suppliers/{supplier_id:int}/events",

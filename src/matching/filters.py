@@ -32,6 +32,8 @@ class FilterValues(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True
     target_group_share: float | None = None
     min_share: float | None = None
     status: str | None = None
+    # False when reserved contracts require a verification and the supplier has none.
+    verified: bool | None = None
 
 
 class FilterCheck(msgspec.Struct, frozen=True, kw_only=True):
@@ -74,6 +76,12 @@ def whole_lan_kommun(lan: str) -> str:
 def meets_reserved_share(share: float) -> bool:
     """True when a target-group share admits the supplier to reserved contracts (>= 30 %)."""
     return share + SHARE_TOLERANCE >= RESERVED_MIN_SHARE
+
+
+def admitted_to_reserved(supplier: SupplierProfile) -> bool:
+    """True when the supplier may take reserved contracts: its share, and its verification
+    when one is required."""
+    return meets_reserved_share(supplier.target_group_share) and supplier.verified_for_reserved
 
 
 # The checks below depend on a few plain values each, and ranked pairs repeat them (the same
@@ -231,11 +239,13 @@ def _training_check_of(wanted: int, offered: int) -> FilterCheck:
 
 
 def _reserved_check(need: Need, supplier: SupplierProfile) -> FilterCheck:
-    return _reserved_check_of(need.reserved, supplier.target_group_share)
+    return _reserved_check_of(
+        need.reserved, supplier.target_group_share, supplier.verified_for_reserved
+    )
 
 
 @lru_cache(maxsize=_CACHE)
-def _reserved_check_of(reserved: bool, share: float) -> FilterCheck:
+def _reserved_check_of(reserved: bool, share: float, verified: bool = True) -> FilterCheck:
     values = FilterValues(target_group_share=share, min_share=RESERVED_MIN_SHARE)
     if not reserved:
         return FilterCheck(
@@ -246,6 +256,16 @@ def _reserved_check_of(reserved: bool, share: float) -> FilterCheck:
             values=values,
         )
     passed = meets_reserved_share(share)
+    if passed and not verified:
+        return FilterCheck(
+            name="reserved",
+            passed=False,
+            reason=f"reserved contract; supplier's target-group share {_percent(share)} meets "
+            f"the {RESERVED_MIN_SHARE:.0%} minimum but no support body has verified it, and "
+            "reserved contracts require a valid verification",
+            outcome="unverified",
+            values=msgspec.structs.replace(values, verified=False),
+        )
     relation = "meets" if passed else "is below"
     return FilterCheck(
         name="reserved",
@@ -270,6 +290,7 @@ def eligibility(need: Need, supplier: SupplierProfile) -> list[FilterCheck]:
             supplier.training_places,
             need.reserved,
             supplier.target_group_share,
+            supplier.verified_for_reserved,
             supplier.active,
             need.status,
         )
@@ -287,6 +308,7 @@ def _checks(
     offered: int,
     reserved: bool,
     share: float,
+    verified: bool,
     active: bool,
     status: str,
 ) -> tuple[FilterCheck, ...]:
@@ -301,7 +323,7 @@ def _checks(
         region,
         _capacity_check_of(value, cap),
         _training_check_of(wanted, offered),
-        _reserved_check_of(reserved, share),
+        _reserved_check_of(reserved, share, verified),
         _active_check(active),
         _open_check(status),
     )

@@ -10,8 +10,8 @@ from itertools import combinations
 import msgspec
 
 from asfmatch.matching.filters import (
+    admitted_to_reserved,
     lan_of,
-    meets_reserved_share,
     serves_kommun,
     serves_lan,
 )
@@ -148,7 +148,7 @@ def suggest_groups(
         and c.profile.active
         and c.score >= min_score
         and c.score > 0
-        and (not need.reserved or meets_reserved_share(c.profile.target_group_share))
+        and (not need.reserved or admitted_to_reserved(c.profile))
     ]
     usable.sort(key=lambda c: (-c.score, c.profile.id))
     members = [m for m in (_Member(c, need) for c in usable) if m.served][:top_k]

@@ -20,6 +20,9 @@ class SupplierProfile(msgspec.Struct, frozen=True, kw_only=True):
     active: bool = True
     # False: the ASF does not want to be suggested as a partner in a joint bid.
     joint_bids: bool = True
+    # False only when reserved contracts require a support body's verification
+    # (ASFMATCH_RESERVED_REQUIRES_VERIFICATION) and this supplier holds none that is valid.
+    verified_for_reserved: bool = True
 
 
 class Need(msgspec.Struct, frozen=True, kw_only=True):

@@ -14,13 +14,11 @@ from asfmatch.matching.boilerplate import strip_boilerplate
 from asfmatch.matching.cpv import SIBLING_SIMILARITY, CpvLink, best_links, normalise_codes
 from asfmatch.matching.explanation import Explanation, TermAttribution, TermWeight
 from asfmatch.matching.filters import (
-    RESERVED_MIN_SHARE,
-    SHARE_TOLERANCE,
     FilterCheck,
+    admitted_to_reserved,
     eligibility,
     is_whole_country,
     lan_of,
-    meets_reserved_share,
     serves_all,
 )
 from asfmatch.matching.model import Need, SupplierProfile
@@ -480,7 +478,7 @@ class MatchIndex:
         def eligible(at: SlotArray) -> npt.NDArray[np.bool_]:
             ok: npt.NDArray[np.bool_] = side.alive.values[at]
             if need.reserved:
-                ok &= columns["share"].values[at] + SHARE_TOLERANCE >= RESERVED_MIN_SHARE
+                ok &= columns["reserved_ok"].values[at]
             if partner:
                 return ok
             if joint and at.size:
@@ -596,7 +594,7 @@ class MatchIndex:
                 )
         slots, text_part, cpv_part = found.arrays(unique=bool(self._joint_needs))
         columns = side.attributes
-        reserved_ok = meets_reserved_share(supplier.target_group_share)
+        reserved_ok = admitted_to_reserved(supplier)
         need_profiles = self._need_profiles
 
         def eligible(at: SlotArray) -> npt.NDArray[np.bool_]:
@@ -803,6 +801,7 @@ _NOTHING = int(np.iinfo(np.int64).min)
 def _supplier_row(s: SupplierProfile) -> dict[str, Any]:
     return {
         "share": s.target_group_share,
+        "reserved_ok": admitted_to_reserved(s),
         "capacity": _UNLIMITED if s.max_contract_value_sek is None else s.max_contract_value_sek,
         "training_places": s.training_places,
     }
@@ -827,6 +826,7 @@ def _columns(
 def _supplier_columns(sups: list[SupplierProfile]) -> dict[str, tuple[type[Any], Sequence[Any]]]:
     dtypes: dict[str, type[Any]] = {
         "share": np.float64,
+        "reserved_ok": np.bool_,
         "capacity": np.int64,
         "training_places": np.int64,
     }

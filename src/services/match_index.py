@@ -20,7 +20,10 @@ log = logging.getLogger(__name__)
 class IndexKeeper:
     """A MatchIndex and the cursor that keeps it in step (see storage/changes.py)."""
 
-    def __init__(self) -> None:
+    def __init__(self, reserved_requires_verification: bool = False) -> None:
+        # With ASFMATCH_RESERVED_REQUIRES_VERIFICATION, unverified suppliers are indexed as
+        # kept out of reserved needs (docs/trust.md).
+        self.reserved_requires_verification = reserved_requires_verification
         self.index: MatchIndex | None = None
         # Changes by transactions with ids below this were all seen; see storage/changes.py.
         self.horizon = 0
@@ -60,7 +63,11 @@ class IndexKeeper:
             for supplier, seq in suppliers:
                 window["s", supplier.id] = seq
                 if self._window.get(("s", supplier.id)) != seq:
-                    self.index.upsert_supplier(supplier.profile())
+                    self.index.upsert_supplier(
+                        supplier.profile(
+                            reserved_requires_verification=self.reserved_requires_verification
+                        )
+                    )
             for need, seq in needs:
                 window["n", need.id] = seq
                 if self._window.get(("n", need.id)) != seq:
@@ -76,7 +83,10 @@ class IndexKeeper:
         horizon, suppliers, needs = await _changes(connection, 0)
         index = await asyncio.to_thread(
             MatchIndex.build,
-            [supplier.profile() for supplier, _ in suppliers],
+            [
+                supplier.profile(reserved_requires_verification=self.reserved_requires_verification)
+                for supplier, _ in suppliers
+            ],
             [need.ranking_input() for need, _ in needs],
             cpv_labels_sv(),
         )

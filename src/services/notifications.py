@@ -17,7 +17,9 @@ from asfmatch.storage import notifications as repo
 from asfmatch.storage.db import Connection
 from asfmatch.storage.notifications import (
     CHANNELS,
+    DECLINE_REASONS,
     Channel,
+    DeclineReason,
     DigestFrequency,
     Inbox,
     NeedInterest,
@@ -31,6 +33,14 @@ Score = Annotated[float, Meta(ge=0.0, le=1.0)]
 LanCode = Annotated[str, Meta(max_length=2, pattern=LINE, examples=["25"])]
 CpvPrefix = Annotated[str, Meta(max_length=10, pattern=LINE, examples=["9091"])]
 Reason = Annotated[str, Meta(max_length=1000, pattern=TEXT)]
+ReasonCode = Annotated[
+    DeclineReason,
+    Meta(
+        description="Why not interested (required with not_interested, absent with "
+        "interested): wrong_service, too_far, too_large, no_capacity, deadline_too_short, or "
+        "other (then `reason` must say why)."
+    ),
+]
 
 
 class PreferencesUpdate(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -49,12 +59,29 @@ class PreferencesUpdate(msgspec.Struct, forbid_unknown_fields=True, kw_only=True
 
 
 class Answer(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
-    """Interested or not in a need the notification told about; `need_id` picks one need of a
-    digest (optional when the notification names only one)."""
+    """Interested or not in a need the notification told about; "not_interested" takes a
+    `reason_code` from the list (with `other`, `reason` is required); `need_id` picks one need
+    of a digest (optional when the notification names only one)."""
 
     interest: Literal["interested", "not_interested"]
+    reason_code: ReasonCode | None = None
     reason: Reason = ""
     need_id: int | None = None
+
+
+def answer_errors(body: Answer) -> list[FieldError]:
+    """What is wrong with an answer's reason: a decline without a code, a code on an
+    interested answer, or "other" without a text."""
+    if body.interest == "interested":
+        if body.reason_code is not None:
+            return [FieldError("reason_code", "only a not_interested answer takes a reason code")]
+        return []
+    if body.reason_code is None:
+        listed = ", ".join(DECLINE_REASONS)
+        return [FieldError("reason_code", f"required with not_interested: one of {listed}")]
+    if body.reason_code == "other" and not body.reason.strip():
+        return [FieldError("reason", "required when reason_code is other: say why")]
+    return []
 
 
 class MarkedRead(msgspec.Struct, frozen=True, kw_only=True):
@@ -165,6 +192,9 @@ async def answer(
 ) -> Notification:
     """Record interest (or not) in a need the notification told about; it is then read."""
     await owned_supplier(db, principal, supplier_id)
+    errors = answer_errors(body)
+    if errors:
+        raise Invalid(errors)
     found = await _notification(db, supplier_id, notification_id)
     told = {need.need_id: need for need in found.needs}
     if not told:
@@ -179,13 +209,23 @@ async def answer(
         need_id = body.need_id
     if told[need_id].status != "open":
         raise Conflict(f"need {need_id} is {told[need_id].status}; it takes no answers")
-    await repo.answer(db, supplier_id, need_id, body.interest == "interested", body.reason.strip())
+    await repo.answer(
+        db,
+        supplier_id,
+        need_id,
+        body.interest == "interested",
+        body.reason.strip(),
+        body.reason_code,
+    )
     await repo.mark_read(db, supplier_id, notification_id)
     return await _notification(db, supplier_id, notification_id)
 
 
-async def need_interest(db: Connection, principal: Principal | None, need_id: int) -> NeedInterest:
-    """Who answered a need's notifications, for its buyer and admins."""
+async def need_interest(
+    db: Connection, principal: Principal | None, need_id: int, lots_hint_too_large: int = 2
+) -> NeedInterest:
+    """Who answered a need's notifications and why others declined, for its buyer and admins;
+    the lots hint from `lots_hint_too_large` (ASFMATCH_LOTS_HINT_TOO_LARGE) "too large"."""
     caller = require(principal, "admin", "buyer")
     owner = await matches.need_owner(db, need_id)
     mine = owner is not None and (
@@ -195,7 +235,7 @@ async def need_interest(db: Connection, principal: Principal | None, need_id: in
         raise NotFound("need", need_id)
     if not mine:
         raise Forbidden("only the need's buyer and admins see the answers")
-    return await repo.need_interest(db, need_id)
+    return await repo.need_interest(db, need_id, lots_hint_too_large)
 
 
 async def _notification(db: Connection, supplier_id: int, notification_id: int) -> Notification:

@@ -24,6 +24,7 @@ from asfmatch.services.fields import (
 )
 from asfmatch.services.organisations import OrganisationCreate, create_organisation
 from asfmatch.services.validation import Checker
+from asfmatch.services.verifications import lapse_on_edit
 from asfmatch.storage import jobs, matches
 from asfmatch.storage import organisations as organisations_repo
 from asfmatch.storage import suppliers as repo
@@ -167,6 +168,7 @@ async def update_supplier(
     if principal.role != "admin" and principal.organisation_id != current.organisation_id:
         raise Forbidden("you may only change your own supplier profile")
     fields = _checked_fields(body)
+    await lapse_on_edit(db, principal, current, fields)
     if fields.get("active"):
         await refuse_while_pending(db, current.organisation_id, "active")
     if "name" in fields:

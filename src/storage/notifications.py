@@ -16,6 +16,18 @@ from asfmatch.storage.events import need_topic, wake_pages
 Channel = Literal["inbox", "sse", "webhook", "email"]
 DigestFrequency = Literal["immediate", "hourly", "daily", "weekly", "never"]
 NotificationKind = Literal["need.matched", "needs.digest", "webhook.disabled", "outcome.question"]
+# Why a supplier is not interested in a need (docs/trust.md); 'other' needs a text.
+DeclineReason = Literal[
+    "wrong_service", "too_far", "too_large", "no_capacity", "deadline_too_short", "other"
+]
+DECLINE_REASONS: tuple[DeclineReason, ...] = (
+    "wrong_service",
+    "too_far",
+    "too_large",
+    "no_capacity",
+    "deadline_too_short",
+    "other",
+)
 
 CHANNELS: tuple[Channel, ...] = ("inbox", "sse", "webhook", "email")
 # Channels that interrupt someone at once; the daily cap counts these.
@@ -69,6 +81,8 @@ class NotifiedNeed(msgspec.Struct, frozen=True, kw_only=True):
     score: float
     interest: Literal["interested", "not_interested"] | None
     reason: str | None
+    # With "not_interested": why, from the list (None for declines from before the list).
+    reason_code: DeclineReason | None = None
     # Imported needs: where from ("ted", "ocds"; "asfmatch" for needs posted here), the buyer's
     # name (it may have no account) and the public notice to read and answer.
     source: str = "asfmatch"
@@ -131,6 +145,11 @@ class NeedInterest(msgspec.Struct, frozen=True, kw_only=True):
     interested: list[Interested]
     not_interested: int
     reasons_not_interested: list[str]
+    # Declines per reason, every reason listed (declines from before the list: "not_given").
+    declines_by_reason: dict[str, int] = msgspec.field(default_factory=dict)
+    # True when at least ASFMATCH_LOTS_HINT_TOO_LARGE suppliers found the need too large:
+    # splitting it into lots (delkontrakt) may let them bid.
+    suggest_lots: bool = False
 
 
 # --- preferences ---------------------------------------------------------------------------
@@ -309,7 +328,8 @@ async def _with_needs(connection: Connection, rows: Sequence[asyncpg.Record]) ->
         SELECT t.notification_id, t.need_id, t.score, n.title, n.kommun, n.status, n.closes_at,
                CASE WHEN i.interested THEN 'interested'
                     WHEN NOT i.interested THEN 'not_interested' END AS interest,
-               i.reason, n.source, coalesce(o.name, n.buyer_name) AS buyer_name, n.notice_url,
+               i.reason, i.reason_code, n.source, coalesce(o.name, n.buyer_name) AS buyer_name,
+               n.notice_url,
                n.whole_lan, n.reserved
         FROM notified_needs t
         JOIN needs n ON n.id = t.need_id
@@ -464,32 +484,43 @@ async def email_recipient(connection: Connection, supplier_id: int) -> tuple[str
 
 
 async def answer(
-    connection: Connection, supplier_id: int, need_id: int, interested: bool, reason: str
+    connection: Connection,
+    supplier_id: int,
+    need_id: int,
+    interested: bool,
+    reason: str,
+    reason_code: DeclineReason | None = None,
 ) -> None:
     """Record (or replace) the supplier's answer to a need it was told about."""
     await connection.execute(
         """
-        INSERT INTO need_interest (need_id, supplier_id, interested, reason)
-        VALUES ($1, $2, $3, $4)
+        INSERT INTO need_interest (need_id, supplier_id, interested, reason, reason_code)
+        VALUES ($1, $2, $3, $4, $5)
         ON CONFLICT (need_id, supplier_id) DO UPDATE
-        SET interested = excluded.interested, reason = excluded.reason, answered_at = now()
+        SET interested = excluded.interested, reason = excluded.reason,
+            reason_code = excluded.reason_code, answered_at = now()
         """,
         need_id,
         supplier_id,
         interested,
         reason,
+        reason_code,
     )
     await wake_pages(connection, [need_topic(need_id)])
 
 
-async def need_interest(connection: Connection, need_id: int) -> NeedInterest:
-    """The answers to a need, as its buyer sees them."""
+async def need_interest(
+    connection: Connection, need_id: int, lots_hint_too_large: int = 2
+) -> NeedInterest:
+    """The answers to a need, as its buyer sees them; the lots hint from
+    `lots_hint_too_large` "too large" declines."""
     told = await connection.fetchval(
         "SELECT count(*) FROM notified_needs WHERE need_id = $1", need_id
     )
     rows = await connection.fetch(
         """
-        SELECT i.supplier_id, o.name AS supplier_name, i.interested, i.reason, i.answered_at
+        SELECT i.supplier_id, o.name AS supplier_name, i.interested, i.reason, i.reason_code,
+               i.answered_at
         FROM need_interest i
         JOIN supplier_profiles s ON s.id = i.supplier_id
         JOIN organisations o ON o.id = s.organisation_id
@@ -497,9 +528,16 @@ async def need_interest(connection: Connection, need_id: int) -> NeedInterest:
         """,
         need_id,
     )
+    by_reason: dict[str, int] = {code: 0 for code in DECLINE_REASONS}
+    for row in rows:
+        if not row["interested"]:
+            code = row["reason_code"] or "not_given"
+            by_reason[code] = by_reason.get(code, 0) + 1
     return NeedInterest(
         need_id=need_id,
         told=int(told),
+        declines_by_reason=by_reason,
+        suggest_lots=by_reason["too_large"] >= max(1, lots_hint_too_large),
         interested=[
             Interested(
                 supplier_id=row["supplier_id"],

@@ -196,6 +196,26 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     ted_first_fetch_days: int = 7
     # Seconds one TED request may take.
     ted_timeout_seconds: float = 30.0
+    # Verified criteria (docs/trust.md). A support body's verification holds this many months
+    # from the day of the check: two annual reports, so a share measured long ago does not
+    # stand for ever, while a support body can re-check at its own pace.
+    verification_valid_months: int = 24
+    # Reserved contracts admit only suppliers with a valid verification. Off by default: few
+    # ASFs are verified yet, and turning it on empties reserved needs' lists until the support
+    # bodies of a region have caught up.
+    reserved_requires_verification: bool = False
+    # Structured answers (docs/trust.md). A need declined as "too large" by at least this many
+    # suppliers shows its buyer the hint to split it into lots.
+    lots_hint_too_large: int = 2
+    # A supplier's repeated "wrong service" lowers similar needs (same CPV group) in its
+    # notifications: once its decayed count for a group reaches wrong_service_repeat, a need
+    # of that group is judged at score × wrong_service_factor; each answer's weight halves
+    # every wrong_service_half_life_days; needs scoring at least wrong_service_strong_score are
+    # never lowered.
+    wrong_service_repeat: float = 1.5
+    wrong_service_factor: float = 0.5
+    wrong_service_half_life_days: float = 90.0
+    wrong_service_strong_score: float = 0.5
     # Potential and advice for a draft need (docs/advice.md). An ASF counts as relevant when
     # the ranking scores it at least potential_min_score: by default the score at which a need
     # notifies a supplier, so "relevant" means "would be told about it".
@@ -288,6 +308,15 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             ted_fetch_cpv=_cpv_prefixes(env, "ASFMATCH_TED_FETCH_CPV"),
             ted_first_fetch_days=_int(env, "ASFMATCH_TED_FIRST_FETCH_DAYS", 7),
             ted_timeout_seconds=_float(env, "ASFMATCH_TED_TIMEOUT_SECONDS", 30.0),
+            verification_valid_months=_int(env, "ASFMATCH_VERIFICATION_VALID_MONTHS", 24),
+            reserved_requires_verification=_bool(
+                env, "ASFMATCH_RESERVED_REQUIRES_VERIFICATION", False
+            ),
+            lots_hint_too_large=_int(env, "ASFMATCH_LOTS_HINT_TOO_LARGE", 2),
+            wrong_service_repeat=_float(env, "ASFMATCH_WRONG_SERVICE_REPEAT", 1.5),
+            wrong_service_factor=_float(env, "ASFMATCH_WRONG_SERVICE_FACTOR", 0.5),
+            wrong_service_half_life_days=_float(env, "ASFMATCH_WRONG_SERVICE_HALF_LIFE_DAYS", 90.0),
+            wrong_service_strong_score=_float(env, "ASFMATCH_WRONG_SERVICE_STRONG_SCORE", 0.5),
             potential_min_score=_float(env, "ASFMATCH_POTENTIAL_MIN_SCORE", 0.15),
             advice_reserve_min_suppliers=_at_least_one(
                 env, "ASFMATCH_ADVICE_RESERVE_MIN_SUPPLIERS", 3

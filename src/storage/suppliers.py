@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import date, datetime
+from typing import Literal
+from zoneinfo import ZoneInfo
 
 import asyncpg
 import msgspec
@@ -33,6 +35,27 @@ PROFILE_COLUMNS = (
 )
 
 
+# Verifications run on Swedish calendar days, whatever the server's time zone.
+_SWEDEN = ZoneInfo("Europe/Stockholm")
+
+
+def swedish_today() -> date:
+    """Today's date in Sweden (on the process clock, which tests may move)."""
+    return datetime.now(_SWEDEN).date()
+
+
+class VerificationStatus(msgspec.Struct, frozen=True, kw_only=True):
+    """The supplier's latest verification as anyone may see it: which support body checked the
+    four criteria and the target-group share, on which day, and whether it still holds."""
+
+    verified_by: str
+    verified_on: date
+    valid_until: date
+    valid: bool
+    # Why it no longer holds: past valid_until, a verified field was edited, or replaced.
+    lapse_reason: Literal["expired", "profile_changed", "superseded"] | None = None
+
+
 class Supplier(msgspec.Struct, frozen=True, kw_only=True):
     """A supplier profile with its organisation's name and number."""
 
@@ -59,9 +82,16 @@ class Supplier(msgspec.Struct, frozen=True, kw_only=True):
     joint_bids: bool = True
     created_at: datetime
     updated_at: datetime
+    verification: VerificationStatus | None = None
 
-    def profile(self) -> SupplierProfile:
-        """The part of this supplier the ranking core looks at."""
+    @property
+    def verified(self) -> bool:
+        """True while a support body's verification of this profile holds."""
+        return self.verification is not None and self.verification.valid
+
+    def profile(self, *, reserved_requires_verification: bool = False) -> SupplierProfile:
+        """The part of this supplier the ranking core looks at; with the requirement on, an
+        unverified supplier is kept out of reserved contracts."""
         return SupplierProfile(
             id=self.id,
             name=self.name,
@@ -73,6 +103,7 @@ class Supplier(msgspec.Struct, frozen=True, kw_only=True):
             training_places=self.training_places,
             active=self.active,
             joint_bids=self.joint_bids,
+            verified_for_reserved=self.verified or not reserved_requires_verification,
         )
 
 
@@ -91,20 +122,59 @@ _COLUMNS = """
            s.home_kommun, s.cpv_codes, s.service_area, s.employees, s.target_group_share,
            s.max_contract_value_sek, s.training_places, s.work_integration_aim,
            s.employee_participation, s.profits_reinvested, s.independent_of_public_sector,
-           s.contact_email, s.active, s.joint_bids, s.created_at, s.updated_at
+           s.contact_email, s.active, s.joint_bids, s.created_at, s.updated_at,
+           s.verification_id, lv.v_id, lv.v_by, lv.v_on, lv.v_until, lv.v_lapse
 """
-_SELECT = _COLUMNS + " FROM supplier_profiles s JOIN organisations o ON o.id = s.organisation_id"
+# The verification in force or the last one that lapsed, shown with the profile.
+_LATEST_VERIFICATION = """
+    LEFT JOIN LATERAL (
+        SELECT v.id AS v_id, vo.name AS v_by, v.verified_on AS v_on, v.valid_until AS v_until,
+               v.lapse_reason AS v_lapse
+        FROM supplier_verifications v JOIN organisations vo ON vo.id = v.verified_by
+        WHERE v.supplier_id = s.id ORDER BY v.id DESC LIMIT 1
+    ) lv ON true
+"""
+_SELECT = (
+    _COLUMNS
+    + " FROM supplier_profiles s JOIN organisations o ON o.id = s.organisation_id"
+    + _LATEST_VERIFICATION
+)
 # The written row with its organisation's name, in the writing statement itself.
-_RETURNING = _COLUMNS + " FROM written s JOIN organisations o ON o.id = s.organisation_id"
+_RETURNING = (
+    _COLUMNS
+    + " FROM written s JOIN organisations o ON o.id = s.organisation_id"
+    + _LATEST_VERIFICATION
+)
+
+_VERIFICATION_COLUMNS = {"verification_id", "v_id", "v_by", "v_on", "v_until", "v_lapse"}
 
 
 class ProfileExists(Exception):
     """The organisation already has a supplier profile."""
 
 
+def _verification(row: asyncpg.Record) -> VerificationStatus | None:
+    if row["v_id"] is None:
+        return None
+    lapse = row["v_lapse"]
+    in_force = row["v_id"] == row["verification_id"]
+    if in_force and row["v_until"] < swedish_today():
+        # Past its last day but not yet marked by the worker's check: it holds no longer.
+        lapse = "expired"
+    return VerificationStatus(
+        verified_by=row["v_by"],
+        verified_on=row["v_on"],
+        valid_until=row["v_until"],
+        valid=in_force and lapse is None,
+        lapse_reason=lapse,
+    )
+
+
 def _supplier(row: asyncpg.Record) -> Supplier:
+    skipped = {"total", "change_seq", *_VERIFICATION_COLUMNS}
     return Supplier(
-        **{key: value for key, value in row.items() if key not in {"total", "change_seq"}}
+        **{key: value for key, value in row.items() if key not in skipped},
+        verification=_verification(row),
     )
 
 

@@ -3,10 +3,12 @@ demo between talks."""
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from litestar import Request, get, post
 from litestar.datastructures import State
+from litestar.params import FromQuery
 from litestar.response import Redirect, Template
 
 from asfmatch.api.schemas import PathId
@@ -15,10 +17,23 @@ from asfmatch.services import demo as demo_service
 from asfmatch.services import organisations as organisations_service
 from asfmatch.services import sessions as sessions_service
 from asfmatch.services import signup as signup_service
+from asfmatch.services import verifications as verifications_service
+from asfmatch.services.errors import Invalid
+from asfmatch.services.fields import Count, Share
+from asfmatch.services.verifications import Note, VerificationCreate
 from asfmatch.storage.organisations import Principal
+from asfmatch.storage.suppliers import Supplier, supplier_of_organisation, swedish_today
 from asfmatch.web.errors import PageError
+from asfmatch.web.forms import FormState
 from asfmatch.web.rendering import page
 from asfmatch.web.visitor import Visitor, VisitorDep, checked_form
+
+CRITERIA = [
+    "work_integration_aim",
+    "employee_participation",
+    "profits_reinvested",
+    "independent_of_public_sector",
+]
 
 
 def _admin(visitor: Visitor) -> Principal:
@@ -100,6 +115,106 @@ async def reset_demo(request: Request[Any, Any, Any], visitor: VisitorDep, db: D
     return await _admin_page(visitor, db, reset=removed)
 
 
+async def _verified_supplier(db: Db, organisation_id: int) -> Supplier:
+    supplier = await supplier_of_organisation(db, organisation_id)
+    if supplier is None:
+        raise PageError(404, "error.no_profile")
+    return supplier
+
+
+async def _verify_page(
+    visitor: Visitor,
+    db: Db,
+    state: State,
+    organisation_id: int,
+    values: dict[str, Any] | None = None,
+    form: FormState | None = None,
+    saved: bool = False,
+) -> Template:
+    principal = _admin(visitor)
+    supplier = await _verified_supplier(db, organisation_id)
+    history = await verifications_service.history(db, principal, supplier.id)
+    if values is None:
+        values = {
+            "verified_on": swedish_today().isoformat(),
+            "target_group_share": str(round(supplier.target_group_share * 100)),
+            **{c: "on" for c in CRITERIA if getattr(supplier, c)},
+        }
+    assert visitor.organisation is not None
+    return page(
+        visitor,
+        "verify.html",
+        status=422 if form and form.errors else 200,
+        supplier=supplier,
+        organisation_id=organisation_id,
+        history=history.items,
+        values=values,
+        state=form,
+        saved=saved,
+        criteria=CRITERIA,
+        verifier=visitor.organisation.name,
+        months=resources(state).settings.verification_valid_months,
+    )
+
+
+@get("/admin/verifiera/{organisation_id:int}", name="web:verify", include_in_schema=False)
+async def verify_page(
+    visitor: VisitorDep,
+    db: Db,
+    state: State,
+    organisation_id: PathId,
+    saved: FromQuery[bool] = False,
+) -> Template:
+    """The form a support body fills in after checking an ASF, and the ASF's history."""
+    return await _verify_page(visitor, db, state, organisation_id, saved=saved)
+
+
+@post("/admin/verifiera/{organisation_id:int}", name="web:verify_save", include_in_schema=False)
+async def save_verification(
+    request: Request[Any, Any, Any],
+    visitor: VisitorDep,
+    db: Db,
+    state: State,
+    organisation_id: PathId,
+) -> Template | Redirect:
+    """Record the verification in the admin's organisation's name."""
+    principal = _admin(visitor)
+    form = FormState(await checked_form(request, visitor))
+    supplier = await _verified_supplier(db, organisation_id)
+    day = form.raw("verified_on")
+    verified_on = None
+    if day:
+        try:
+            verified_on = date.fromisoformat(day)
+        except ValueError:
+            form.fail("verified_on", "not_a_date")
+    percent = form.whole_number("target_group_share", Count)
+    share = None
+    if percent is None:
+        if not any(error.field == "target_group_share" for error in form.errors):
+            form.fail("target_group_share", "required")
+    else:
+        share = form.typed("target_group_share", Share, percent / 100)
+    note = form.text("note", Note, required=True)
+    if not form.errors and share is not None and note is not None:
+        body = VerificationCreate(
+            verified_on=verified_on,
+            note=note,
+            target_group_share=share,
+            **{c: form.checkbox(c) for c in CRITERIA},
+        )
+        try:
+            await verifications_service.record_verification(
+                db, resources(state).settings, principal, supplier.id, body
+            )
+        except Invalid as error:
+            form.add_server_errors(error.errors, {})
+        else:
+            return Redirect(path=f"/admin/verifiera/{organisation_id}?saved=true", status_code=303)
+    values: dict[str, Any] = dict(form.form.items())
+    return await _verify_page(visitor, db, state, organisation_id, values, form)
+
+
 @post("/admin/godkann/{organisation_id:int}", name="web:approve", include_in_schema=False)
 async def approve(
     request: Request[Any, Any, Any], visitor: VisitorDep, db: Db, organisation_id: PathId
@@ -111,4 +226,13 @@ async def approve(
     return Redirect(path="/admin", status_code=303)
 
 
-HANDLERS = [admin_page, act_for, stop_acting, make_signin_link, reset_demo, approve]
+HANDLERS = [
+    admin_page,
+    act_for,
+    stop_acting,
+    make_signin_link,
+    reset_demo,
+    verify_page,
+    save_verification,
+    approve,
+]

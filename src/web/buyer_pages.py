@@ -239,7 +239,9 @@ async def need_matches_fragment(
     )
     listing = _need_matches.decode(body)
     threshold = app.settings.notify_min_score
-    interest = await notifications_service.need_interest(db, visitor.reader(), need_id)
+    interest = await notifications_service.need_interest(
+        db, visitor.reader(), need_id, app.settings.lots_hint_too_large
+    )
     answers = {item.supplier_id: item for item in interest.interested}
     strong = [m for m in listing.matches if m.score >= threshold]
     weak = [m for m in listing.matches if m.score < threshold]

@@ -22,7 +22,7 @@ from asfmatch.services.notifications import Answer, PreferencesUpdate
 from asfmatch.services.suppliers import SupplierUpdate
 from asfmatch.services.webhooks import EndpointCreate
 from asfmatch.storage import signups
-from asfmatch.storage.notifications import CHANNELS
+from asfmatch.storage.notifications import CHANNELS, DECLINE_REASONS
 from asfmatch.storage.suppliers import Supplier
 from asfmatch.web.errors import PageError
 from asfmatch.web.forms import FormState
@@ -58,15 +58,35 @@ def _own_supplier(visitor: Visitor) -> Supplier:
     return visitor.supplier
 
 
-@get("/inkorg", name="web:inbox", include_in_schema=False)
-async def inbox_page(visitor: VisitorDep, db: Db) -> Template:
-    """Notifications, newest first, each need with interested / not interested buttons."""
-    supplier = _own_supplier(visitor)
+async def _inbox(
+    visitor: Visitor,
+    db: Db,
+    supplier: Supplier,
+    status: int = 200,
+    errors: dict[str, dict[str, str]] | None = None,
+    values: dict[str, dict[str, str]] | None = None,
+) -> Template:
     found = await notifications_service.inbox(
         db, visitor.principal(), supplier.id, unread_only=False, page=1, page_size=INBOX_SIZE
     )
     latest = max((item.id for item in found.items), default=0)
-    return page(visitor, "inbox.html", inbox=found, latest=latest, supplier=supplier)
+    return page(
+        visitor,
+        "inbox.html",
+        status=status,
+        inbox=found,
+        latest=latest,
+        supplier=supplier,
+        decline_reasons=DECLINE_REASONS,
+        answer_errors=errors,
+        answer_values=values,
+    )
+
+
+@get("/inkorg", name="web:inbox", include_in_schema=False)
+async def inbox_page(visitor: VisitorDep, db: Db) -> Template:
+    """Notifications, newest first, each need with interested / not interested (and why)."""
+    return await _inbox(visitor, db, _own_supplier(visitor))
 
 
 @get("/inkorg/nya", name="web:inbox_new", include_in_schema=False)
@@ -78,38 +98,84 @@ async def inbox_news(visitor: VisitorDep, db: Db, efter: FromQuery[int] = 0) -> 
     )
     fresh = [item for item in found.items if item.id > efter]
     latest = max((item.id for item in fresh), default=efter)
-    return page(visitor, "partials/inbox_news.html", fresh=fresh, latest=latest, supplier=supplier)
+    return page(
+        visitor,
+        "partials/inbox_news.html",
+        fresh=fresh,
+        latest=latest,
+        supplier=supplier,
+        decline_reasons=DECLINE_REASONS,
+    )
 
 
 @post("/inkorg/{notification_id:int}/svar", name="web:answer", include_in_schema=False)
 async def answer(
     request: Request[Any, Any, Any], visitor: VisitorDep, db: Db, notification_id: PathId
 ) -> Template | Redirect:
-    """Interested or not, with a reason; the buyer sees it on the need's page."""
+    """Interested, or not and why (from the list; "other" needs a text); the buyer sees the
+    answers counted on the need's page. Errors show next to the fields of that one form."""
     supplier = _own_supplier(visitor)
     form = FormState(await checked_form(request, visitor))
     interest = form.raw("interest")
     need_id = form.raw("need_id")
-    if interest not in {"interested", "not_interested"} or not need_id.isdigit():
+    code = form.raw("reason_code") or None
+    if (
+        interest not in {"interested", "not_interested"}
+        or not need_id.isdigit()
+        or (code is not None and code not in DECLINE_REASONS)
+    ):
         raise PageError(400, "error.bad_request")
     reason = form.text("reason", notifications_service.Reason, required=False) or ""
-    if form.errors:
-        raise PageError(422, "form.error.too_long", max=1000)
-    try:
-        await notifications_service.answer(
-            db,
-            visitor.principal(),
-            supplier.id,
-            notification_id,
-            Answer(interest=interest, reason=reason, need_id=int(need_id)),  # type: ignore[arg-type]
+    key = f"{notification_id}-{need_id}"
+    errors = {
+        error.field: visitor.t(f"form.error.{error.key}", **error.params) for error in form.errors
+    }
+    if not errors:
+        try:
+            await notifications_service.answer(
+                db,
+                visitor.principal(),
+                supplier.id,
+                notification_id,
+                Answer(
+                    interest=interest,  # type: ignore[arg-type]
+                    # A reason picked before clicking "interested" is not held against anyone.
+                    reason_code=code if interest == "not_interested" else None,
+                    reason=reason,
+                    need_id=int(need_id),
+                ),
+            )
+        except Conflict:
+            raise PageError(409, "error.need_not_open") from None
+        except Invalid as error:
+            errors = {e.field: visitor.t(f"answer.error.{e.field}") for e in error.errors}
+    htmx = bool(request.headers.get("hx-request"))
+    if errors:
+        values = {key: {"reason_code": code or "", "reason": form.raw("reason")}}
+        if not htmx:
+            return await _inbox(visitor, db, supplier, 422, {key: errors}, values)
+        notification = await notifications_service.read_notification(
+            db, visitor.principal(), supplier.id, notification_id
         )
-    except Conflict:
-        raise PageError(409, "error.need_not_open") from None
+        # htmx swaps only 2xx answers: the card comes back with its errors, as a 200.
+        return page(
+            visitor,
+            "partials/notification.html",
+            item=notification,
+            decline_reasons=DECLINE_REASONS,
+            answer_errors={key: errors},
+            answer_values=values,
+        )
     notification = await notifications_service.read_notification(
         db, visitor.principal(), supplier.id, notification_id
     )
-    if request.headers.get("hx-request"):
-        return page(visitor, "partials/notification.html", item=notification)
+    if htmx:
+        return page(
+            visitor,
+            "partials/notification.html",
+            item=notification,
+            decline_reasons=DECLINE_REASONS,
+        )
     return Redirect(path="/inkorg", status_code=303)
 
 
@@ -231,6 +297,10 @@ async def save_profile(
     form = FormState(await checked_form(request, visitor))
     update = read_profile_form(form)
     if update is not None:
+        if update.target_group_share == round(supplier.target_group_share * 100) / 100:
+            # The form shows whole percent: a verified 35.5 % comes back as 36 unchanged by
+            # anyone, and must not count as an edit (it would lapse the verification).
+            update = msgspec.structs.replace(update, target_group_share=supplier.target_group_share)
         try:
             await suppliers_service.update_supplier(db, visitor.principal(), supplier.id, update)
         except Invalid as error:

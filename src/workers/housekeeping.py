@@ -1,4 +1,5 @@
-"""The worker's scheduled tasks: close needs past their deadline, reconcile stored lists with
+"""The worker's scheduled tasks: close needs past their deadline, lapse verifications past
+their last valid day, reconcile stored lists with
 the profiles and needs they describe, and prune what is kept only for a while."""
 
 from __future__ import annotations
@@ -7,6 +8,7 @@ import logging
 
 import asyncpg
 
+from asfmatch.services.verifications import lapse_expired
 from asfmatch.storage import jobs, matches, retention
 from asfmatch.storage.settings import Settings
 from asfmatch.workers.deadlines import close_expired_needs
@@ -21,6 +23,15 @@ async def close_deadlines(pool: asyncpg.Pool) -> None:
         closed = await retry_conflicts(lambda: close_expired_needs(connection))
     if closed:
         log.info("closed %d need(s) past their deadline", len(closed))
+
+
+async def lapse_verifications(pool: asyncpg.Pool, settings: Settings) -> None:
+    """Lapse verifications past their last valid day (their suppliers are ranked again when
+    reserved contracts require a verification)."""
+    async with pool.acquire() as connection:
+        lapsed = await retry_conflicts(lambda: lapse_expired(connection, settings))
+    if lapsed:
+        log.info("%d verification(s) lapsed with time", len(lapsed))
 
 
 async def reconcile(pool: asyncpg.Pool, ranker: Ranker) -> None:

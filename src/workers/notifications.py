@@ -4,13 +4,15 @@ digest job. Rules and their reasons are in docs/notifications.md."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import asyncpg
 import msgspec
 
+from asfmatch.matching.feedback import PenaltyRule, group_weights, notify_score
 from asfmatch.matching.joint_bids import JointBid
-from asfmatch.storage import jobs, notifications, webhooks
+from asfmatch.storage import answer_history, jobs, notifications, webhooks
 from asfmatch.storage.db import Connection
 from asfmatch.storage.events import inbox_topic, need_topic, wake_pages, wake_streams
 from asfmatch.storage.jobs import Job
@@ -67,6 +69,10 @@ def _partners(need_id: int, supplier_id: int, groups: Sequence[JointBid]) -> dic
     }
 
 
+# Answers older than this many half-lives weigh under 1/64 of a fresh one: not worth reading.
+_HISTORY_HALF_LIVES = 6
+
+
 class _Written(msgspec.Struct, frozen=True, kw_only=True):
     id: int
     supplier_id: int
@@ -83,6 +89,33 @@ class Notifier:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
+        self.penalty = PenaltyRule(
+            repeat=settings.wrong_service_repeat,
+            factor=settings.wrong_service_factor,
+            half_life_days=settings.wrong_service_half_life_days,
+            strong_score=settings.wrong_service_strong_score,
+        )
+
+    async def _judged_by_answers(
+        self, connection: Connection, supplier_ids: Sequence[int]
+    ) -> dict[int, dict[str, float]]:
+        """Per supplier, its decayed "wrong service" weight per CPV group (docs/trust.md)."""
+        now = datetime.now(UTC)
+        half_life = self.penalty.half_life_days
+        since = now - timedelta(days=half_life * _HISTORY_HALF_LIVES)
+        history = await answer_history.recent_answers(connection, supplier_ids, since)
+        return {
+            supplier_id: group_weights(answers, now, half_life)
+            for supplier_id, answers in history.items()
+        }
+
+    def _as_judged(self, need: NeedFacts, weights: dict[str, float] | None) -> NeedFacts:
+        """The need as the supplier's answers let it be judged: its score lowered after
+        repeated "wrong service" to its kind of need."""
+        if not weights:
+            return need
+        score = notify_score(need.score, need.cpv_codes, weights, self.penalty)
+        return need if score == need.score else msgspec.structs.replace(need, score=score)
 
     async def need_ranked(
         self, connection: Connection, need_id: int, ranked: Sequence[ScoredPair]
@@ -104,12 +137,14 @@ class Notifier:
         preferences = await notifications.preferences_for(
             connection, [p.supplier_id for p in fresh]
         )
+        judged = await self._judged_by_answers(connection, [p.supplier_id for p in fresh])
         written: list[_Written] = []
         # Ascending supplier ids: every writer locks suppliers in the same order.
         for pair in fresh:
             need = NeedFacts(id=need_id, lan=lan, cpv_codes=cpv_codes, score=pair.score)
             chosen = preferences[pair.supplier_id]
-            if not wants(chosen, need, settings.notify_min_score):
+            as_judged = self._as_judged(need, judged.get(pair.supplier_id))
+            if not wants(chosen, as_judged, settings.notify_min_score):
                 continue
             state = await notifications.lock_state(connection, pair.supplier_id)
             # Checked again under the lock: a digest may have told it since the first look.
@@ -170,10 +205,11 @@ class Notifier:
             return
         floor = max(settings.notify_min_score, chosen.min_score)
         state = await notifications.lock_state(connection, supplier_id)
+        weights = (await self._judged_by_answers(connection, [supplier_id])).get(supplier_id)
         candidates = [
             need
             for need in await notifications.untold_open_needs(connection, supplier_id, floor)
-            if wants(chosen, need, floor)
+            if wants(chosen, self._as_judged(need, weights), floor)
         ]
         if not candidates:
             return

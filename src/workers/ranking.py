@@ -22,7 +22,7 @@ from asfmatch.storage.db import Connection
 from asfmatch.storage.matches import ScoredPair
 from asfmatch.storage.needs import get_need
 from asfmatch.storage.settings import Settings
-from asfmatch.storage.suppliers import get_supplier
+from asfmatch.storage.suppliers import Supplier, get_supplier
 from asfmatch.workers.notifications import Notifier
 
 # How far down the other side a job looks for lists its owner should enter.
@@ -54,13 +54,17 @@ class Ranker:
     def __init__(self, settings: Settings) -> None:
         self.list_size = settings.match_list_size
         self.settings = settings
+        self.requires_verification = settings.reserved_requires_verification
         self.notifier = Notifier(settings)
-        self.keeper = IndexKeeper()
+        self.keeper = IndexKeeper(settings.reserved_requires_verification)
 
     @property
     def index(self) -> MatchIndex | None:
         """The index as last synced (None before the first sync)."""
         return self.keeper.index
+
+    def _profile(self, supplier: Supplier) -> SupplierProfile:
+        return supplier.profile(reserved_requires_verification=self.requires_verification)
 
     def reconcile(self) -> None:
         """Rebuild the index from PostgreSQL on the next sync (the periodic safety net)."""
@@ -176,11 +180,11 @@ class Ranker:
             if supplier is None:
                 index.remove_supplier(supplier_id)
             else:
-                index.upsert_supplier(supplier.profile())
+                index.upsert_supplier(self._profile(supplier))
             if supplier is None or not supplier.active:
                 await retry_conflicts(lambda: self._withdraw_supplier(connection, supplier_id))
                 return
-            profile = supplier.profile()
+            profile = self._profile(supplier)
             scored = index.score_needs(profile, limit=CANDIDATES)
             live = await matches.open_needs(connection, [s.id for s in scored])
             scored = [s for s in scored if s.id in live]

@@ -61,6 +61,7 @@ class Handlers:
     fetch_notices: Handler
     schedule_notice_fetch: Task
     close_deadlines: Task
+    lapse_verifications: Task
     follow_up: Handler
     schedule_follow_ups: Task
     reconcile: Task
@@ -91,6 +92,14 @@ def scheduled_tasks(settings: Settings, handlers: Handlers) -> list[ScheduledTas
     return [
         ScheduledTask(
             "close_deadlines", settings.deadline_check_seconds, 60, handlers.close_deadlines
+        ),
+        # Verifications lapse by the day; a profile read already treats one past its last day
+        # as lapsed, this marks it and re-ranks its supplier.
+        ScheduledTask(
+            "lapse_verifications",
+            settings.deadline_check_seconds,
+            60,
+            handlers.lapse_verifications,
         ),
         ScheduledTask("reconcile", settings.reconcile_seconds, 300, handlers.reconcile),
         ScheduledTask(

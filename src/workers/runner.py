@@ -61,6 +61,7 @@ class Worker:
             fetch_notices=self.fetcher.run,
             schedule_notice_fetch=self.fetcher.ensure_scheduled,
             close_deadlines=housekeeping.close_deadlines,
+            lapse_verifications=lambda pool: housekeeping.lapse_verifications(pool, settings),
             follow_up=self.follow_ups.run,
             schedule_follow_ups=self.follow_ups.schedule,
             reconcile=lambda pool: housekeeping.reconcile(pool, self.ranker),

@@ -150,10 +150,14 @@ async def test_query_text_applies_the_rule(client, url: str) -> None:
 
 @pytest.mark.parametrize("reason", ["\x00", "nej\u202e", "\x1b[1m"], ids=ascii)
 def test_an_answers_reason_refuses_nul_and_controls(reason: str) -> None:
-    body = msgspec.json.encode({"interest": "not_interested", "reason": reason})
+    body = msgspec.json.encode(
+        {"interest": "not_interested", "reason_code": "other", "reason": reason}
+    )
     with pytest.raises(msgspec.ValidationError, match=r"\$\.reason"):
         msgspec.json.decode(body, type=Answer)
-    fine = msgspec.json.encode({"interest": "not_interested", "reason": "Rad ett\nrad två"})
+    fine = msgspec.json.encode(
+        {"interest": "not_interested", "reason_code": "other", "reason": "Rad ett\nrad två"}
+    )
     assert msgspec.json.decode(fine, type=Answer).reason == "Rad ett\nrad två"
 
 

@@ -111,7 +111,11 @@ async def test_answers_reach_the_buyer_interested_by_name_declines_anonymously(
     other = (await client.get(other_inbox, headers=town.other_supplier.headers)).json()
     declined = await client.post(
         f"{other_inbox}/{other['items'][0]['id']}/answer",
-        json={"interest": "not_interested", "reason": "För stort uppdrag för oss."},
+        json={
+            "interest": "not_interested",
+            "reason_code": "too_large",
+            "reason": "För stort uppdrag för oss.",
+        },
         headers=town.other_supplier.headers,
     )
     assert declined.status_code == 200
@@ -127,11 +131,13 @@ async def test_answers_reach_the_buyer_interested_by_name_declines_anonymously(
     # A changed mind replaces the answer.
     await client.post(
         f"{_inbox(town)}/{told['notification']}/answer",
-        json={"interest": "not_interested"},
+        json={"interest": "not_interested", "reason_code": "too_large"},
         headers=town.supplier.headers,
     )
     after = (await client.get(f"{API}/needs/{told['need']}/interest", headers=town.admin)).json()
     assert after["interested"] == [] and after["not_interested"] == 2
+    assert after["declines_by_reason"]["too_large"] == 2
+    assert after["suggest_lots"] is True
 
 
 async def test_a_digest_answer_names_its_need(

@@ -190,7 +190,7 @@ async def test_an_asf_on_a_phone_sees_a_new_need_arrive_and_answers_it(
         timeout=30_000,
     )
     card = phone.get_by_test_id("notification").filter(has_text="Städning av förskolor i Luleå")
-    await card.get_by_label("Motivering (valfri)").fill("Vi finns redan i Luleå.")
+    await card.get_by_label("Motivering (krävs vid ”Annat”)").fill("Vi finns redan i Luleå.")
     await card.get_by_role("button", name="Intresserade", exact=True).click()
     await phone.get_by_test_id("answered").first.wait_for()
     await _check(phone, "inbox-answered-phone")
