@@ -34,8 +34,15 @@ from asfmatch.api.suppliers import SupplierController
 from asfmatch.api.verifications import VerificationController
 from asfmatch.api.webhooks import WebhookController
 from asfmatch.services.match_index import IndexKeeper
-from asfmatch.storage.cache import MatchCache, RateLimiter, RedisGate, create_redis
+from asfmatch.storage.cache import (
+    MatchCache,
+    NeedsListCache,
+    RateLimiter,
+    RedisGate,
+    create_redis,
+)
 from asfmatch.storage.db import create_pool
+from asfmatch.storage.list_versions import ListVersions
 from asfmatch.storage.servers import running_servers
 from asfmatch.storage.settings import Settings
 from asfmatch.storage.stream_hub import StreamHub
@@ -52,16 +59,28 @@ def create_app(settings: Settings) -> Litestar:
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         async with running_servers(settings) as servers:
             pool = await create_pool(servers.database_url, settings, light_reset=True)
-            client = create_redis(servers.redis_url, settings)
+            versions: ListVersions | None = None
+
+            def new_redis_connection() -> None:
+                if versions is not None:
+                    versions.distrust()
+
+            client = create_redis(servers.redis_url, settings, new_redis_connection)
             gate = RedisGate(client, settings)
             hub = StreamHub(servers.database_url, pool)
+            cache = MatchCache(gate)
+            needs_list = NeedsListCache(gate)
+            versions = ListVersions(cache, needs_list, hub)
             await hub.start()
+            versions.start()
             app.state["resources"] = AppResources(
                 settings=settings,
                 servers=servers,
                 pool=pool,
                 redis=gate,
-                cache=MatchCache(gate),
+                cache=cache,
+                needs_list=needs_list,
+                lists=versions,
                 limiter=RateLimiter(gate),
                 streams=hub,
                 principals=Principals(hub),
@@ -70,6 +89,7 @@ def create_app(settings: Settings) -> Litestar:
             try:
                 yield
             finally:
+                await versions.stop()
                 await hub.stop()
                 await client.aclose()
                 await pool.close()

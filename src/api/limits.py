@@ -14,7 +14,14 @@ from litestar.types import ASGIApp, HTTPResponseStartEvent, Message, Receive, Sc
 
 from asfmatch.api.client_address import Network, client_address, parse_networks
 from asfmatch.api.errors import PROBLEM_JSON, Problem
-from asfmatch.api.state import PREFETCHED, PRINCIPAL, Prefetched, resources
+from asfmatch.api.state import (
+    PREFETCHED,
+    PREFETCHED_NEEDS,
+    PRINCIPAL,
+    Prefetched,
+    PrefetchedNeeds,
+    resources,
+)
 from asfmatch.storage.cache import RateLimitResult
 
 _BODY_METHODS = {b"POST", b"PUT", b"PATCH"}
@@ -113,16 +120,35 @@ class RequestLimits(ASGIMiddleware):
             )
             limits.append((bucket, settings.rate_limit_per_organisation))
         # Both limits in one Redis round trip; past the address limit the caller's is not counted.
-        # A match list's cache entry comes along in the same call (api/matches.py checks its
-        # version against PostgreSQL before serving it).
+        # A match list's cache entry (or the needs list's counter and page) comes along in the
+        # same call, with Redis's clock: api/matches.py and api/needs.py serve them when
+        # storage.list_versions trusts them.
         wanted = _cached_list(scope) if token is not None else None
-        counted, fetched = await limiter.hit_all(
-            limits, None if wanted is None else app.cache.key(*wanted)
-        )
+        listing = _needs_list_query(scope) if token is None else None
+        prefetch: list[str] = []
         if wanted is not None:
-            scope.setdefault("state", {})[PREFETCHED] = Prefetched(
-                owner=wanted[0], owner_id=wanted[1], entry=fetched
-            )
+            prefetch.append(app.cache.key(*wanted))
+        elif listing is not None:
+            prefetch += [app.needs_list.counter_key, app.needs_list.entry_key(listing)]
+        generation = app.lists.generation
+        counted, fetched = await limiter.hit_all(limits, prefetch)
+        if fetched is not None:
+            app.lists.observe(fetched.stamp, generation)
+            state = scope.setdefault("state", {})
+            if wanted is not None:
+                state[PREFETCHED] = Prefetched(
+                    owner=wanted[0],
+                    owner_id=wanted[1],
+                    entry=fetched.values[0],
+                    stamp=fetched.stamp,
+                )
+            elif listing is not None:
+                state[PREFETCHED_NEEDS] = PrefetchedNeeds(
+                    query_string=listing,
+                    counter=fetched.values[0],
+                    entry=fetched.values[1],
+                    stamp=fetched.stamp,
+                )
         result = counted[0]
         if len(counted) > 1:
             by_caller = counted[1]
@@ -158,6 +184,16 @@ def _cached_list(scope: Scope) -> tuple[str, int] | None:
         return None
     found = _LIST_PATH.fullmatch(str(scope.get("path", "")))
     return None if found is None else (_OWNER[found.group(1)], int(found.group(2)))
+
+
+def _needs_list_query(scope: Scope) -> bytes | None:
+    """The query string of an anonymous GET of the needs list, the cached public read."""
+    if scope.get("method") != "GET" or str(scope.get("path", "")) not in _NEEDS_LIST_PATHS:
+        return None
+    return bytes(scope.get("query_string", b""))
+
+
+_NEEDS_LIST_PATHS = {"/api/v1/needs", "/api/v1/needs/"}
 
 
 def _has_body(headers: dict[bytes, bytes]) -> bool:

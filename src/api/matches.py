@@ -11,7 +11,7 @@ from litestar.openapi import ResponseSpec
 
 from asfmatch.api.guards import requires_key
 from asfmatch.api.schemas import PathId
-from asfmatch.api.state import PREFETCHED, Caller, Prefetched, Reader, resources
+from asfmatch.api.state import PREFETCHED, Caller, Prefetched, pooled, resources
 from asfmatch.services import matches as service
 from asfmatch.services.matches import NeedMatches, SupplierMatches
 
@@ -20,16 +20,17 @@ def _json(body: bytes) -> Response[bytes]:
     return Response(body, media_type="application/json")
 
 
-def _prefetched(request: Request[Any, Any, Any], owner: str, owner_id: int) -> bytes | None:
+def _prefetched(request: Request[Any, Any, Any], owner: str, owner_id: int) -> Prefetched | None:
     """The cache entry api.limits.RequestLimits fetched for this list, if it did."""
     found: Prefetched | None = request.state.get(PREFETCHED)
     if found is None or (found.owner, found.owner_id) != (owner, owner_id):
         return None
-    return found.entry or b""
+    return found
 
 
 class MatchController(Controller):
-    """/api/v1/needs/{id}/matches and /api/v1/suppliers/{id}/matches"""
+    """/api/v1/needs/{id}/matches and /api/v1/suppliers/{id}/matches. A cached list the
+    process trusts (storage/list_versions.py) is answered without a PostgreSQL connection."""
 
     path = "/api/v1"
     guards = [requires_key]
@@ -45,14 +46,22 @@ class MatchController(Controller):
         self,
         request: Request[Any, Any, Any],
         state: State,
-        reader: Reader,
         principal: Caller,
         need_id: PathId,
     ) -> Response[bytes]:
         app = resources(state)
+        found = _prefetched(request, "need", need_id)
+        if found is not None:
+            cached = service.cached_need_matches(app.lists, principal, need_id, found.entry)
+            if cached is not None:
+                return _json(cached)
+        fetched = None if found is None else (found.entry, found.stamp)
         size = app.settings.match_list_size
-        entry = _prefetched(request, "need", need_id)
-        return _json(await service.need_matches(reader, app.cache, size, principal, need_id, entry))
+        async with pooled(app) as reader:
+            body = await service.need_matches(
+                reader, app.cache, size, principal, need_id, fetched, app.lists.trusted_since
+            )
+        return _json(body)
 
     @get(
         "/suppliers/{supplier_id:int}/matches",
@@ -63,13 +72,19 @@ class MatchController(Controller):
         self,
         request: Request[Any, Any, Any],
         state: State,
-        reader: Reader,
         principal: Caller,
         supplier_id: PathId,
     ) -> Response[bytes]:
         app = resources(state)
+        found = _prefetched(request, "supplier", supplier_id)
+        if found is not None:
+            cached = service.cached_supplier_matches(app.lists, principal, supplier_id, found.entry)
+            if cached is not None:
+                return _json(cached)
+        fetched = None if found is None else (found.entry, found.stamp)
         size = app.settings.match_list_size
-        entry = _prefetched(request, "supplier", supplier_id)
-        return _json(
-            await service.supplier_matches(reader, app.cache, size, principal, supplier_id, entry)
-        )
+        async with pooled(app) as reader:
+            body = await service.supplier_matches(
+                reader, app.cache, size, principal, supplier_id, fetched, app.lists.trusted_since
+            )
+        return _json(body)

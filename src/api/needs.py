@@ -2,18 +2,38 @@
 
 from __future__ import annotations
 
-from litestar import Controller, get, patch, post
+from typing import Any
+
+from litestar import Controller, Request, Response, get, patch, post
+from litestar.datastructures import State
+from litestar.openapi import ResponseSpec
 from litestar.params import FromQuery, JSONBody
+from litestar.serialization import encode_json
 
 from asfmatch.api.guards import requires_key
 from asfmatch.api.schemas import CodeFilter, PageNumber, PageSize, PathId, QueryId, SearchText
-from asfmatch.api.state import Caller, Db, Reader
+from asfmatch.api.state import (
+    PREFETCHED_NEEDS,
+    Caller,
+    Db,
+    PrefetchedNeeds,
+    Reader,
+    pooled,
+    resources,
+)
 from asfmatch.services import joint_bids as joint_bids_service
 from asfmatch.services import needs as service
 from asfmatch.services.joint_bids import NeedJointBids
 from asfmatch.services.needs import NeedCreate, NeedQuery, NeedSource, NeedStatus, NeedUpdate
 from asfmatch.storage.needs import Need
 from asfmatch.storage.paging import Page
+
+# Pages of the public needs list kept in Redis per query string.
+_CACHED_PAGES = 3
+
+
+def _json(body: bytes) -> Response[bytes]:
+    return Response(body, media_type="application/json")
 
 
 class NeedController(Controller):
@@ -31,10 +51,16 @@ class NeedController(Controller):
     async def create(self, db: Db, principal: Caller, data: JSONBody[NeedCreate]) -> Need:
         return await service.create_need(db, principal, data)
 
-    @get("/", summary="List and filter needs (public; drafts only to their buyer)")
+    @get(
+        "/",
+        summary="List and filter needs (public; drafts only to their buyer)",
+        # Sent as JSON bytes (often a cached page); the schema still says what it holds.
+        responses={200: ResponseSpec(data_container=Page[Need], description="one page")},
+    )
     async def index(
         self,
-        reader: Reader,
+        request: Request[Any, Any, Any],
+        state: State,
         principal: Caller,
         lan: CodeFilter = None,
         kommun: CodeFilter = None,
@@ -47,7 +73,7 @@ class NeedController(Controller):
         q: SearchText = None,
         page: PageNumber = 1,
         page_size: PageSize = 20,
-    ) -> Page[Need]:
+    ) -> Response[bytes]:
         query = NeedQuery(
             lan=lan,
             kommun=kommun,
@@ -59,7 +85,23 @@ class NeedController(Controller):
             buyer_id=buyer_id,
             q=q,
         )
-        return await service.list_needs(reader, principal, query, page, page_size)
+        app = resources(state)
+        # The first pages of anonymous listings without free text are cached: the same for
+        # every caller, and few enough to stay in Redis (api.limits fetched the page).
+        found: PrefetchedNeeds | None = request.state.get(PREFETCHED_NEEDS)
+        cacheable = principal is None and q is None and page <= _CACHED_PAGES and found is not None
+        if cacheable and found is not None:
+            cached = app.needs_list.parse(found.counter, found.entry)
+            if cached is not None and app.lists.trusts_needs_list(cached[0], cached[1]):
+                return _json(cached[2])
+        async with pooled(app) as reader:
+            listing = await service.list_needs(reader, principal, query, page, page_size)
+        body = encode_json(listing)
+        if cacheable and found is not None:
+            # Without a counter yet (a new or emptied Redis) this only starts one.
+            counter = found.counter or b"0"
+            await app.needs_list.put(found.query_string, counter, found.stamp, body)
+        return _json(body)
 
     @get("/{need_id:int}", summary="One need (public unless it is a draft)")
     async def read(self, reader: Reader, principal: Caller, need_id: PathId) -> Need:

@@ -17,8 +17,9 @@ from litestar.di import NamedDependency
 from asfmatch.api.errors import unauthorized
 from asfmatch.api.principals import Principals
 from asfmatch.services.match_index import IndexKeeper
-from asfmatch.storage.cache import MatchCache, RateLimiter, RedisGate
+from asfmatch.storage.cache import MatchCache, NeedsListCache, RateLimiter, RedisGate
 from asfmatch.storage.db import CONNECTION_LOST, Connection
+from asfmatch.storage.list_versions import ListVersions
 from asfmatch.storage.organisations import Principal
 from asfmatch.storage.servers import Servers
 from asfmatch.storage.settings import Settings
@@ -34,6 +35,10 @@ class AppResources:
     pool: asyncpg.Pool
     redis: RedisGate
     cache: MatchCache
+    # The public needs list's first pages.
+    needs_list: NeedsListCache
+    # Which cached entries may be served without PostgreSQL (fences them in Redis too).
+    lists: ListVersions
     limiter: RateLimiter
     # Wakes this process's live streams (one LISTEN connection for all of them).
     streams: StreamHub
@@ -49,17 +54,30 @@ log = logging.getLogger(__name__)
 # authenticated, in the request's state.
 PRINCIPAL = "principal"
 # Where api.limits.RequestLimits leaves a match list's cache entry it fetched along with the
-# rate-limit counts.
+# rate-limit counts, and the needs list's counter and page.
 PREFETCHED = "prefetched_list"
+PREFETCHED_NEEDS = "prefetched_needs"
 
 
 @dataclass(frozen=True)
 class Prefetched:
-    """A match list's cache entry as fetched (None: none stored, or Redis unavailable)."""
+    """A match list's cache entry as fetched (None: none stored) and Redis's clock (µs) then."""
 
     owner: str
     owner_id: int
     entry: bytes | None
+    stamp: int
+
+
+@dataclass(frozen=True)
+class PrefetchedNeeds:
+    """The needs-list counter and this query string's page as fetched (None: not stored), and
+    Redis's clock (µs) then."""
+
+    query_string: bytes
+    counter: bytes | None
+    entry: bytes | None
+    stamp: int
 
 
 # Handler parameters that Litestar fills from the dependencies of the same name.

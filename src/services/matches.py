@@ -11,14 +11,18 @@ from asfmatch.matching.explanation import Explanation
 from asfmatch.services.access import owns, require
 from asfmatch.services.errors import Forbidden, NotFound
 from asfmatch.storage import matches
-from asfmatch.storage.cache import MatchCache
+from asfmatch.storage.cache import CachedList, MatchCache, parse_list_entry
 from asfmatch.storage.db import Connection
+from asfmatch.storage.list_versions import ListVersions
 from asfmatch.storage.matches import MatchOwner, StoredMatch
 from asfmatch.storage.organisations import Principal
 from asfmatch.storage.suppliers import supplier_of_organisation
 
 # "failed": the latest ranking job gave up after its last attempt (see `asfmatch jobs`).
 MatchStatus = Literal["pending", "ready", "failed"]
+# A list's cache entry (None: none stored) and Redis's clock (µs) when it was fetched (None:
+# Redis unavailable).
+Fetched = tuple[bytes | None, int | None]
 
 
 class SupplierMatch(msgspec.Struct, frozen=True, kw_only=True):
@@ -104,16 +108,20 @@ async def need_matches(
     size: int,
     principal: Principal | None,
     need_id: int,
-    prefetched: bytes | None = None,
+    prefetched: Fetched | None = None,
+    refresh_before: int | None = None,
 ) -> bytes:
     """A need's list as JSON: whole for its buyer and admins; a matched supplier sees only its
     own row (that it was matched and why, not who else was). `prefetched`: the list's cache
-    entry if the caller already fetched it (MatchCache.key), so no second Redis call is made."""
+    entry and Redis's clock if the caller already fetched them (MatchCache.key), so no second
+    Redis call is made; `refresh_before`: the Redis clock since which the caller's process
+    trusts entries (storage.list_versions), so a current entry stamped earlier is stamped
+    anew."""
     caller = require(principal, "admin", "buyer", "supplier")
     owner = await matches.need_owner(db, need_id)
     if owner is None or (owner.status == "draft" and not owns(caller, owner)):
         raise NotFound("need", need_id)
-    body = await _list_body(db, cache, size, owner, "need", prefetched)
+    body = await _list_body(db, cache, size, owner, "need", prefetched, refresh_before)
     if caller.role == "supplier":
         own = await _supplier_id_of(db, caller)
         full = _need_list.decode(body)
@@ -132,7 +140,8 @@ async def supplier_matches(
     size: int,
     principal: Principal | None,
     supplier_id: int,
-    prefetched: bytes | None = None,
+    prefetched: Fetched | None = None,
+    refresh_before: int | None = None,
 ) -> bytes:
     """A supplier's list of open needs as JSON, for the supplier itself and admins
     (`prefetched` as for need_matches)."""
@@ -142,7 +151,7 @@ async def supplier_matches(
         raise NotFound("supplier", supplier_id)
     if not owns(caller, owner):
         raise Forbidden("only the supplier itself and admins see its matches")
-    return await _list_body(db, cache, size, owner, "supplier", prefetched)
+    return await _list_body(db, cache, size, owner, "supplier", prefetched, refresh_before)
 
 
 def _render_need_list(owner_id: int, status: MatchStatus, rows: list[StoredMatch]) -> bytes:
@@ -169,27 +178,83 @@ async def _list_body(
     size: int,
     owner: MatchOwner,
     side: Literal["need", "supplier"],
-    prefetched: bytes | None,
+    prefetched: Fetched | None,
+    refresh_before: int | None,
 ) -> bytes:
-    """A list as JSON: "pending" straight from PostgreSQL while its job is open, otherwise the
-    cached body for the owner's current version, filled from PostgreSQL on a miss. The owner
-    was read with its ranking state in one statement (storage.matches.need_owner)."""
+    """A list as JSON: the cached body for the owner's current version, else read from
+    PostgreSQL and cached with who may read it. The owner was read with its ranking state in
+    one statement (storage.matches.need_owner); "pending" and "failed" are versions of the list
+    like any other (sql/013_list_versions.sql moves the version when a job opens or ends)."""
     load, render = _SIDES[side]
-    if owner.ranking_open:
-        return render(owner.id, "pending", await load(db, owner.id, size))
-    if owner.ranking_failed:
-        # Not cached: requeueing the job (`asfmatch jobs requeue`) must show at once.
-        return render(owner.id, "failed", await load(db, owner.id, size))
-    cached = (
-        await cache.get(side, owner.id, owner.match_version)
-        if prefetched is None
-        else cache.body_at(prefetched, owner.match_version)
-    )
+    entry, stamp = await cache.fetch(side, owner.id) if prefetched is None else prefetched
+    cached = cache.body_at(entry, owner.match_version)
     if cached is not None:
         return cached
-    body = render(owner.id, "ready", await load(db, owner.id, size))
-    await cache.put(side, owner.id, owner.match_version, body)
+    status: MatchStatus = (
+        "pending" if owner.ranking_open else "failed" if owner.ranking_failed else "ready"
+    )
+    body = render(owner.id, status, await load(db, owner.id, size))
+    if stamp is not None:
+        await _put(cache, side, owner, body, stamp)
     return body
+
+
+async def _put(cache: MatchCache, side: str, owner: MatchOwner, body: bytes, stamp: int) -> None:
+    await cache.put(
+        side,
+        owner.id,
+        owner.match_version,
+        body,
+        stamp=stamp,
+        owner_organisation_id=owner.owner_organisation_id,
+        status=owner.status,
+    )
+
+
+def cached_need_matches(
+    versions: ListVersions, principal: Principal | None, need_id: int, entry: bytes | None
+) -> bytes | None:
+    """A need's list from its prefetched cache entry, with no PostgreSQL query, when
+    `versions` trusts the entry; None to read PostgreSQL (a miss, an untrusted entry, or a
+    supplier caller, whose own profile must be looked up). Access is checked against the owner
+    and status cached with the list, as need_matches checks them."""
+    caller = require(principal, "admin", "buyer", "supplier")
+    found = parse_list_entry(entry)
+    if (
+        found is None
+        or caller.role == "supplier"
+        or not versions.trusts("need", need_id, found.version, found.stamp)
+    ):
+        return None
+    owner = _cached_owner(need_id, found)
+    if owner.status == "draft" and not owns(caller, owner):
+        raise NotFound("need", need_id)
+    if not owns(caller, owner):
+        raise Forbidden("only the need's buyer and the suppliers matched to it see its matches")
+    return found.body
+
+
+def cached_supplier_matches(
+    versions: ListVersions, principal: Principal | None, supplier_id: int, entry: bytes | None
+) -> bytes | None:
+    """A supplier's list from its prefetched cache entry when `versions` trusts it (as
+    cached_need_matches); None to read PostgreSQL."""
+    caller = require(principal, "admin", "buyer", "supplier")
+    found = parse_list_entry(entry)
+    if found is None or not versions.trusts("supplier", supplier_id, found.version, found.stamp):
+        return None
+    if not owns(caller, _cached_owner(supplier_id, found)):
+        raise Forbidden("only the supplier itself and admins see its matches")
+    return found.body
+
+
+def _cached_owner(owner_id: int, found: CachedList) -> MatchOwner:
+    return MatchOwner(
+        id=owner_id,
+        owner_organisation_id=found.owner_organisation_id,
+        match_version=found.version,
+        status=found.status,
+    )
 
 
 async def _supplier_id_of(db: Connection, caller: Principal) -> int | None:

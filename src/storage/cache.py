@@ -4,10 +4,11 @@ source of truth, so every call is bounded by a short timeout and a failure reads
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import time
-from collections.abc import Awaitable, Sequence
-from typing import TypeVar
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, TypeVar
 
 import msgspec
 import redis.asyncio as aioredis
@@ -26,14 +27,29 @@ T = TypeVar("T")
 _COOL_OFF_SECONDS = 2.0
 
 
-def create_redis(url: str, settings: Settings) -> aioredis.Redis:
-    """A client that gives up after `settings.redis_timeout` and never retries on its own."""
+def create_redis(
+    url: str, settings: Settings, on_new_connection: Callable[[], None] | None = None
+) -> aioredis.Redis:
+    """A client that gives up after `settings.redis_timeout` and never retries on its own.
+    `on_new_connection` is called whenever it opens a connection: a restarted or failed-over
+    Redis is only ever reached through a new one (storage/list_versions.py distrusts what was
+    cached before)."""
+    options: dict[str, Any] = {}
+    if on_new_connection is not None:
+        announce = on_new_connection
+
+        async def connected(connection: Any) -> None:
+            await connection.on_connect()
+            announce()
+
+        options["redis_connect_func"] = connected
     return aioredis.Redis.from_url(
         url,
         socket_timeout=settings.redis_timeout,
         socket_connect_timeout=settings.redis_timeout,
         retry=Retry(NoBackoff(), 0),
         health_check_interval=0,
+        **options,
     )
 
 
@@ -72,11 +88,54 @@ class RedisGate:
             return False
 
 
+# A cache fill is refused when the PostgreSQL read it carries began longer ago than this
+# (microseconds): fences (tombstones) live for the entries' whole TTL, so a fill can never land
+# after the fence that should have stopped it expired.
+FILL_WINDOW_MICROSECONDS = 5_000_000
+# The version a fence takes for a need or supplier that was deleted: above any real one.
+GONE = 2**53 - 1
+
+
+class CachedList(msgspec.Struct, frozen=True):
+    """A match list's cache entry: the list version it was rendered at, when (Redis clock, µs)
+    the PostgreSQL read behind it began, who may read it, and the JSON body."""
+
+    version: int
+    stamp: int
+    owner_organisation_id: int | None
+    status: str
+    body: bytes
+
+
+def parse_list_entry(entry: bytes | None) -> CachedList | None:
+    """The entry as stored by MatchCache.put; None for a fence, a miss or anything else."""
+    if not entry:
+        return None
+    header, newline, body = entry.partition(b"\n")
+    parts = header.split(b" ")
+    if not newline or not body or len(parts) != 4:
+        return None
+    version, stamp, owner, status = parts
+    if not (version.isdigit() and stamp.isdigit()):
+        return None
+    return CachedList(
+        version=int(version),
+        stamp=int(stamp),
+        owner_organisation_id=None if owner == b"-" else int(owner),
+        status=status.decode(),
+        body=body,
+    )
+
+
 class MatchCache:
-    """Ready match lists, one entry per owner holding the list's version and its JSON body. A
-    committed write bumps the version in PostgreSQL, and a body is served only when its version
-    equals the one the reader has just read there, so a reader can never be served a list older
-    than the data it reads the version from. An entry is only ever replaced by a newer version.
+    """Ready match lists, one entry per owner holding the list's version and its JSON body,
+    plus who may read it (the owner's organisation and status) and when the read behind it
+    began. Writers' commits announce each new version (sql/013_list_versions.sql) and every API
+    process writes it into Redis as a fence (storage/list_versions.py); an entry is only ever
+    replaced by one of an equal or newer version, so a slow reader cannot put back a list a
+    fence already superseded. A reader that has just read the version in PostgreSQL may serve
+    a body of exactly that version (`body_at`); one that has not may serve an entry only while
+    storage.list_versions.ListVersions trusts it.
 
     The entry is small enough to fetch on speculation: api.limits.RequestLimits reads it in the
     same Redis call that counts the rate limits (RateLimiter.hit_all's `prefetch`)."""
@@ -85,6 +144,7 @@ class MatchCache:
         self.gate = gate
         self.ttl = ttl_seconds
         self._put = gate.client.register_script(_PUT_NEWER)
+        self._fetch = gate.client.register_script(_FETCH)
 
     def key(self, owner: str, owner_id: int) -> str:
         """`owner` is "need" or "supplier"."""
@@ -93,42 +153,74 @@ class MatchCache:
     @staticmethod
     def body_at(entry: bytes | None, version: int) -> bytes | None:
         """The body of a fetched `entry` if it holds exactly `version`, else None."""
-        if entry is None:
-            return None
-        stored, _, body = entry.partition(b"\n")
-        return body if stored == str(version).encode() else None
+        found = parse_list_entry(entry)
+        return found.body if found is not None and found.version == version else None
 
-    async def get(self, owner: str, owner_id: int, version: int) -> bytes | None:
-        """The cached JSON body at `version`, or None on a miss or when Redis is unavailable."""
-        value = await self.gate.run(self.gate.client.get(self.key(owner, owner_id)), None)
-        return self.body_at(value if isinstance(value, bytes) else None, version)
+    async def fetch(self, owner: str, owner_id: int) -> tuple[bytes | None, int | None]:
+        """The list's entry and Redis's clock (µs) in one call; (None, None) when Redis is
+        unavailable."""
+        reply = await self.gate.run(self._fetch(keys=[self.key(owner, owner_id)]), None)
+        if reply is None:
+            return None, None
+        entry = reply[0] if isinstance(reply[0], bytes) else None
+        return entry, int(reply[1])
 
-    async def put(self, owner: str, owner_id: int, version: int, body: bytes) -> None:
-        """Store a ready list unless a newer version is stored; a failure only costs the next
+    async def put(
+        self,
+        owner: str,
+        owner_id: int,
+        version: int,
+        body: bytes,
+        *,
+        stamp: int,
+        owner_organisation_id: int | None,
+        status: str,
+    ) -> None:
+        """Store a list read from PostgreSQL at `version` by a read that began at `stamp` (Redis
+        clock), unless a newer version (or fence) is stored; a failure only costs the next
         reader a database query."""
+        meta = f"{'-' if owner_organisation_id is None else owner_organisation_id} {status}"
         await self.gate.run(
-            self._put(keys=[self.key(owner, owner_id)], args=[version, body, self.ttl]), None
+            self._put(
+                keys=[self.key(owner, owner_id)],
+                args=[version, stamp, meta, body, FILL_WINDOW_MICROSECONDS, self.ttl],
+            ),
+            None,
         )
 
 
-# Replace an entry ("<version>\n<body>") only with a newer or equal version: a slow reader
-# that read an older version must not overwrite a newer list another reader stored.
-_PUT_NEWER = """
+_NOW = "local now = redis.call('TIME')\n" + (
+    "local t = tonumber(now[1]) * 1000000 + tonumber(now[2])\n"
+)
+
+_FETCH = _NOW + "return {redis.call('GET', KEYS[1]), string.format('%.0f', t)}"
+
+# Replace an entry ("<version> <stamp> <owner> <status>\n<body>") only with a newer or equal
+# version, and only from a read that began within the fill window.
+_PUT_NEWER = (
+    _NOW
+    + """
+if t - tonumber(ARGV[2]) > tonumber(ARGV[5]) then return 0 end
 local current = redis.call('GET', KEYS[1])
 if current then
-    local stored = tonumber(string.match(current, '^(%d+)\\n'))
+    local stored = tonumber(string.match(current, '^(%d+) '))
     if stored and stored > tonumber(ARGV[1]) then return 0 end
 end
-redis.call('SET', KEYS[1], ARGV[1] .. '\\n' .. ARGV[2], 'EX', ARGV[3])
+redis.call('SET', KEYS[1], ARGV[1] .. ' ' .. ARGV[2] .. ' ' .. ARGV[3] .. '\\n' .. ARGV[4],
+           'EX', ARGV[6])
 return 1
 """
+)
 
 
 # INCR each rate key in turn (a new window's key gets its expiry) and stop after the first one
 # past its limit: every limit of a request in one call, the later ones uncounted once an
-# earlier one refuses. KEYS: the rate keys, then optionally one key to GET along (a cache entry
-# the request will likely want). ARGV: expiry, number of rate keys, their limits.
-_COUNT = """
+# earlier one refuses. KEYS: the rate keys, then any keys to GET along (cache entries the
+# request will likely want). ARGV: expiry, number of rate keys, their limits. Also returns
+# Redis's clock (µs), which a cache fill carries as the moment its PostgreSQL read began.
+_COUNT = (
+    _NOW
+    + """
 local rates = tonumber(ARGV[2])
 local counts = {}
 for i = 1, rates do
@@ -137,10 +229,11 @@ for i = 1, rates do
     counts[i] = used
     if used > tonumber(ARGV[2 + i]) then break end
 end
-local fetched = false
-if #KEYS > rates then fetched = redis.call('GET', KEYS[rates + 1]) end
-return {counts, fetched}
+local fetched = {}
+for i = rates + 1, #KEYS do fetched[i - rates] = redis.call('GET', KEYS[i]) end
+return {counts, fetched, string.format('%.0f', t)}
 """
+)
 
 
 class RateLimitResult(msgspec.Struct, frozen=True):
@@ -169,24 +262,35 @@ class RateLimiter:
         return (await self.hit_all([(identity, limit)]))[0][0]
 
     async def hit_all(
-        self, limits: Sequence[tuple[str, int]], prefetch: str | None = None
-    ) -> tuple[list[RateLimitResult], bytes | None]:
-        """Count one request against each (identity, limit) in turn, and GET the key `prefetch`
-        along, all in one Redis round trip (a Lua script); locally, fetching nothing, while
-        Redis is unavailable. Limits after the first one that refuses are not counted, and not
-        returned."""
+        self, limits: Sequence[tuple[str, int]], prefetch: Sequence[str] = ()
+    ) -> tuple[list[RateLimitResult], Prefetch | None]:
+        """Count one request against each (identity, limit) in turn, and GET the keys
+        `prefetch` along with Redis's clock, all in one Redis round trip (a Lua script);
+        locally, fetching nothing (None), while Redis is unavailable. Limits after the first one
+        that refuses are not counted, and not returned."""
         now = time.time()
         window_number = int(now // self.window)
         reset = max(1, int(self.window - now % self.window))
         keys = [f"{self.gate.prefix}ratelimit:{identity}:{window_number}" for identity, _ in limits]
         reply = await self.gate.run(
             self._count(
-                keys=keys if prefetch is None else [*keys, prefetch],
+                keys=[*keys, *prefetch],
                 args=[self.window + 1, len(keys), *(limit for _, limit in limits)],
             ),
             None,
         )
-        shared, fetched = (None, None) if reply is None else (reply[0], reply[1])
+        shared = None if reply is None else reply[0]
+        fetched = (
+            None
+            if reply is None
+            else Prefetch(
+                values=[
+                    value if isinstance(value, bytes) else None
+                    for value in (list(reply[1]) + [None] * len(prefetch))[: len(prefetch)]
+                ],
+                stamp=int(reply[2]),
+            )
+        )
         results: list[RateLimitResult] = []
         for position, (identity, limit) in enumerate(limits):
             if shared is None:
@@ -205,4 +309,70 @@ class RateLimiter:
                     reset_seconds=reset,
                 )
             )
-        return results, fetched if isinstance(fetched, bytes) else None
+        return results, fetched
+
+
+class Prefetch(msgspec.Struct, frozen=True):
+    """Keys fetched along with a rate-limit count (None: not stored) and Redis's clock (µs)
+    at that moment."""
+
+    values: list[bytes | None]
+    stamp: int
+
+
+class NeedsListCache:
+    """The public needs list's first pages, one entry per query string, each stamped with the
+    value of one needs-list counter that every committed need write moves (announced by
+    sql/013_list_versions.sql, written by storage/list_versions.py). An entry is served only
+    while its counter value is the current one."""
+
+    def __init__(self, gate: RedisGate, ttl_seconds: int = 600) -> None:
+        self.gate = gate
+        self.ttl = ttl_seconds
+        self.counter_key = f"{gate.prefix}needs-list:version"
+        self._put = gate.client.register_script(_PUT_LISTING)
+
+    def entry_key(self, query_string: bytes) -> str:
+        """The key of one query string's page."""
+        return f"{self.gate.prefix}needs-list:page:{hashlib.sha256(query_string).hexdigest()[:32]}"
+
+    @staticmethod
+    def parse(counter: bytes | None, entry: bytes | None) -> tuple[int, int, bytes] | None:
+        """(counter value, stamp, body) of an entry rendered at the current `counter`, else
+        None."""
+        if counter is None or not entry:
+            return None
+        header, newline, body = entry.partition(b"\n")
+        version, _, stamp = header.partition(b" ")
+        if not newline or version != counter or not stamp.isdigit() or not version.isdigit():
+            return None
+        return int(version), int(stamp), body
+
+    async def put(self, query_string: bytes, counter: bytes, stamp: int, body: bytes) -> None:
+        """Store a page read from PostgreSQL by a read that began at `stamp`, after the counter
+        read `counter`; dropped if the counter has moved since (a need was written)."""
+        await self.gate.run(
+            self._put(
+                keys=[self.counter_key, self.entry_key(query_string)],
+                args=[counter, stamp, body, self.ttl, FILL_WINDOW_MICROSECONDS],
+            ),
+            None,
+        )
+
+
+# KEYS: the counter, the entry. ARGV: the counter as read before the page, the read's stamp,
+# the body, ttl, fill window. A missing counter (a new or emptied Redis) is started at the
+# clock's µs, above any value an earlier counter reached, and nothing is stored this time.
+_PUT_LISTING = (
+    _NOW
+    + """
+local counter = redis.call('GET', KEYS[1])
+if not counter then
+    redis.call('SET', KEYS[1], string.format('%.0f', t), 'NX')
+    return 0
+end
+if counter ~= ARGV[1] or t - tonumber(ARGV[2]) > tonumber(ARGV[5]) then return 0 end
+redis.call('SET', KEYS[2], ARGV[1] .. ' ' .. ARGV[2] .. '\\n' .. ARGV[3], 'EX', ARGV[4])
+return 1
+"""
+)

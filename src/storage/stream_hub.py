@@ -22,6 +22,8 @@ from asfmatch.storage.events import CHANNEL, PAGES_CHANNEL
 
 # Revoked or deleted API keys' ids, NOTIFYed at commit by sql/008_key_revocations.sql.
 KEYS_CHANNEL = "asfmatch_keys"
+# New versions of cached lists, NOTIFYed at commit by sql/013_list_versions.sql.
+LISTS_CHANNEL = "asfmatch_lists"
 
 log = logging.getLogger(__name__)
 
@@ -80,10 +82,16 @@ class StreamHub:
         self._tasks: list[asyncio.Task[None]] = []
         self._key_revoked: list[Callable[[int], None]] = []
         self._relisten: list[Callable[[], None]] = []
+        self._lists_changed: list[Callable[[str], None]] = []
 
     def on_key_revoked(self, callback: Callable[[int], None]) -> None:
         """Call `callback(key_id)` when a key's revocation commits (heard through LISTEN)."""
         self._key_revoked.append(callback)
+
+    def on_lists_changed(self, callback: Callable[[str], None]) -> None:
+        """Call `callback(payload)` for each list version announced at commit
+        (storage/list_versions.py reads the payload)."""
+        self._lists_changed.append(callback)
 
     def on_relisten(self, callback: Callable[[], None]) -> None:
         """Call `callback()` whenever LISTEN holds again after a loss: what was sent meanwhile
@@ -178,6 +186,10 @@ class StreamHub:
             for callback in self._key_revoked:
                 callback(int(str(payload)))
 
+    def _lists_notified(self, _: Connection, __: int, ___: str, payload: object) -> None:
+        for callback in self._lists_changed:
+            callback(str(payload))
+
     async def _listen(self) -> None:
         listener: asyncpg.Connection | None = None
         try:
@@ -185,6 +197,7 @@ class StreamHub:
             await listener.add_listener(CHANNEL, self._notified)
             await listener.add_listener(PAGES_CHANNEL, self._pages_notified)
             await listener.add_listener(KEYS_CHANNEL, self._key_notified)
+            await listener.add_listener(LISTS_CHANNEL, self._lists_notified)
         except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
             if listener is not None:
                 listener.terminate()
