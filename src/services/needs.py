@@ -156,10 +156,7 @@ async def publish_need(db: Connection, buyer_id: int | None, fields: Mapping[str
     """Store a need from checked `fields` and, when open, queue it for ranking in the same
     transaction; matches, notifications and webhooks follow from that job. Posted and imported
     needs (`buyer_id` None: a notice's buyer without an account) both come through here."""
-    need = await repo.insert_need(db, buyer_id, fields)
-    if need.status == "open":
-        await jobs.enqueue(db, jobs.RANK_NEED, need.id)
-    return need
+    return await repo.insert_need(db, buyer_id, fields, rank_job=jobs.RANK_NEED)
 
 
 async def list_needs(

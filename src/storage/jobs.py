@@ -56,6 +56,19 @@ async def enqueue(
     )
 
 
+def enqueue_for_rows(kind: str, rows: str, condition: str = "true") -> str:
+    """An INSERT that queues a `kind` job for each row (its `id`) of `rows`, a CTE of the
+    caller's statement, where `condition` holds: the write and its job in one statement. Only
+    for rows the statement creates, which can have no queued job to absorb it (`enqueue`). The
+    kind is a module constant, never input."""
+    if kind not in (RANK_NEED, RANK_SUPPLIER):
+        raise ValueError(kind)
+    return (
+        f"INSERT INTO jobs (kind, entity_id) SELECT '{kind}', {rows}.id FROM {rows} "
+        f"WHERE {condition} RETURNING id"
+    )
+
+
 async def claim(
     connection: Connection, worker_id: str, lease_seconds: float, kinds: list[str]
 ) -> Job | None:

@@ -11,6 +11,7 @@ import msgspec
 
 from asfmatch.matching.model import Need as RankedNeedInput
 from asfmatch.storage.db import Connection
+from asfmatch.storage.jobs import enqueue_for_rows
 from asfmatch.storage.paging import Page, Query, contains_pattern
 
 NEED_COLUMNS = (
@@ -133,18 +134,29 @@ def _need(row: asyncpg.Record) -> Need:
 
 
 async def insert_need(
-    connection: Connection, buyer_id: int | None, fields: Mapping[str, object]
+    connection: Connection,
+    buyer_id: int | None,
+    fields: Mapping[str, object],
+    *,
+    rank_job: str | None = None,
 ) -> Need:
     """Create a need of `buyer_id` (None: a notice's buyer without an account) from `fields`
-    (NEED_COLUMNS, and NOTICE_COLUMNS for imported needs)."""
+    (NEED_COLUMNS, and NOTICE_COLUMNS for imported needs). With `rank_job`, an open need's
+    ranking job is queued by the same statement (one round trip, no re-read)."""
     columns = [column for column in _WRITABLE if column in fields]
     placeholders = ", ".join(f"${i}" for i in range(2, len(columns) + 2))
+    open_only = "written.status = 'open'"
+    queued = (
+        ""
+        if rank_job is None
+        else f", queued AS ({enqueue_for_rows(rank_job, 'written', open_only)})"
+    )
     row = await connection.fetchrow(
         f"""
         WITH written AS (
             INSERT INTO needs (buyer_id, {", ".join(columns)}) VALUES ($1, {placeholders})
             RETURNING *
-        )
+        ){queued}
         {_RETURNING}
         """,
         buyer_id,

@@ -1,0 +1,49 @@
+"""Posting a need is one statement: the row, its buyer's name and, when open, its ranking job
+(POST /api/v1/needs then costs one round trip inside its transaction, and nothing is re-read)."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import asyncpg
+
+from asfmatch.services.needs import publish_need
+from testkit import Keys
+
+
+async def _statements(db: asyncpg.Connection, call: Any) -> tuple[Any, list[str]]:
+    seen: list[str] = []
+
+    def log(record: Any) -> None:
+        seen.append(record.query)
+
+    db.add_query_logger(log)
+    try:
+        result = await call
+        await asyncio.sleep(0.05)  # asyncpg calls loggers soon after, not during
+        return result, seen
+    finally:
+        db.remove_query_logger(log)
+
+
+async def test_an_open_need_and_its_ranking_job_are_written_by_one_statement(
+    db: asyncpg.Connection, keys: Keys
+) -> None:
+    buyer, _ = await keys.make("buyer", "Luleå kommun")
+    fields = {"title": "Snöröjning", "description": "", "cpv_codes": [], "kommun": "2580"}
+    need, statements = await _statements(db, publish_need(db, buyer, fields))
+    assert len(statements) == 1
+    assert need.buyer_name == "Luleå kommun" and need.status == "open"
+    jobs = await db.fetch("SELECT kind, state FROM jobs WHERE entity_id = $1", need.id)
+    assert [(job["kind"], job["state"]) for job in jobs] == [("rank_need", "queued")]
+    # The queued job makes the list "pending": a new version of it (sql/013_list_versions.sql).
+    assert await db.fetchval("SELECT match_version FROM needs WHERE id = $1", need.id) == 1
+
+
+async def test_a_draft_is_written_without_a_ranking_job(db: asyncpg.Connection, keys: Keys) -> None:
+    buyer, _ = await keys.make("buyer")
+    fields = {"title": "Utkast", "description": "", "cpv_codes": [], "kommun": "2580"}
+    draft = await publish_need(db, buyer, {**fields, "status": "draft"})
+    assert draft.status == "draft"
+    assert await db.fetchval("SELECT count(*) FROM jobs WHERE entity_id = $1", draft.id) == 0
