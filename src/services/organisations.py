@@ -88,10 +88,7 @@ async def list_organisations(
 ) -> Page[Organisation]:
     """Every organisation, for admins."""
     require(principal, "admin")
-    items, total = await repo.list_organisations(
-        db, kind=kind, limit=page_size, offset=(page - 1) * page_size
-    )
-    return Page(items=items, page=page, page_size=page_size, total=total)
+    return await repo.list_organisations(db, kind=kind, page=page, page_size=page_size)
 
 
 async def managed_organisation(

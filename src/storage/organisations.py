@@ -11,6 +11,7 @@ import asyncpg
 import msgspec
 
 from asfmatch.storage.db import Connection
+from asfmatch.storage.paging import Page, Query
 
 OrganisationKind = Literal["buyer", "supplier", "admin"]
 
@@ -103,27 +104,21 @@ async def find_organisation(connection: Connection, org_number: str) -> Organisa
 
 
 async def list_organisations(
-    connection: Connection, *, kind: OrganisationKind | None, limit: int, offset: int
-) -> tuple[list[Organisation], int]:
-    """One page of organisations, optionally of one kind, and the total count."""
-    rows = await connection.fetch(
-        f"""
-        SELECT {_ORG_COLUMNS}, count(*) OVER () AS total FROM organisations
-        WHERE $1::text IS NULL OR kind = $1 ORDER BY id LIMIT $2 OFFSET $3
-        """,
-        kind,
-        limit,
-        offset,
+    connection: Connection, *, kind: OrganisationKind | None, page: int, page_size: int
+) -> Page[Organisation]:
+    """One page of organisations, optionally of one kind, with the bounded count of
+    storage/paging.py (at most 1,000 counted), in one statement."""
+    query = Query()
+    if kind is not None:
+        query.where(f"kind = {query.arg(kind)}")
+    return await query.page(
+        connection,
+        f"SELECT {_ORG_COLUMNS} FROM organisations",
+        "id",
+        lambda row: Organisation(**{k: v for k, v in row.items() if k != "total"}),
+        page=page,
+        page_size=page_size,
     )
-    total = rows[0]["total"] if rows else await _count_organisations(connection, kind)
-    return [Organisation(**{k: v for k, v in row.items() if k != "total"}) for row in rows], total
-
-
-async def _count_organisations(connection: Connection, kind: str | None) -> int:
-    count: int = await connection.fetchval(
-        "SELECT count(*) FROM organisations WHERE $1::text IS NULL OR kind = $1", kind
-    )
-    return count
 
 
 async def update_organisation(

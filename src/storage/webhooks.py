@@ -14,7 +14,7 @@ from standardwebhooks.webhooks import Webhook
 
 from asfmatch.storage import jobs
 from asfmatch.storage.db import Connection
-from asfmatch.storage.paging import Page
+from asfmatch.storage.paging import Page, Query
 from asfmatch.storage.settings import Settings
 
 DELIVERY_JOB = "webhook_delivery"
@@ -397,24 +397,19 @@ async def disable_endpoint(connection: Connection, endpoint_id: int, reason: str
 async def list_attempts(
     connection: Connection, endpoint_id: int, *, page: int, page_size: int
 ) -> Page[Attempt]:
-    """An endpoint's delivery log, newest first."""
-    rows = await connection.fetch(
+    """An endpoint's delivery log, newest first, with the bounded count of storage/paging.py
+    (at most 1,000 counted), in one statement."""
+    query = Query()
+    query.where(f"a.endpoint_id = {query.arg(endpoint_id)}")
+    return await query.page(
+        connection,
         """
         SELECT a.id, m.webhook_id, m.event_type, a.attempt, a.attempted_at, a.status_code,
                a.outcome, a.error, a.response_body, a.duration_ms, a.next_attempt_at
         FROM webhook_attempts a JOIN webhook_messages m ON m.id = a.message_id
-        WHERE a.endpoint_id = $1 ORDER BY a.id DESC LIMIT $2 OFFSET $3
         """,
-        endpoint_id,
-        page_size,
-        (page - 1) * page_size,
-    )
-    total = await connection.fetchval(
-        "SELECT count(*) FROM webhook_attempts WHERE endpoint_id = $1", endpoint_id
-    )
-    return Page(
-        items=[Attempt(**dict(row)) for row in rows],
+        "id DESC",
+        lambda row: Attempt(**{k: v for k, v in row.items() if k != "total"}),
         page=page,
         page_size=page_size,
-        total=int(total),
     )
