@@ -11,7 +11,7 @@ from api_testkit import API, World, assert_problem, need_body, new_org_number, s
 
 from asfmatch.services.errors import Conflict, FieldError, Invalid
 from asfmatch.services.suppliers import SupplierCreate, create_supplier
-from asfmatch.storage import jobs as jobs_module
+from asfmatch.storage import needs as needs_module
 from asfmatch.storage import suppliers as suppliers_module
 from asfmatch.storage.db import connect
 from asfmatch.storage.organisations import Principal
@@ -167,16 +167,17 @@ async def test_a_rejected_patch_changes_nothing_and_queues_nothing(client, world
 
 
 async def test_a_request_failing_after_its_writes_is_rolled_back(client, keys, db, monkeypatch):
-    """The need row is inserted, its job queued, then the request fails: one transaction, so
-    neither survives."""
+    """The need row is inserted, its job queued (one statement), then the request fails: one
+    transaction, so neither survives."""
     _, buyer = await keys.make("buyer")
-    enqueue = jobs_module.enqueue
+    insert_need = needs_module.insert_need
 
-    async def enqueue_then_fail(connection, *args, **kwargs):
-        await enqueue(connection, *args, **kwargs)
+    async def insert_then_fail(connection, *args, **kwargs):
+        await insert_need(connection, *args, **kwargs)
+        assert await connection.fetchval("SELECT count(*) FROM jobs") == 1
         raise Invalid([FieldError("kommun", "injected failure after the writes")])
 
-    monkeypatch.setattr(jobs_module, "enqueue", enqueue_then_fail)
+    monkeypatch.setattr(needs_module, "insert_need", insert_then_fail)
     response = await client.post(f"{API}/needs", json=need_body(), headers=buyer)
     assert_problem(response, 422, "kommun")
     assert await db.fetchval("SELECT count(*) FROM needs") == 0
@@ -185,13 +186,13 @@ async def test_a_request_failing_after_its_writes_is_rolled_back(client, keys, d
 
 async def test_a_crash_after_the_writes_is_a_500_and_rolled_back(client, keys, db, monkeypatch):
     _, buyer = await keys.make("buyer")
-    enqueue = jobs_module.enqueue
+    insert_need = needs_module.insert_need
 
-    async def enqueue_then_crash(connection, *args, **kwargs):
-        await enqueue(connection, *args, **kwargs)
+    async def insert_then_crash(connection, *args, **kwargs):
+        await insert_need(connection, *args, **kwargs)
         raise RuntimeError("injected crash")
 
-    monkeypatch.setattr(jobs_module, "enqueue", enqueue_then_crash)
+    monkeypatch.setattr(needs_module, "insert_need", insert_then_crash)
     response = await client.post(f"{API}/needs", json=need_body(), headers=buyer)
     body = assert_problem(response, 500)
     assert "injected" not in response.text  # nothing internal leaks
