@@ -147,14 +147,12 @@ async def create_supplier(
         )
     await organisations_repo.update_organisation(db, organisation.id, {"name": fields["name"]})
     try:
-        supplier = await repo.insert_supplier(db, organisation.id, fields)
+        return await repo.insert_supplier(db, organisation.id, fields, rank_job=jobs.RANK_SUPPLIER)
     except ProfileExists:
         # A concurrent request created it between our check and our insert.
         raise Conflict(
             f"organisation {organisation.org_number} already has a profile", "org_number"
         ) from None
-    await jobs.enqueue(db, jobs.RANK_SUPPLIER, supplier.id)
-    return supplier
 
 
 async def update_supplier(

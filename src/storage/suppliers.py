@@ -12,6 +12,7 @@ import msgspec
 
 from asfmatch.matching.model import SupplierProfile
 from asfmatch.storage.db import Connection
+from asfmatch.storage.jobs import enqueue_for_rows
 from asfmatch.storage.matches import lock_supplier_side
 from asfmatch.storage.paging import Page, Query, contains_pattern
 
@@ -194,18 +195,24 @@ def _supplier(row: asyncpg.Record) -> Supplier:
 
 
 async def insert_supplier(
-    connection: Connection, organisation_id: int, fields: Mapping[str, object]
+    connection: Connection,
+    organisation_id: int,
+    fields: Mapping[str, object],
+    *,
+    rank_job: str | None = None,
 ) -> Supplier:
-    """Create the profile of a supplier organisation from `fields` (PROFILE_COLUMNS)."""
+    """Create the profile of a supplier organisation from `fields` (PROFILE_COLUMNS). With
+    `rank_job`, its ranking job is queued by the same statement (one round trip, no re-read)."""
     columns = [column for column in PROFILE_COLUMNS if column in fields]
     placeholders = ", ".join(f"${i}" for i in range(2, len(columns) + 2))
+    queued = "" if rank_job is None else f", queued AS ({enqueue_for_rows(rank_job, 'written')})"
     # ON CONFLICT instead of catching the violation: no savepoint round trips around it.
     row = await connection.fetchrow(
         f"""
         WITH written AS (
             INSERT INTO supplier_profiles (organisation_id, {", ".join(columns)})
             VALUES ($1, {placeholders}) ON CONFLICT (organisation_id) DO NOTHING RETURNING *
-        )
+        ){queued}
         {_RETURNING}
         """,
         organisation_id,

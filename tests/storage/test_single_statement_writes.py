@@ -1,5 +1,6 @@
 """Posting a need is one statement: the row, its buyer's name and, when open, its ranking job
-(POST /api/v1/needs then costs one round trip inside its transaction, and nothing is re-read)."""
+(POST /api/v1/needs then costs one round trip inside its transaction, and nothing is re-read);
+so is a new supplier profile with its ranking job."""
 
 from __future__ import annotations
 
@@ -7,8 +8,11 @@ import asyncio
 from typing import Any
 
 import asyncpg
+import pytest
 
 from asfmatch.services.needs import publish_need
+from asfmatch.storage.jobs import RANK_SUPPLIER
+from asfmatch.storage.suppliers import ProfileExists, insert_supplier
 from testkit import Keys
 
 
@@ -47,3 +51,27 @@ async def test_a_draft_is_written_without_a_ranking_job(db: asyncpg.Connection, 
     draft = await publish_need(db, buyer, {**fields, "status": "draft"})
     assert draft.status == "draft"
     assert await db.fetchval("SELECT count(*) FROM jobs WHERE entity_id = $1", draft.id) == 0
+
+
+async def test_a_new_supplier_profile_and_its_ranking_job_are_written_by_one_statement(
+    db: asyncpg.Connection, keys: Keys
+) -> None:
+    organisation, _ = await keys.make("supplier", "Städkooperativet Trean")
+    fields = {
+        "legal_form": "ekonomisk_forening",
+        "description": "Städning av kontor.",
+        "cpv_codes": ["90910000"],
+        "service_area": ["2580"],
+        "employees": 5,
+        "target_group_share": 0.5,
+    }
+    supplier, statements = await _statements(
+        db, insert_supplier(db, organisation, fields, rank_job=RANK_SUPPLIER)
+    )
+    assert len(statements) == 1 and supplier.organisation_id == organisation
+    jobs = await db.fetch("SELECT kind FROM jobs WHERE entity_id = $1", supplier.id)
+    assert [job["kind"] for job in jobs] == ["rank_supplier"]
+    # A second profile for the organisation is refused and queues nothing.
+    with pytest.raises(ProfileExists):
+        await insert_supplier(db, organisation, fields, rank_job=RANK_SUPPLIER)
+    assert await db.fetchval("SELECT count(*) FROM jobs") == 1
