@@ -50,11 +50,11 @@ def _draft(form: FormState) -> PotentialDraft | None:
 
 def _what(t: Translator, value: int | None, places: int) -> str:
     if value is not None and places > 0:
-        return t("advice.what.both", value=t.sek(value), places=places)
+        return t("advice.what.both", value=t.sek(value), places=t.count(places))
     if value is not None:
         return t.sek(value)
     if places > 0:
-        return t("advice.what.places", places=places)
+        return t("advice.what.places", places=t.count(places))
     return t("advice.what.contract")
 
 
@@ -65,7 +65,8 @@ def reason_text(reason: Reason, t: Translator) -> str:
         if name.endswith("_sek"):
             params[name.removesuffix("_sek")] = t.sek(value)
         else:
-            params[name] = t.number(value)
+            # Written as numbers are, and choosing the singular or plural words beside it.
+            params[name] = t.count(value)
     params["what"] = _what(t, reason.params.get("value_sek"), reason.params.get("places", 0))
     params["lot_what"] = _what(
         t, reason.params.get("lot_value_sek"), reason.params.get("lot_places", 0)

@@ -212,7 +212,7 @@ def test_the_reasons_carry_the_numbers_they_speak_of() -> None:
     )
     first, lots = advice.reasons[0], advice.reasons[1]
     assert first.params == {"carriers": 0, "min": 3, "places": 0, "value_sek": 3_000_000}
-    assert "Only 0 relevant ASFs" in first.text and "3 000 000 SEK" in first.text
+    assert "No relevant ASF meeting" in first.text and "3 000 000 SEK" in first.text
     assert lots.params["lot_value_sek"] == 1_000_000
     assert "Split into 3 lots of 1 000 000 SEK" in lots.text
 
