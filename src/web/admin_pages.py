@@ -107,11 +107,13 @@ async def make_signin_link(
 
 
 @post("/admin/aterstall-demo", name="web:demo_reset", include_in_schema=False)
-async def reset_demo(request: Request[Any, Any, Any], visitor: VisitorDep, db: Db) -> Template:
-    """Remove what the audience posted since the demo data was loaded."""
+async def reset_demo(
+    request: Request[Any, Any, Any], visitor: VisitorDep, db: Db, state: State
+) -> Template:
+    """Remove what the audience did since the demo data was loaded."""
     principal = _admin(visitor)
     await checked_form(request, visitor)
-    removed = await demo_service.reset_demo(db, principal)
+    removed = await demo_service.reset_demo(db, principal, resources(state).settings)
     return await _admin_page(visitor, db, reset=removed)
 
 
