@@ -120,6 +120,15 @@ def _ceil_div(total: int, parts: int) -> int:
     return -(-total // parts)
 
 
+def split_evenly(total: int, parts: int) -> list[int]:
+    """`total` in `parts` whole shares that differ by at most one and add up to it, larger
+    first: each is at most the advised lot size (the ceiling of total / parts)."""
+    if parts < 1:
+        raise ValueError("parts must be at least 1")
+    base, extra = divmod(total, parts)
+    return [base + 1 if index < extra else base for index in range(parts)]
+
+
 def can_carry(candidate: Candidate, value_sek: int | None, places: int) -> bool:
     """True when the supplier's stated capacity covers a contract of `value_sek` (None: any)
     and `places` training places."""

@@ -44,8 +44,10 @@ class _MessageFormatter(string.Formatter):
     and shows only the chosen form (which may name `{n}` itself)."""
 
     def format_field(self, value: object, format_spec: str) -> str:
-        if "|" in format_spec and isinstance(value, int | float):
-            return plural_form(int(value), format_spec.split("|"))
+        if "|" in format_spec:
+            # Anything but a number (a slip in a caller) reads as plural rather than failing.
+            count = int(value) if isinstance(value, int | float) else -1
+            return plural_form(count, format_spec.split("|"))
         return str(super().format_field(value, format_spec))
 
 

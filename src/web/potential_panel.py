@@ -7,6 +7,7 @@ from typing import Any
 
 from litestar import Request, post
 from litestar.datastructures import State
+from litestar.params import FromQuery
 from litestar.response import Template
 
 from asfmatch.api.state import Db, resources
@@ -86,9 +87,14 @@ def _place_name(report: PotentialReport) -> str:
 
 @post("/behov/potential", name="web:need_potential", include_in_schema=False)
 async def need_potential(
-    request: Request[Any, Any, Any], visitor: VisitorDep, db: Db, state: State
+    request: Request[Any, Any, Any],
+    visitor: VisitorDep,
+    db: Db,
+    state: State,
+    ny: FromQuery[bool] = False,
 ) -> Template:
-    """The panel for the draft in the posted form (CSRF checked like every form)."""
+    """The panel for the draft in the posted form (CSRF checked like every form); on a new
+    need (`ny`) with buttons that post it as advised."""
     visitor.require("buyer")
     form = FormState(await checked_form(request, visitor))
     draft = _draft(form)
@@ -105,6 +111,8 @@ async def need_potential(
         place=_place_name(report),
         lines=advice_lines(report.advice, visitor.t),
         named=report.suppliers[:NAMED],
+        new_need=ny,
+        draft_reserved=draft.reserved,
     )
 
 

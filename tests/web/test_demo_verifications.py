@@ -16,8 +16,9 @@ from typing import Any
 import asyncpg
 import msgspec
 from litestar.testing import AsyncTestClient
-from web_testkit import drain
+from web_testkit import drain, key_for, sign_in
 
+from asfmatch.api.app import create_app
 from asfmatch.demo import DEMO_ADMIN_ORG, demo_data
 from asfmatch.importing import ImportResult
 from asfmatch.services import demo as demo_service
@@ -25,6 +26,7 @@ from asfmatch.services.organisations import ensure_organisation
 from asfmatch.storage.organisations import Principal
 from asfmatch.storage.settings import Settings
 from asfmatch.storage.suppliers import get_supplier, swedish_today
+from testkit import Keys
 
 API = "/api/v1"
 SUPPORT_BODY = "Coompanion Norrbotten"
@@ -255,3 +257,25 @@ async def test_asfmatch_demo_reset_on_the_command_line_resets_it_all(
     assert done.returncode == 0, done.stdout + done.stderr
     assert "removed 1 need(s)" in done.stdout
     await _assert_loaded_state(db, demo_world, ids)
+
+
+async def test_outside_the_demo_the_admin_page_offers_no_reset_and_refuses_one(
+    settings: Settings, db: asyncpg.Connection, demo_world: ImportResult
+) -> None:
+    admin_id, _ = await Keys(db).make("admin", "Skoopi")
+    await _seed(db)
+    for demo_mode in (False, True):
+        running = msgspec.structs.replace(settings, demo_mode=demo_mode)
+        async with AsyncTestClient(app=create_app(running)) as client:
+            csrf = await sign_in(client, await key_for(db, admin_id))
+            page = await client.get("/admin")
+            assert ('data-testid="reset-demo"' in page.text) is demo_mode
+            reset = await client.post("/admin/aterstall-demo", data={"_csrf": csrf})
+            assert reset.status_code == (200 if demo_mode else 404), reset.text
+            if not demo_mode:
+                # Nothing was touched: a real deployment keeps its verifications.
+                assert await db.fetchval("SELECT count(*) FROM supplier_verifications") == 6
+                assert await db.fetchval("SELECT max(id) FROM supplier_verifications") == 6
+            else:
+                assert 'data-testid="reset-done"' in reset.text
+                assert await db.fetchval("SELECT min(id) FROM supplier_verifications") > 6

@@ -35,8 +35,9 @@ def test_a_count_shows_as_the_language_writes_numbers_and_picks_its_form() -> No
         "bara 1",
         "bara 1\u00a0000 st",
     ]
-    # Plain ints (templates pass them) choose forms too.
+    # Plain ints (templates pass them) choose forms too; a text never breaks the page.
     assert english("test.count", n=1) == "1 ASF"
+    assert english("test.count", n="some") == "some ASFs"
 
 
 CASES = {
