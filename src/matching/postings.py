@@ -22,6 +22,8 @@ from asfmatch.matching.tfidf import SparseVector
 FloatArray = npt.NDArray[np.float64]
 SlotArray = npt.NDArray[np.int64]
 RowArray = npt.NDArray[np.int32]
+# Local rows in a segment's postings: uint16 in segments of up to 65,536 documents, else int32.
+LocalRows = npt.NDArray[np.uint16] | npt.NDArray[np.int32]
 
 # Similarity by shared significant prefix length 0..8, as in matching.cpv.relation_of.
 _ANCESTOR = np.array([ANCESTOR_SIMILARITY.get(n, 0.0) for n in range(8)] + [1.0])
@@ -92,10 +94,15 @@ class Gathered:
 
     __slots__ = ("indptr", "rows", "values")
 
-    def __init__(self, indptr: RowArray, rows: RowArray, values: npt.NDArray[np.float32]) -> None:
+    def __init__(self, indptr: RowArray, rows: LocalRows, values: npt.NDArray[np.float32]) -> None:
         self.indptr = indptr
         self.rows = rows
         self.values = values
+
+
+# Local rows of a segment up to this size are stored in two bytes instead of four: postings
+# are most of the index's memory, and all but the largest partitions are this small.
+_SHORT_ROWS = 1 << 16
 
 
 class Segment:
@@ -104,25 +111,29 @@ class Segment:
     __slots__ = (
         "doc_set",
         "has_codes",
+        "indptr",
         "n_codes",
         "pair_code",
         "pair_doc",
+        "rows",
         "set_code",
         "set_first",
         "slots",
-        "text",
+        "values",
     )
 
     def __init__(
         self,
         slots: SlotArray,
-        text: sparse.csc_matrix,
+        text: tuple[RowArray, LocalRows, npt.NDArray[np.float32]],
         pair_doc: RowArray,
         pair_code: RowArray,
         code_sets: tuple[RowArray, RowArray, RowArray],
     ) -> None:
         self.slots = slots
-        self.text = text
+        # The text postings by feature (CSC): feature f's documents are rows[indptr[f]:
+        # indptr[f + 1]] (local rows, ascending) with their values.
+        self.indptr, self.rows, self.values = text
         # (document, code) pairs in document then code order, so per-document sums of pair
         # scores add up in the same order as the pure cpv_score() does.
         self.pair_doc = pair_doc
@@ -146,6 +157,9 @@ class Segment:
         """Index documents given their global slots, text rows and normalised CPV codes."""
         text = sparse.csc_matrix(rows)
         text.sort_indices()
+        local_rows: LocalRows = (
+            text.indices.astype(np.uint16) if slots.size <= _SHORT_ROWS else text.indices
+        )
         pair_doc = [doc for doc, doc_codes in enumerate(codes) for _ in doc_codes]
         pair_code = [table.id_of(code) for doc_codes in codes for code in doc_codes]
         numbers: dict[tuple[str, ...], int] = {}
@@ -159,7 +173,8 @@ class Segment:
         set_first = np.cumsum([0, *widths[:-1]]) if widths else np.zeros(0)
         return cls(
             slots,
-            text,
+            # int32 throughout, as the gather kernel reads the values' bits as int32 indices.
+            (text.indptr.astype(np.int32, copy=False), local_rows, text.data),
             np.asarray(pair_doc, dtype=np.int32),
             np.asarray(pair_code, dtype=np.int32),
             (
@@ -174,29 +189,36 @@ class Segment:
         """Number of documents."""
         return int(self.slots.size)
 
+    def text_matrix(self) -> sparse.csc_matrix:
+        """The postings as a (documents × features) CSC matrix; for baselines and checks."""
+        shape = (self.size, self.indptr.size - 1)
+        return sparse.csc_matrix((self.values, self.rows.astype(np.int32), self.indptr), shape)
+
     def gather(self, query: SparseVector) -> Gathered:
         """The query's posting lists in this segment, end to end (a column gather)."""
-        text, cols = self.text, query.cols
-        lengths = text.indptr[cols + 1] - text.indptr[cols]
-        indptr = np.zeros(cols.size + 1, dtype=text.indptr.dtype)
-        np.cumsum(lengths, out=indptr[1:])
-        total = int(indptr[-1])
-        rows = np.empty(total, dtype=text.indices.dtype)
-        values = np.empty(total, dtype=text.data.dtype)
+        indptr, cols = self.indptr, query.cols
+        lengths = indptr[cols + 1] - indptr[cols]
+        found = np.zeros(cols.size + 1, dtype=indptr.dtype)
+        np.cumsum(lengths, out=found[1:])
+        total = int(found[-1])
+        rows = np.empty(total, dtype=self.rows.dtype)
+        values = np.empty(total, dtype=self.values.dtype)
         if _sparsetools is None:  # pragma: no cover - a future scipy may move the kernels
-            at = np.arange(total) + np.repeat(text.indptr[cols] - indptr[:-1], lengths)
-            rows[:], values[:] = text.indices[at], text.data[at]
+            at = np.arange(total) + np.repeat(indptr[cols] - found[:-1], lengths)
+            rows[:], values[:] = self.rows[at], self.values[at]
         else:
+            # The kernel copies an int32 index array and a data array of any type: the values'
+            # bits ride as the "index" and the (two-byte) rows as the "data".
             _sparsetools.csr_row_index(
                 cols.size,
-                cols.astype(text.indices.dtype),
-                text.indptr,
-                text.indices,
-                text.data,
+                cols.astype(indptr.dtype),
+                indptr,
+                self.values.view(np.int32),
+                self.rows,
+                values.view(np.int32),
                 rows,
-                values,
             )
-        return Gathered(indptr, rows, values)
+        return Gathered(found, rows, values)
 
     def text_scores(self, query: SparseVector) -> tuple[FloatArray, Gathered | None]:
         """Cosine of the query with every document, touching only the query's postings; and
@@ -214,7 +236,7 @@ class Segment:
             self.size,
             query.cols.size,
             found.indptr,
-            found.rows,
+            found.rows.astype(np.int32, copy=False),
             found.values,
             query.vals,
             scores,

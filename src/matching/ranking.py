@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from functools import lru_cache
 from typing import Any
 
 import msgspec
@@ -132,6 +133,15 @@ def _area(service_area: Sequence[str]) -> tuple[set[str], set[str]] | None:
 
 def supplier_partitions(service_area: Sequence[str]) -> tuple[str, ...]:
     """Partition keys of a supplier: "SE", or its län codes and kommuner outside those län."""
+    if isinstance(service_area, tuple):
+        # Profiles hold tuples, and many suppliers list the same area: the index keeps one
+        # tuple for them all (a million suppliers hold ~6,000 distinct areas).
+        return _supplier_partitions(service_area)
+    return _supplier_partitions(tuple(service_area))
+
+
+@lru_cache(maxsize=1 << 16)
+def _supplier_partitions(service_area: tuple[str, ...]) -> tuple[str, ...]:
     area = _area(service_area)
     return ("SE",) if area is None else tuple(sorted(area[0] | area[1]))
 

@@ -104,7 +104,7 @@ class DocumentStore:
                     count=segment.size,
                 )
             )
-            parts.append(sparse.csr_matrix(segment.text)[own])
+            parts.append(sparse.csr_matrix(segment.text_matrix())[own])
             owners.append(segment.slots[own])
         if not parts:
             return sparse.csr_matrix((self.main_count, self.width), dtype=np.float32)

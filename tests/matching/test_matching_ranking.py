@@ -490,3 +490,18 @@ def test_empty_index_ranks_nothing_and_takes_upserts() -> None:
     assert [r.supplier_id for r in ranked] == [1]
     assert ranked[0].explanation.cpv[0].relation == "exact"
     assert built.needs_refit() is False
+
+
+def test_rankings_are_the_same_with_four_byte_local_rows(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Segments of more than 65,536 documents keep their postings' rows in int32, the others in
+    # uint16; a small threshold sends every segment of this corpus down the int32 path.
+    suppliers, needs = random_corpus(4)
+    short = MatchIndex.build(suppliers, needs, labels())
+    monkeypatch.setattr("asfmatch.matching.postings._SHORT_ROWS", 1)
+    wide = MatchIndex.build(suppliers, needs, labels())
+    assert any(seg.rows.dtype.itemsize == 4 for seg in wide._suppliers.main.values())
+    assert all(seg.rows.dtype.itemsize == 2 for seg in short._suppliers.main.values())
+    for n in needs:
+        assert wide.rank_suppliers(n, limit=100) == short.rank_suppliers(n, limit=100)
+    for s in suppliers:
+        assert wide.rank_needs(s, limit=100) == short.rank_needs(s, limit=100)
