@@ -505,3 +505,24 @@ def test_rankings_are_the_same_with_four_byte_local_rows(monkeypatch: pytest.Mon
         assert wide.rank_suppliers(n, limit=100) == short.rank_suppliers(n, limit=100)
     for s in suppliers:
         assert wide.rank_needs(s, limit=100) == short.rank_needs(s, limit=100)
+
+
+def test_supplier_of_several_kommuner_is_indexed_once_and_found_only_from_them() -> None:
+    several = supplier(1, "Städning av kontor", service_area=("0180", "0114", "0181"))
+    whole_lan = supplier(2, "Städning av kontor", service_area=("01",))
+    other = supplier(3, "Städning av kontor", service_area=("0182", "0183"))
+    built = MatchIndex.build([several, whole_lan, other], [], labels())
+    # One copy of each supplier's postings: the län's shared segment holds all three.
+    assert sum(seg.size for seg in built._suppliers.main.values()) == 3
+    for kommun in ("0180", "0114", "0181"):
+        ranked = built.rank_suppliers(need(900, "Städning kontor", kommun=kommun))
+        assert [r.supplier_id for r in ranked] == [1, 2]
+    assert [r.supplier_id for r in built.rank_suppliers(need(901, "Städning", kommun="0182"))] == [
+        2,
+        3,
+    ]
+    assert [r.supplier_id for r in built.rank_suppliers(need(902, "Städning", kommun="0186"))] == [
+        2
+    ]
+    whole = need(903, "Städning", kommun="0100", whole_lan=True)
+    assert sorted(r.supplier_id for r in built.rank_suppliers(whole)) == [1, 2, 3]
