@@ -99,10 +99,12 @@ def _markdown(title: str, draft: PotentialDraft, report: PotentialReport) -> str
         f"### {title}",
         "",
         f"Draft: {place}, CPV {', '.join(draft.cpv_codes)}, value "
-        f"{_sek(draft.estimated_value_sek)}, {draft.training_places} training places"
+        f"{_sek(draft.estimated_value_sek)}, {draft.training_places} training "
+        f"{'place' if draft.training_places == 1 else 'places'}"
         f"{', marked reserved' if draft.reserved else ''}.",
         "",
-        f"- serving the place: **{report.serving}** active ASFs; relevant (score ≥ "
+        f"- serving the place: **{report.serving}** active "
+        f"{'ASF' if report.serving == 1 else 'ASFs'}; relevant (score ≥ "
         f"{report.min_score}): **{report.relevant}**; meeting the 30 % rule: "
         f"**{report.meet_share}**; of those able to carry the whole draft: "
         f"**{capacities.can_carry_whole}**",

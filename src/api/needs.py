@@ -11,8 +11,16 @@ from asfmatch.api.state import Caller, Db, Reader
 from asfmatch.services import joint_bids as joint_bids_service
 from asfmatch.services import needs as service
 from asfmatch.services.joint_bids import NeedJointBids
-from asfmatch.services.needs import NeedCreate, NeedQuery, NeedSource, NeedStatus, NeedUpdate
-from asfmatch.storage.needs import Need
+from asfmatch.services.needs import (
+    NeedCreate,
+    NeedLots,
+    NeedLotsCreate,
+    NeedQuery,
+    NeedSource,
+    NeedStatus,
+    NeedUpdate,
+)
+from asfmatch.storage.needs import LotRef, Need
 from asfmatch.storage.paging import Page
 
 
@@ -30,6 +38,17 @@ class NeedController(Controller):
     )
     async def create(self, db: Db, principal: Caller, data: JSONBody[NeedCreate]) -> Need:
         return await service.create_need(db, principal, data)
+
+    @post(
+        "/lots",
+        guards=[requires_key],
+        status_code=201,
+        summary="Post a need split into lots, each lot a need of one procedure (all or none)",
+    )
+    async def create_lots(
+        self, db: Db, principal: Caller, data: JSONBody[NeedLotsCreate]
+    ) -> NeedLots:
+        return await service.create_lots(db, principal, data)
 
     @get("/", summary="List and filter needs (public; drafts only to their buyer)")
     async def index(
@@ -64,6 +83,10 @@ class NeedController(Controller):
     @get("/{need_id:int}", summary="One need (public unless it is a draft)")
     async def read(self, reader: Reader, principal: Caller, need_id: PathId) -> Need:
         return await service.read_need(reader, principal, need_id)
+
+    @get("/{need_id:int}/lots", summary="The lots of the need's procedure, the need included")
+    async def lots(self, reader: Reader, principal: Caller, need_id: PathId) -> list[LotRef]:
+        return await service.need_lots(reader, principal, need_id)
 
     @get(
         "/{need_id:int}/joint-bids",

@@ -73,9 +73,11 @@ def _access_file(data_dir: Path) -> Path:
     return data_dir / "demo-access.json"
 
 
-async def load_demo_data(database_url: str, data_dir: Path) -> DemoAccess:
-    """Import the demo data unless it is there already; return the demo's keys, reused from the
-    last run when they still work."""
+async def load_demo_data(
+    database_url: str, data_dir: Path, verification_valid_months: int = 24
+) -> DemoAccess:
+    """Import the demo data unless it is there already, and the support body's verifications
+    unless they are; return the demo's keys, reused from the last run when they still work."""
     connection = await connect(database_url)
     try:
         await migrate(connection)
@@ -89,7 +91,14 @@ async def load_demo_data(database_url: str, data_dir: Path) -> DemoAccess:
                 f"loaded demo data: {len(result.buyers)} buyers, {len(result.suppliers)} suppliers, "
                 f"{len(result.needs)} needs"
             )
+        seed = demo_service.demo_verifications()
         async with connection.transaction():
+            # A data directory from before the demo had verifications gets them too.
+            if (
+                await organisations.find_organisation(connection, seed.support_body.org_number)
+                is None
+            ):
+                await demo_service.seed_verifications(connection, verification_valid_months)
             return await _demo_access(connection, data_dir)
     finally:
         await connection.close()
@@ -138,10 +147,13 @@ async def reset_demo(settings: Settings) -> int:
                     print("asfmatch demo --reset: no demo data here", file=sys.stderr)
                     return 1
                 principal = Principal(organisation_id=admin.id, role="admin", key_id=0)
-                removed = await demo_service.reset_demo(connection, principal)
+                removed = await demo_service.reset_demo(connection, principal, settings)
         finally:
             await connection.close()
-    print(f"demo reset: removed {removed} need(s) posted since the demo data was loaded")
+    print(
+        f"demo reset: removed {removed} need(s) posted since the demo data was loaded, "
+        "and every outcome, follow-up question and verification recorded since"
+    )
     return 0
 
 
@@ -149,7 +161,9 @@ async def run_demo(settings: Settings, host: str, port: int) -> int:
     """Start (or reuse) the servers, load the demo data, then run API and worker until Ctrl-C."""
     started = time.perf_counter()
     async with running_servers(settings) as servers:
-        access = await load_demo_data(servers.database_url, settings.data_dir)
+        access = await load_demo_data(
+            servers.database_url, settings.data_dir, settings.verification_valid_months
+        )
         # On a conference laptop the webhook receivers are local, so private addresses are
         # allowed here (and only here, unless ASFMATCH_WEBHOOK_ALLOW_PRIVATE says so).
         running = msgspec.structs.replace(

@@ -109,8 +109,24 @@ def _sek(value: int) -> str:
     return f"{value:,}".replace(",", " ") + " SEK"
 
 
+def _plural(count: int, one: str, other: str, zero: str | None = None) -> str:
+    """The English words for `count` of something (one is exactly 1; `zero` when given)."""
+    if count == 0 and zero is not None:
+        return zero
+    return one if count == 1 else other
+
+
 def _ceil_div(total: int, parts: int) -> int:
     return -(-total // parts)
+
+
+def split_evenly(total: int, parts: int) -> list[int]:
+    """`total` in `parts` whole shares that differ by at most one and add up to it, larger
+    first: each is at most the advised lot size (the ceiling of total / parts)."""
+    if parts < 1:
+        raise ValueError("parts must be at least 1")
+    base, extra = divmod(total, parts)
+    return [base + 1 if index < extra else base for index in range(parts)]
 
 
 def can_carry(candidate: Candidate, value_sek: int | None, places: int) -> bool:
@@ -187,7 +203,13 @@ def advise(
             Reason(
                 code="none_relevant",
                 params={"serving": serving},
-                text=f"{serving} active ASFs serve the place, but none offers what is asked.",
+                text=f"{serving} active "
+                + _plural(
+                    serving,
+                    "ASF serves the place, but it does not offer",
+                    "ASFs serve the place, but none offers",
+                )
+                + " what is asked.",
             )
         )
     elif not eligible:
@@ -198,8 +220,13 @@ def advise(
                     "relevant": len(relevant),
                     "min_share_percent": round(RESERVED_MIN_SHARE * 100),
                 },
-                text=f"{len(relevant)} relevant ASFs serve the place, but none has the 30 % "
-                "target-group share a reserved contract requires (LOU 4 kap. 18 §).",
+                text=f"{len(relevant)} relevant "
+                + _plural(
+                    len(relevant),
+                    "ASF serves the place, but it does not have",
+                    "ASFs serve the place, but none of them has",
+                )
+                + " the 30 % target-group share a reserved contract requires (LOU 4 kap. 18 §).",
             )
         )
     if value is None:
@@ -227,8 +254,12 @@ def advise(
                 Reason(
                     code="employment_on_open_lots",
                     params={"open_lots": plan.lots - plan.reserved_lots},
-                    text=f"The {plan.lots - plan.reserved_lots} lots left open can carry an "
-                    "employment requirement (LOU 17 kap. 1 §).",
+                    text=_plural(
+                        plan.lots - plan.reserved_lots,
+                        "The lot left open",
+                        f"The {plan.lots - plan.reserved_lots} lots left open",
+                    )
+                    + " can carry an employment requirement (LOU 17 kap. 1 §).",
                 )
             )
         if terms.reserved:
@@ -241,7 +272,9 @@ def advise(
                 code="no_lot_split",
                 params={"max_lots": thresholds.max_lots, "min": thresholds.lot_min_suppliers},
                 text=f"No split into {thresholds.max_lots} lots or fewer gives each lot "
-                f"{thresholds.lot_min_suppliers} eligible ASFs able to carry it.",
+                f"{thresholds.lot_min_suppliers} eligible "
+                + _plural(thresholds.lot_min_suppliers, "ASF", "ASFs")
+                + " able to carry it.",
             ),
         )
     if terms.reserved:
@@ -276,7 +309,7 @@ def _what(value: int | None, places: int) -> str:
     if value is not None:
         parts.append(_sek(value))
     if places > 0:
-        parts.append(f"{places} training places")
+        parts.append(f"{places} " + _plural(places, "training place", "training places"))
     return " and ".join(parts) if parts else "the contract"
 
 
@@ -289,9 +322,14 @@ def _carry_whole(
     return Reason(
         code="carry_whole",
         params=params,
-        text=f"{whole} relevant ASFs meeting the 30 % rule can each carry {_what(value, places)} "
-        f"(at least {thresholds.reserve_min_suppliers} needed): reserve the contract "
-        "(LOU 4 kap. 18 §).",
+        text=f"{whole} relevant "
+        + _plural(
+            whole,
+            "ASF meeting the 30 % rule can carry",
+            "ASFs meeting the 30 % rule can each carry",
+        )
+        + f" {_what(value, places)} (at least {thresholds.reserve_min_suppliers} needed): reserve "
+        "the contract (LOU 4 kap. 18 §).",
     )
 
 
@@ -304,8 +342,13 @@ def _too_few_for_whole(
     return Reason(
         code="too_few_for_whole",
         params=params,
-        text=f"Only {whole} relevant ASFs meeting the 30 % rule can each carry "
-        f"{_what(value, places)}; reserving the whole contract needs "
+        text=_plural(
+            whole,
+            "Only 1 relevant ASF meeting the 30 % rule can carry",
+            f"Only {whole} relevant ASFs meeting the 30 % rule can each carry",
+            zero="No relevant ASF meeting the 30 % rule can carry",
+        )
+        + f" {_what(value, places)}; reserving the whole contract needs "
         f"{thresholds.reserve_min_suppliers}.",
     )
 
@@ -324,8 +367,14 @@ def _lots_reason(plan: LotPlan, thresholds: AdviceThresholds) -> Reason:
         code="lots_carriers",
         params=params,
         text=f"Split into {plan.lots} lots of {_what(plan.lot_value_sek, plan.lot_training_places)}"
-        f": {plan.carriers} eligible ASFs can each carry one (at least "
-        f"{thresholds.lot_min_suppliers} needed); reserve {plan.reserved_lots} of them.",
+        + ": "
+        + _plural(
+            plan.carriers,
+            "1 eligible ASF can carry one",
+            f"{plan.carriers} eligible ASFs can each carry one",
+        )
+        + f" (at least {thresholds.lot_min_suppliers} needed); reserve {plan.reserved_lots} of "
+        "them.",
     )
 
 
@@ -333,6 +382,12 @@ def _reserved_flag_risk(whole: int) -> Reason:
     return Reason(
         code="reserved_few_bidders",
         params={"carriers": whole},
-        text=f"The draft is marked reserved, but only {whole} eligible ASFs can carry all of it: "
-        "expect few or no tenders.",
+        text="The draft is marked reserved, but "
+        + _plural(
+            whole,
+            "only 1 eligible ASF can carry",
+            f"only {whole} eligible ASFs can carry",
+            zero="no eligible ASF can carry",
+        )
+        + " all of it: expect few or no tenders.",
     )

@@ -15,7 +15,11 @@ from asfmatch.storage.cache import MatchCache
 from asfmatch.storage.db import Connection
 from asfmatch.storage.matches import MatchOwner, StoredMatch
 from asfmatch.storage.organisations import Principal
-from asfmatch.storage.suppliers import supplier_of_organisation
+from asfmatch.storage.suppliers import (
+    VerificationStatus,
+    supplier_of_organisation,
+    verification_status,
+)
 
 # "failed": the latest ranking job gave up after its last attempt (see `asfmatch jobs`).
 MatchStatus = Literal["pending", "ready", "failed"]
@@ -30,6 +34,9 @@ class SupplierMatch(msgspec.Struct, frozen=True, kw_only=True):
     rank: int
     explanation: Explanation
     model_version: str
+    # The supplier's latest verification, as its public profile shows it (None: never
+    # verified); a change of it invalidates the cached list (storage.matches).
+    verification: VerificationStatus | None = None
 
 
 class NeedMatch(msgspec.Struct, frozen=True, kw_only=True):
@@ -70,6 +77,18 @@ def _explanation(stored: dict[str, Any]) -> Explanation:
     return msgspec.convert(stored, Explanation)
 
 
+def _verification(row: StoredMatch) -> VerificationStatus | None:
+    if row.verified_by is None or row.verified_on is None or row.valid_until is None:
+        return None
+    return verification_status(
+        row.verified_by,
+        row.verified_on,
+        row.valid_until,
+        row.lapse_reason,
+        row.verification_in_force,
+    )
+
+
 def _supplier_items(rows: list[StoredMatch]) -> list[SupplierMatch]:
     return [
         SupplierMatch(
@@ -79,6 +98,7 @@ def _supplier_items(rows: list[StoredMatch]) -> list[SupplierMatch]:
             rank=position,
             explanation=_explanation(row.explanation),
             model_version=row.model_version,
+            verification=_verification(row),
         )
         for position, row in enumerate(rows, start=1)
     ]

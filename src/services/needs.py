@@ -4,13 +4,21 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Annotated, Any, Literal
+from uuid import uuid4
 
 import msgspec
 from msgspec import Meta
 
+from asfmatch.matching.advice import split_evenly
 from asfmatch.services.access import may_write_need, require
 from asfmatch.services.approval import refuse_while_pending
-from asfmatch.services.errors import Conflict, FieldError, Forbidden, Invalid, NotFound
+from asfmatch.services.errors import (
+    Conflict,
+    FieldError,
+    Forbidden,
+    Invalid,
+    NotFound,
+)
 from asfmatch.services.fields import (
     AwareDatetime,
     Count,
@@ -27,12 +35,17 @@ from asfmatch.storage import joint_bids as joint_bids_repo
 from asfmatch.storage import needs as repo
 from asfmatch.storage import organisations as organisations_repo
 from asfmatch.storage.db import Connection
-from asfmatch.storage.needs import Need, NeedFilter
+from asfmatch.storage.needs import LotRef, Need, NeedFilter
 from asfmatch.storage.organisations import Principal
 from asfmatch.storage.paging import Page
 
 # A joint procurement names up to this many kommuner.
 KommunList = Annotated[list[KommunCode], Meta(min_length=1, max_length=50)]
+
+# A procurement split into lots names at most this many (the advice suggests at most
+# ASFMATCH_ADVICE_MAX_LOTS; a buyer may split finer on its own judgement).
+MAX_LOTS = 50
+LotCount = Annotated[int, Meta(ge=2, le=MAX_LOTS)]
 
 NeedStatus = Literal["draft", "open", "closed", "withdrawn"]
 # Where a need came from: posted here, or imported from a TED eForms notice or an OCDS release.
@@ -55,6 +68,25 @@ class NeedCreate(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     closes_at: AwareDatetime | None = None
     status: Literal["draft", "open"] = "open"
     buyer_id: Id | None = None
+
+
+class NeedLotsCreate(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """A need split into `lots` lots of one procurement, each posted as a need of its own
+    (matched, answered and awarded separately). The value and training places are shared out
+    evenly; the first `reserved_lots` lots are reserved (LOU 4 kap. 18 §), or, when it is left
+    out, every lot is reserved as `need.reserved` says. `lot_titles` names the lots."""
+
+    need: NeedCreate
+    lots: LotCount
+    reserved_lots: Annotated[int, Meta(ge=0, le=MAX_LOTS)] | None = None
+    lot_titles: Annotated[list[Name], Meta(min_length=2, max_length=MAX_LOTS)] | None = None
+
+
+class NeedLots(msgspec.Struct, kw_only=True):
+    """The lots as posted, in lot order, and the procedure they share."""
+
+    procedure_id: str
+    needs: list[Need]
 
 
 class NeedUpdate(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -135,6 +167,64 @@ def _place(check: Checker, fields: dict[str, Any], *, creating: bool) -> None:
 async def create_need(db: Connection, principal: Principal | None, body: NeedCreate) -> Need:
     """Post a need for the calling buyer (or, for an admin, for `buyer_id`); an open need is
     queued for ranking in the same transaction."""
+    buyer_id = await _posting_buyer(db, principal, body)
+    return await publish_need(db, buyer_id, _checked_fields(body))
+
+
+async def create_lots(
+    db: Connection, principal: Principal | None, body: NeedLotsCreate
+) -> NeedLots:
+    """Post a need split into lots, all or none (one transaction); each open lot is queued for
+    ranking like any need."""
+    check = Checker()
+    if body.reserved_lots is not None and body.reserved_lots > body.lots:
+        check.fail("reserved_lots", f"must be at most lots ({body.lots})")
+    if body.lot_titles is not None and len(body.lot_titles) != body.lots:
+        check.fail("lot_titles", f"must name each of the {body.lots} lots")
+    titles = [title.strip() for title in body.lot_titles or []]
+    for position, title in enumerate(titles):
+        if not title:
+            check.fail(f"lot_titles[{position}]", "must not be blank")
+    check.raise_if_failed()
+    try:
+        buyer_id = await _posting_buyer(db, principal, body.need)
+        fields = _checked_fields(body.need)
+    except Invalid as error:
+        # The need's own rules name its fields; here they sit under `need`.
+        raise Invalid([FieldError(f"need.{e.field}", e.reason) for e in error.errors]) from None
+    value: int | None = fields.get("estimated_value_sek")
+    values = None if value is None else split_evenly(value, body.lots)
+    places = split_evenly(fields.get("training_places", 0), body.lots)
+    procedure_id = f"asfmatch-{uuid4()}"
+    posted = []
+    for index in range(body.lots):
+        reserved = (
+            fields.get("reserved", False)
+            if body.reserved_lots is None
+            else index < body.reserved_lots
+        )
+        lot = {
+            **fields,
+            "title": titles[index] if titles else lot_title(fields["title"], index + 1, body.lots),
+            "estimated_value_sek": None if values is None else values[index],
+            "training_places": places[index],
+            "reserved": reserved,
+            "procedure_id": procedure_id,
+            "lot_id": f"LOT-{index + 1:04d}",
+        }
+        posted.append(await publish_need(db, buyer_id, lot))
+    return NeedLots(procedure_id=procedure_id, needs=posted)
+
+
+def lot_title(title: str, number: int, lots: int) -> str:
+    """A lot's title: the need's, shortened to leave room, and which lot of how many."""
+    suffix = f" – delkontrakt {number} av {lots}"
+    return title[: 200 - len(suffix)].rstrip() + suffix
+
+
+async def _posting_buyer(db: Connection, principal: Principal | None, body: NeedCreate) -> int:
+    """The buyer a new need is posted for: the caller's own organisation, or the one an admin
+    names; a buyer awaiting approval may only save drafts."""
     principal = require(principal, "admin", "buyer")
     if principal.role == "buyer":
         if body.buyer_id not in (None, principal.organisation_id):
@@ -149,7 +239,7 @@ async def create_need(db: Connection, principal: Principal | None, body: NeedCre
         buyer_id = buyer.id
     if body.status == "open":
         await refuse_while_pending(db, buyer_id, "status")
-    return await publish_need(db, buyer_id, _checked_fields(body))
+    return buyer_id
 
 
 async def publish_need(db: Connection, buyer_id: int | None, fields: Mapping[str, object]) -> Need:
@@ -190,6 +280,20 @@ async def read_need(db: Connection, principal: Principal | None, need_id: int) -
     if need is None or (need.status == "draft" and not may_write_need(principal, need)):
         raise NotFound("need", need_id)
     return need
+
+
+async def need_lots(db: Connection, principal: Principal | None, need_id: int) -> list[LotRef]:
+    """The lots of a need's procedure, as `lots_of`; NotFound where the need is not visible."""
+    return await lots_of(db, principal, await read_need(db, principal, need_id))
+
+
+async def lots_of(db: Connection, principal: Principal | None, need: Need) -> list[LotRef]:
+    """Every lot of the need's procedure (the need included), in lot order; drafts only to
+    those who may see them. Empty for a need that is not split into lots."""
+    if need.procedure_id is None:
+        return []
+    lots = await repo.procedure_lots(db, need.source, need.procedure_id)
+    return [lot for lot in lots if lot.status != "draft" or may_write_need(principal, need)]
 
 
 async def _owned_need(db: Connection, principal: Principal, need_id: int) -> Need:

@@ -21,7 +21,7 @@ parents) do not wait for.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 import msgspec
@@ -43,6 +43,13 @@ class StoredMatch(msgspec.Struct, frozen=True, kw_only=True):
     explanation: dict[str, Any]
     model_version: str
     computed_at: datetime
+    # A need's list only: the supplier's latest verification (storage.suppliers reads it the
+    # same way for profiles), so the buyer sees which ASFs a support body has checked.
+    verified_by: str | None = None
+    verified_on: date | None = None
+    valid_until: date | None = None
+    lapse_reason: str | None = None
+    verification_in_force: bool = False
 
 
 class MatchOwner(msgspec.Struct, frozen=True, kw_only=True):
@@ -104,10 +111,16 @@ async def matches_for_need(connection: Connection, need_id: int, limit: int) -> 
     rows = await connection.fetch(
         """
         SELECT m.need_id, m.supplier_id, o.name, m.score, m.explanation, m.model_version,
-               m.computed_at
+               m.computed_at, lv.verified_by, lv.verified_on, lv.valid_until, lv.lapse_reason,
+               coalesce(lv.id = s.verification_id, false) AS verification_in_force
         FROM matches m
         JOIN supplier_profiles s ON s.id = m.supplier_id
         JOIN organisations o ON o.id = s.organisation_id
+        LEFT JOIN LATERAL (
+            SELECT v.id, vo.name AS verified_by, v.verified_on, v.valid_until, v.lapse_reason
+            FROM supplier_verifications v JOIN organisations vo ON vo.id = v.verified_by
+            WHERE v.supplier_id = s.id ORDER BY v.id DESC LIMIT 1
+        ) lv ON true
         WHERE m.need_id = $1 ORDER BY m.score DESC, m.supplier_id LIMIT $2
         """,
         need_id,
@@ -276,6 +289,16 @@ async def forget_supplier(connection: Connection, supplier_id: int) -> list[int]
     )
     await bump_needs(connection, need_ids)
     return need_ids
+
+
+async def bump_lists_showing(connection: Connection, supplier_id: int) -> None:
+    """Invalidate the cached lists of the needs that show this supplier: something every
+    reader of those lists sees about it (its verification) changed without a re-ranking. The
+    caller holds the supplier side's locks (lock_supplier_side)."""
+    rows = await connection.fetch(
+        "SELECT need_id FROM matches WHERE supplier_id = $1 AND in_need_list", supplier_id
+    )
+    await bump_needs(connection, [row["need_id"] for row in rows])
 
 
 async def bump_needs(connection: Connection, need_ids: Sequence[int]) -> None:

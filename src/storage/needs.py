@@ -71,9 +71,12 @@ class Need(msgspec.Struct, frozen=True, kw_only=True):
     updated_at: datetime
     source: str = "asfmatch"
     buyer_org_number: str | None = None
-    # The public notice and lot this need was imported from, and a link to read it.
-    notice_id: str | None = None
+    # The procedure (a notice's, or a need posted here split into lots) and the lot within it;
+    # the lots of one procedure share procedure_id.
+    procedure_id: str | None = None
     lot_id: str | None = None
+    # The public notice this need was imported from, and a link to read it.
+    notice_id: str | None = None
     notice_url: str | None = None
     # BT-736: execution reserved to sheltered employment programmes (it also sets `reserved`).
     reserved_execution: bool = False
@@ -100,6 +103,18 @@ class Need(msgspec.Struct, frozen=True, kw_only=True):
         )
 
 
+class LotRef(msgspec.Struct, frozen=True, kw_only=True):
+    """One lot of a procedure, as its sibling lots' pages list it."""
+
+    id: int
+    lot_id: str
+    title: str
+    estimated_value_sek: int | None
+    training_places: int
+    reserved: bool
+    status: str
+
+
 class NeedFilter(msgspec.Struct, frozen=True, kw_only=True):
     """What a need listing may be narrowed by; drafts show only to their buyer or to admins."""
 
@@ -120,7 +135,7 @@ _COLUMNS = """
     SELECT n.id, n.buyer_id, coalesce(o.name, n.buyer_name) AS buyer_name, n.title,
            n.description, n.cpv_codes, n.kommun, n.kommuner, n.lan, n.whole_lan, n.estimated_value_sek,
            n.reserved, n.training_places, n.closes_at, n.status, n.created_at, n.updated_at,
-           n.source, n.buyer_org_number, n.notice_id, n.lot_id, n.notice_url,
+           n.source, n.buyer_org_number, n.procedure_id, n.lot_id, n.notice_id, n.notice_url,
            n.reserved_execution, n.social_objective, n.notice_value, n.notice_currency
 """
 _SELECT = _COLUMNS + " FROM needs n LEFT JOIN organisations o ON o.id = n.buyer_id"
@@ -152,6 +167,20 @@ async def insert_need(
     )
     assert row is not None
     return _need(row)
+
+
+async def procedure_lots(connection: Connection, source: str, procedure_id: str) -> list[LotRef]:
+    """The needs of one procedure, in lot order (needs_notice_lot is the index)."""
+    rows = await connection.fetch(
+        """
+        SELECT id, lot_id, title, estimated_value_sek, training_places, reserved, status
+        FROM needs WHERE source = $1 AND procedure_id = $2
+        ORDER BY lot_id, id
+        """,
+        source,
+        procedure_id,
+    )
+    return [LotRef(**row) for row in rows]
 
 
 async def update_need(

@@ -11,6 +11,8 @@ from asfmatch.storage.db import Connection
 
 # The job that asks one need's follow-up round (entity: the need).
 FOLLOW_UP_JOB = "outcome_follow_up"
+# E-mails a buyer its follow-up question (entity: the outcome_questions row).
+BUYER_QUESTION_EMAIL_JOB = "outcome_question_email"
 # How long after the 30-day round a late worker still asks: a question two months after the
 # deadline is noise, and the window keeps the scan to one index range.
 FOLLOW_UP_WINDOW = timedelta(days=60)
@@ -64,6 +66,19 @@ class OutcomeAnswer(msgspec.Struct, frozen=True, kw_only=True):
     supplier_id: int
     won: bool
     answered_at: datetime
+
+
+class BuyerQuestion(msgspec.Struct, frozen=True, kw_only=True):
+    """A follow-up question to a buyer, with what its e-mail says and where it goes."""
+
+    id: int
+    need_id: int
+    title: str
+    round_days: int
+    closes_at: datetime | None
+    buyer_name: str
+    contact_email: str | None
+    has_outcome: bool
 
 
 class OpenQuestion(msgspec.Struct, frozen=True, kw_only=True):
@@ -293,13 +308,14 @@ async def record_question(
     *,
     supplier_id: int | None = None,
     notification_id: int | None = None,
-) -> None:
-    """Remember who was asked in a round."""
-    await connection.execute(
+) -> int | None:
+    """Remember who was asked in a round; the question's id, None if it was asked already."""
+    question_id: int | None = await connection.fetchval(
         """
         INSERT INTO outcome_questions
             (need_id, round_days, organisation_id, supplier_id, notification_id)
         VALUES ($1, $2, $3, $4, $5) ON CONFLICT (need_id, round_days, organisation_id) DO NOTHING
+        RETURNING id
         """,
         need_id,
         round_days,
@@ -307,6 +323,24 @@ async def record_question(
         supplier_id,
         notification_id,
     )
+    return question_id
+
+
+async def buyer_question(connection: Connection, question_id: int) -> BuyerQuestion | None:
+    """A buyer's question (not an ASF's) with its need and the buyer's contact address."""
+    row = await connection.fetchrow(
+        """
+        SELECT q.id, q.need_id, n.title, q.round_days, n.closes_at, o.name AS buyer_name,
+               o.contact_email,
+               EXISTS (SELECT 1 FROM need_outcomes x WHERE x.need_id = q.need_id) AS has_outcome
+        FROM outcome_questions q
+        JOIN needs n ON n.id = q.need_id
+        JOIN organisations o ON o.id = q.organisation_id
+        WHERE q.id = $1 AND q.supplier_id IS NULL
+        """,
+        question_id,
+    )
+    return None if row is None else BuyerQuestion(**dict(row))
 
 
 async def open_questions(connection: Connection, organisation_id: int) -> list[OpenQuestion]:

@@ -153,20 +153,35 @@ class ProfileExists(Exception):
     """The organisation already has a supplier profile."""
 
 
+def verification_status(
+    verified_by: str, verified_on: date, valid_until: date, lapse_reason: str | None, in_force: bool
+) -> VerificationStatus:
+    """The public status of a supplier's latest verification as stored (`in_force`: the
+    profile points at it), judged on today's Swedish date."""
+    if in_force and lapse_reason is None and valid_until < swedish_today():
+        # Past its last day but not yet marked by the worker's check: it holds no longer.
+        lapse_reason = "expired"
+    return msgspec.convert(
+        {
+            "verified_by": verified_by,
+            "verified_on": verified_on,
+            "valid_until": valid_until,
+            "valid": in_force and lapse_reason is None,
+            "lapse_reason": lapse_reason,
+        },
+        VerificationStatus,
+    )
+
+
 def _verification(row: asyncpg.Record) -> VerificationStatus | None:
     if row["v_id"] is None:
         return None
-    lapse = row["v_lapse"]
-    in_force = row["v_id"] == row["verification_id"]
-    if in_force and row["v_until"] < swedish_today():
-        # Past its last day but not yet marked by the worker's check: it holds no longer.
-        lapse = "expired"
-    return VerificationStatus(
-        verified_by=row["v_by"],
-        verified_on=row["v_on"],
-        valid_until=row["v_until"],
-        valid=in_force and lapse is None,
-        lapse_reason=lapse,
+    return verification_status(
+        row["v_by"],
+        row["v_on"],
+        row["v_until"],
+        row["v_lapse"],
+        row["v_id"] == row["verification_id"],
     )
 
 

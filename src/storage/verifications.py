@@ -10,7 +10,7 @@ import asyncpg
 import msgspec
 
 from asfmatch.storage.db import Connection
-from asfmatch.storage.matches import lock_supplier_side
+from asfmatch.storage.matches import bump_lists_showing, lock_supplier_side
 
 LapseReason = Literal["expired", "profile_changed", "superseded"]
 
@@ -118,6 +118,8 @@ async def record(
         verification.profits_reinvested,
         verification.independent_of_public_sector,
     )
+    # The badge on every need list showing this supplier changes with it.
+    await bump_lists_showing(connection, supplier_id)
     found = await connection.fetchrow(_SELECT + " WHERE v.id = $1", new_id)
     assert found is not None
     return _record(found)
@@ -146,6 +148,8 @@ async def lapse(
         "AND verification_id IS NOT NULL",
         supplier_id,
     )
+    if lapsed is not None:
+        await bump_lists_showing(connection, supplier_id)
     return lapsed is not None
 
 

@@ -44,7 +44,11 @@ def _admin(visitor: Visitor) -> Principal:
 
 
 async def _admin_page(
-    visitor: Visitor, db: Db, link: tuple[str, str] | None = None, reset: int | None = None
+    visitor: Visitor,
+    db: Db,
+    state: State,
+    link: tuple[str, str] | None = None,
+    reset: int | None = None,
 ) -> Template:
     found = await organisations_service.list_organisations(
         db, _admin(visitor), None, page=1, page_size=100
@@ -57,13 +61,15 @@ async def _admin_page(
         pending=waiting,
         link=link,
         reset=reset,
+        # The reset wipes outcomes and verifications: offered only under `asfmatch demo`.
+        demo=resources(state).settings.demo_mode,
     )
 
 
 @get("/admin", name="web:admin", include_in_schema=False)
-async def admin_page(visitor: VisitorDep, db: Db) -> Template:
+async def admin_page(visitor: VisitorDep, db: Db, state: State) -> Template:
     """Organisations with "act for" and "sign-in link" buttons."""
-    return await _admin_page(visitor, db)
+    return await _admin_page(visitor, db, state)
 
 
 @post("/admin/agera/{organisation_id:int}", name="web:act_for", include_in_schema=False)
@@ -103,16 +109,23 @@ async def make_signin_link(
     await checked_form(request, visitor)
     organisation, token = await sessions_service.create_signin_link(db, principal, organisation_id)
     base = resources(state).settings.public_url.rstrip("/")
-    return await _admin_page(visitor, db, link=(organisation.name, f"{base}/logga-in/lank/{token}"))
+    return await _admin_page(
+        visitor, db, state, link=(organisation.name, f"{base}/logga-in/lank/{token}")
+    )
 
 
 @post("/admin/aterstall-demo", name="web:demo_reset", include_in_schema=False)
-async def reset_demo(request: Request[Any, Any, Any], visitor: VisitorDep, db: Db) -> Template:
-    """Remove what the audience posted since the demo data was loaded."""
+async def reset_demo(
+    request: Request[Any, Any, Any], visitor: VisitorDep, db: Db, state: State
+) -> Template:
+    """Remove what the audience did since the demo data was loaded (only under `asfmatch
+    demo`: anywhere else it would delete real outcomes and verifications)."""
     principal = _admin(visitor)
+    if not resources(state).settings.demo_mode:
+        raise PageError(404, "error.not_found")
     await checked_form(request, visitor)
-    removed = await demo_service.reset_demo(db, principal)
-    return await _admin_page(visitor, db, reset=removed)
+    removed = await demo_service.reset_demo(db, principal, resources(state).settings)
+    return await _admin_page(visitor, db, state, reset=removed)
 
 
 async def _verified_supplier(db: Db, organisation_id: int) -> Supplier:

@@ -21,10 +21,17 @@ from asfmatch.services import matches as matches_service
 from asfmatch.services import needs as needs_service
 from asfmatch.services import notifications as notifications_service
 from asfmatch.services import outcomes as outcomes_service
-from asfmatch.services.errors import Forbidden, Invalid
+from asfmatch.services.errors import FieldError, Forbidden, Invalid
 from asfmatch.services.fields import Count, CpvCodes, LongText, Name, Sek
 from asfmatch.services.matches import NeedMatches
-from asfmatch.services.needs import KommunList, NeedCreate, NeedQuery, NeedUpdate
+from asfmatch.services.needs import (
+    MAX_LOTS,
+    KommunList,
+    NeedCreate,
+    NeedLotsCreate,
+    NeedQuery,
+    NeedUpdate,
+)
 from asfmatch.storage.needs import Need
 from asfmatch.web.errors import PageError
 from asfmatch.web.explain import explain
@@ -179,24 +186,48 @@ def _prepared_need(visitor: Visitor) -> dict[str, str]:
     }
 
 
+def _split(form: FormState) -> tuple[int, int] | None:
+    """The advice's "split into lots" button: `split=<lots>:<reserved lots>`; None when the
+    form was posted otherwise or the value is not such a pair (the need is posted whole)."""
+    lots, _, reserved = form.raw("split").partition(":")
+    if not (lots.isdigit() and reserved.isdigit()):
+        return None
+    count, reserved_count = int(lots), int(reserved)
+    if not 2 <= count <= MAX_LOTS or reserved_count > count:
+        return None
+    return count, reserved_count
+
+
 @post("/behov/nytt", name="web:need_create", include_in_schema=False)
 async def create_need(
     request: Request[Any, Any, Any], visitor: VisitorDep, db: Db
 ) -> Template | Redirect:
-    """Post a need; on any error the form comes back with every error next to its field."""
+    """Post a need, reserved or split into lots when the buyer follows the advice with its
+    button; on any error the form comes back with every error next to its field."""
     visitor.require("buyer")
     form = FormState(await checked_form(request, visitor))
     fields = read_need_form(form)
     if fields is not None:
+        if form.raw("apply") == "reserve":
+            fields.reserved = True
+        body = msgspec.convert(msgspec.to_builtins(fields), NeedCreate)
+        split = _split(form)
         try:
-            need = await needs_service.create_need(
-                db, visitor.principal(), msgspec.convert(msgspec.to_builtins(fields), NeedCreate)
-            )
+            if split is None:
+                need = await needs_service.create_need(db, visitor.principal(), body)
+            else:
+                lots = NeedLotsCreate(need=body, lots=split[0], reserved_lots=split[1])
+                need = (await needs_service.create_lots(db, visitor.principal(), lots)).needs[0]
         except Invalid as error:
-            form.add_server_errors(error.errors, FIELD_NAMES)
+            form.add_server_errors(_unnested(error.errors), FIELD_NAMES)
         else:
             return Redirect(path=f"/behov/{need.id}", status_code=303)
     return _need_form_page(visitor, None, dict(form.form.items()), form, status=422)
+
+
+def _unnested(errors: list[FieldError]) -> list[FieldError]:
+    """Errors of a split need name its fields under `need.`; the form has them at the top."""
+    return [FieldError(e.field.removeprefix("need."), e.reason) for e in errors]
 
 
 async def _readable_need(db: Db, visitor: Visitor, need_id: int) -> Need:
@@ -221,6 +252,7 @@ async def need_page(visitor: VisitorDep, db: Db, need_id: PathId) -> Template:
         need=need,
         manages=manages,
         outcome=await outcomes_service.find_outcome(db, need_id),
+        lots=await needs_service.lots_of(db, visitor.reader(), need),
         asf_answers=await outcomes_service.supplier_answers(db, need_id) if manages else [],
     )
 

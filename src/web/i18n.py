@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import string
 import tomllib
 from datetime import datetime
 from functools import cache
@@ -13,6 +14,44 @@ Language = Literal["sv", "en"]
 LANGUAGES: tuple[Language, ...] = ("sv", "en")
 DEFAULT_LANGUAGE: Language = "sv"
 SWEDEN = ZoneInfo("Europe/Stockholm")
+
+
+class Count(int):
+    """A number to put in a message, already written in the page's language (`{n}` shows
+    `text`), that still chooses plural forms by its value (`{n:ASF|ASFs}`)."""
+
+    text: str
+
+    def __new__(cls, value: int, text: str) -> Count:
+        made = super().__new__(cls, value)
+        made.text = text
+        return made
+
+    def __format__(self, spec: str) -> str:
+        return self.text if not spec else super().__format__(spec)
+
+
+def plural_form(count: int, forms: list[str]) -> str:
+    """The form for `count`: "one|other" (Swedish and English: one is exactly 1), or
+    "zero|one|other" when nothing reads better than a 0."""
+    if len(forms) == 3 and count == 0:
+        return forms[0]
+    return forms[-2] if count == 1 else forms[-1]
+
+
+class _MessageFormatter(string.Formatter):
+    """str.format plus plural forms: `{n:form for one|form for others}` picks by n's value
+    and shows only the chosen form (which may name `{n}` itself)."""
+
+    def format_field(self, value: object, format_spec: str) -> str:
+        if "|" in format_spec:
+            # Anything but a number (a slip in a caller) reads as plural rather than failing.
+            count = int(value) if isinstance(value, int | float) else -1
+            return plural_form(count, format_spec.split("|"))
+        return str(super().format_field(value, format_spec))
+
+
+_MESSAGES = _MessageFormatter()
 
 
 def _flatten(table: dict[str, object], prefix: str = "") -> dict[str, str]:
@@ -49,7 +88,7 @@ class Translator:
         text = self.strings.get(key)
         if text is None:
             return key
-        return text.format(**params) if params else text
+        return _MESSAGES.format(text, **params) if params else text
 
     def has(self, key: str) -> bool:
         """True if the catalogue holds `key`."""
@@ -61,6 +100,10 @@ class Translator:
         if self.language == "sv":
             return text.replace(",", "\u00a0").replace(".", ",")
         return text
+
+    def count(self, value: int) -> Count:
+        """`value` for a message: written as `number` writes it, choosing plural forms."""
+        return Count(value, self.number(value))
 
     def sek(self, value: int | None) -> str:
         """An amount in kronor, or the catalogue's "unknown"."""

@@ -7,6 +7,7 @@ from typing import Any
 
 from litestar import Request, post
 from litestar.datastructures import State
+from litestar.params import FromQuery
 from litestar.response import Template
 
 from asfmatch.api.state import Db, resources
@@ -49,11 +50,11 @@ def _draft(form: FormState) -> PotentialDraft | None:
 
 def _what(t: Translator, value: int | None, places: int) -> str:
     if value is not None and places > 0:
-        return t("advice.what.both", value=t.sek(value), places=places)
+        return t("advice.what.both", value=t.sek(value), places=t.count(places))
     if value is not None:
         return t.sek(value)
     if places > 0:
-        return t("advice.what.places", places=places)
+        return t("advice.what.places", places=t.count(places))
     return t("advice.what.contract")
 
 
@@ -64,7 +65,8 @@ def reason_text(reason: Reason, t: Translator) -> str:
         if name.endswith("_sek"):
             params[name.removesuffix("_sek")] = t.sek(value)
         else:
-            params[name] = t.number(value)
+            # Written as numbers are, and choosing the singular or plural words beside it.
+            params[name] = t.count(value)
     params["what"] = _what(t, reason.params.get("value_sek"), reason.params.get("places", 0))
     params["lot_what"] = _what(
         t, reason.params.get("lot_value_sek"), reason.params.get("lot_places", 0)
@@ -85,9 +87,14 @@ def _place_name(report: PotentialReport) -> str:
 
 @post("/behov/potential", name="web:need_potential", include_in_schema=False)
 async def need_potential(
-    request: Request[Any, Any, Any], visitor: VisitorDep, db: Db, state: State
+    request: Request[Any, Any, Any],
+    visitor: VisitorDep,
+    db: Db,
+    state: State,
+    ny: FromQuery[bool] = False,
 ) -> Template:
-    """The panel for the draft in the posted form (CSRF checked like every form)."""
+    """The panel for the draft in the posted form (CSRF checked like every form); on a new
+    need (`ny`) with buttons that post it as advised."""
     visitor.require("buyer")
     form = FormState(await checked_form(request, visitor))
     draft = _draft(form)
@@ -104,6 +111,8 @@ async def need_potential(
         place=_place_name(report),
         lines=advice_lines(report.advice, visitor.t),
         named=report.suppliers[:NAMED],
+        new_need=ny,
+        draft_reserved=draft.reserved,
     )
 
 

@@ -171,7 +171,7 @@ async def presenter_reset(
     _demo_action(visitor, state)
     await checked_form(request, visitor)
     removed = await demo_service.reset_demo(
-        db, Principal(organisation_id=0, role="admin", key_id=0)
+        db, Principal(organisation_id=0, role="admin", key_id=0), resources(state).settings
     )
     return Redirect(path=f"/presentation?aterstallt={removed}", status_code=303)
 

@@ -13,9 +13,10 @@ import aiosmtplib
 import asyncpg
 
 from asfmatch.reference.regions import kommuner, lan
-from asfmatch.storage import jobs, notifications
+from asfmatch.storage import jobs, notifications, outcomes
 from asfmatch.storage.jobs import Job
 from asfmatch.storage.notifications import FREQUENCY_SECONDS, Notification
+from asfmatch.storage.outcomes import BuyerQuestion
 from asfmatch.storage.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -101,6 +102,50 @@ def compose(
     return message
 
 
+def compose_buyer_question(settings: Settings, question: BuyerQuestion) -> EmailMessage:
+    """The follow-up question to a buyer as a plain-text Swedish e-mail (English below it),
+    linking to the need's outcome form."""
+    base = settings.public_url.rstrip("/")
+    form = f"{base}/behov/{question.need_id}/utfall"
+    closed = _day(question.closes_at)
+    lines = [
+        f"Hej {question.buyer_name}!",
+        "",
+        f"Sista dag för ”{question.title}” var {closed}, för {question.round_days} dagar sedan.",
+        "Blev det ett kontrakt? Registrera utfallet – vem som fick uppdraget, värdet, perioden",
+        "och de jobb och praktikplatser det ger – så syns det i årsrapporten:",
+        f"  {form}",
+        "",
+        f"Via API: PUT {base}/api/v1/needs/{question.need_id}/outcome",
+        "",
+        "---",
+        f"The closing date of “{question.title}” was {closed}, {question.round_days} days ago.",
+        "Was a contract signed? Record the outcome (who won, value, period, jobs and training",
+        f"places) so it counts in the yearly report: {form}",
+    ]
+    message = EmailMessage()
+    message["From"] = settings.email_from
+    message["To"] = formataddr((question.buyer_name, question.contact_email or ""))
+    message["Subject"] = f"Blev det ett kontrakt? {question.title}"
+    message["Message-ID"] = make_msgid(domain="asf-match")
+    message.set_content("\n".join(lines))
+    return message
+
+
+async def _send(settings: Settings, message: EmailMessage) -> None:
+    # A failure raises: the job queue retries it.
+    await aiosmtplib.send(
+        message,
+        hostname=settings.smtp_host,
+        port=settings.smtp_port,
+        username=settings.smtp_username,
+        password=settings.smtp_password,
+        use_tls=settings.smtp_security == "tls",
+        start_tls=settings.smtp_security == "starttls",
+        timeout=30,
+    )
+
+
 class Mailer:
     """The `notification_email` job: one digest e-mail for one supplier."""
 
@@ -135,16 +180,7 @@ class Mailer:
         if address is not None:
             message = compose(settings, supplier_id, name, address, chosen.digest_frequency, items)
             # A failure raises: the job queue retries it, and the watermark has not moved.
-            await aiosmtplib.send(
-                message,
-                hostname=settings.smtp_host,
-                port=settings.smtp_port,
-                username=settings.smtp_username,
-                password=settings.smtp_password,
-                use_tls=settings.smtp_security == "tls",
-                start_tls=settings.smtp_security == "starttls",
-                timeout=30,
-            )
+            await _send(settings, message)
         else:
             log.info("supplier %s has no e-mail address; digest skipped", supplier_id)
         async with pool.acquire() as connection, connection.transaction():
@@ -154,6 +190,23 @@ class Mailer:
                 await jobs.enqueue(
                     connection, notifications.EMAIL_JOB, supplier_id, delay_seconds=period
                 )
+
+    async def run_buyer_question(self, pool: asyncpg.Pool, job: Job) -> None:
+        """The `outcome_question_email` job: e-mail a buyer its follow-up question, unless
+        the outcome was recorded meanwhile or the buyer has no contact address. Sent at least
+        once: a worker dying after the send and before the job is marked done sends again."""
+        if not self.settings.smtp_host:
+            return
+        async with pool.acquire() as connection:
+            question = await outcomes.buyer_question(connection, job.entity_id)
+        if question is None or question.has_outcome:
+            return
+        if question.contact_email is None:
+            log.info(
+                "buyer of need %s has no contact e-mail; question not mailed", question.need_id
+            )
+            return
+        await _send(self.settings, compose_buyer_question(self.settings, question))
 
 
 def _joint_bid_lines(detail: dict[str, object], need_id: int) -> list[str]:

@@ -1,7 +1,9 @@
 """Follow-up questions: 7 and 30 days after a need's deadline its buyer, and every ASF that
-answered interested, are asked whether a contract was signed. A scheduled scan queues one job
-per due need; the job asks under the need's lock and marks the round handled, so a round is
-asked at most once however often either runs, and never once an outcome is recorded."""
+answered interested, are asked whether a contract was signed: an ASF in its inbox and on its
+notification channels, the buyer on "Mina behov" and by e-mail to its contact address
+(workers/email.py). A scheduled scan queues one job per due need; the job asks under the
+need's lock and marks the round handled, so a round is asked at most once however often
+either runs, and never once an outcome is recorded."""
 
 from __future__ import annotations
 
@@ -60,7 +62,11 @@ class FollowUps:
         latest = rounds[-1]
         if not await outcomes.handle_round(connection, need_id, latest, asked=True):
             return None
-        await outcomes.record_question(connection, need_id, latest, need.buyer_id)
+        question_id = await outcomes.record_question(connection, need_id, latest, need.buyer_id)
+        if question_id is not None and self.notifier.settings.smtp_host:
+            # Queued in this transaction: the question and its e-mail commit (or vanish)
+            # together, and a worker dying before the send leaves the job to run again.
+            await jobs.enqueue(connection, outcomes.BUYER_QUESTION_EMAIL_JOB, question_id)
         for supplier_id, organisation_id in await outcomes.interested_suppliers(
             connection, need_id
         ):

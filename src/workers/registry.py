@@ -63,6 +63,7 @@ class Handlers:
     close_deadlines: Task
     lapse_verifications: Task
     follow_up: Handler
+    buyer_question_email: Handler
     schedule_follow_ups: Task
     reconcile: Task
     retention: Task
@@ -83,6 +84,7 @@ def job_kinds(settings: Settings, handlers: Handlers) -> dict[str, JobKind]:
         JobKind(notices.FETCH_JOB, "notices", handlers.fetch_notices, 3600, 3),
         # Asking about one need's outcome is a few inserts: the e-mail lane has room for it.
         JobKind(outcomes.FOLLOW_UP_JOB, "email", handlers.follow_up, 60, 10),
+        JobKind(outcomes.BUYER_QUESTION_EMAIL_JOB, "email", handlers.buyer_question_email, 120, 10),
     ]
     return {kind.name: kind for kind in kinds}
 

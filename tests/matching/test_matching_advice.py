@@ -14,6 +14,7 @@ from asfmatch.matching.advice import (
     LotPlan,
     advise,
     can_carry,
+    split_evenly,
 )
 from asfmatch.services.potential import thresholds_of
 from asfmatch.storage.settings import Settings, SettingsError
@@ -211,7 +212,7 @@ def test_the_reasons_carry_the_numbers_they_speak_of() -> None:
     )
     first, lots = advice.reasons[0], advice.reasons[1]
     assert first.params == {"carriers": 0, "min": 3, "places": 0, "value_sek": 3_000_000}
-    assert "Only 0 relevant ASFs" in first.text and "3 000 000 SEK" in first.text
+    assert "No relevant ASF meeting" in first.text and "3 000 000 SEK" in first.text
     assert lots.params["lot_value_sek"] == 1_000_000
     assert "Split into 3 lots of 1 000 000 SEK" in lots.text
 
@@ -275,3 +276,26 @@ def test_the_thresholds_come_from_the_environment_with_documented_defaults() -> 
     # Zero would reserve with nobody able to bid.
     with pytest.raises(SettingsError, match="ASFMATCH_ADVICE_RESERVE_MIN_SUPPLIERS"):
         Settings.from_env({"ASFMATCH_ADVICE_RESERVE_MIN_SUPPLIERS": "0"})
+
+
+@pytest.mark.parametrize(
+    ("total", "parts", "shares"),
+    [
+        (1_000_000, 3, [333_334, 333_333, 333_333]),
+        (10, 2, [5, 5]),
+        (2, 5, [1, 1, 0, 0, 0]),
+        (0, 3, [0, 0, 0]),
+        (7, 1, [7]),
+    ],
+)
+def test_an_even_split_adds_up_and_no_share_exceeds_the_advised_lot_size(
+    total: int, parts: int, shares: list[int]
+) -> None:
+    assert split_evenly(total, parts) == shares
+    assert sum(shares) == total
+    assert max(shares) == -(-total // parts)
+
+
+def test_splitting_into_no_parts_is_refused() -> None:
+    with pytest.raises(ValueError, match="at least 1"):
+        split_evenly(10, 0)

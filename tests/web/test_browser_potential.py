@@ -68,3 +68,22 @@ async def test_a_buyer_types_a_draft_and_the_advice_follows(
     await phone.get_by_test_id("potential").scroll_into_view_if_needed()
     await _check(phone, "need-form-potential-375-en")
     await _full_page(phone, "need-form-potential-375-en")
+
+
+async def test_a_buyer_follows_the_advice_and_posts_the_need_in_lots(
+    demo: RunningDemo, browser: Any
+) -> None:
+    page = await _page(browser, viewport={"width": 1440, "height": 1000})
+    await _sign_in(page, demo, await _buyer_key(demo, STOCKHOLM))
+    await page.goto(f"{demo.url}/behov/nytt")
+    await _type_draft(page, "Stockholm", "4000000")
+    button = page.get_by_test_id("apply-split")
+    await button.wait_for(timeout=15_000)
+    lots, reserved = (int(n) for n in (await button.get_attribute("value") or "").split(":"))
+    await _full_page(page, "need-form-split-1440")
+    await button.click()
+    await page.wait_for_url(f"{demo.url}/behov/*")
+    listed = page.get_by_test_id("lots").locator("li")
+    assert await listed.count() == lots
+    assert await page.locator(".lot-list li:has-text('Reserverad upphandling')").count() == reserved
+    await _check(page, "need-lots-1440")

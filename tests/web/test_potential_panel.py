@@ -27,7 +27,7 @@ async def test_the_panel_counts_the_demo_asfs_and_advises_in_both_languages(
 ) -> None:
     csrf = await sign_in(client, await key_for(db, demo_world.buyers["b-stockholm"]))
     form = await client.get("/behov/nytt")
-    assert 'hx-post="/behov/potential?lang=sv"' in form.text
+    assert 'hx-post="/behov/potential?lang=sv&amp;ny=true"' in form.text
     swedish = await client.post("/behov/potential", data={"_csrf": csrf, **DRAFT})
     assert swedish.status_code == 200, swedish.text
     assert 'data-testid="potential-serving"' in swedish.text

@@ -7,9 +7,10 @@ from typing import Any
 
 import asyncpg
 from litestar.testing import AsyncTestClient
-from web_testkit import csrf_of, key_for, sign_in
+from web_testkit import csrf_of, drain, key_for, sign_in
 
 from asfmatch.importing import ImportResult
+from asfmatch.storage.settings import Settings
 from asfmatch.storage.suppliers import swedish_today
 from testkit import Keys
 
@@ -105,3 +106,74 @@ async def test_only_admins_reach_the_verification_form(
     assert anonymous.headers["location"].startswith("/logga-in")
     await sign_in(client, await key_for(db, organisation_id))
     assert (await client.get(f"/admin/verifiera/{organisation_id}")).status_code == 403
+
+
+_PROFILE: dict[str, Any] = {
+    "legal_form": "ekonomisk_forening",
+    "description": "Vi utför städning och lokalvård av kontor, trapphus och skolor.",
+    "cpv_codes": ["90910000"],
+    "service_area": ["2580"],
+    "employees": 12,
+    "target_group_share": 0.6,
+    "work_integration_aim": True,
+    "employee_participation": True,
+    "profits_reinvested": True,
+    "independent_of_public_sector": True,
+}
+_CHECK: dict[str, Any] = {
+    "note": "Stadgar och anställningslista sedda.",
+    "target_group_share": 0.6,
+    "work_integration_aim": True,
+    "employee_participation": True,
+    "profits_reinvested": True,
+    "independent_of_public_sector": True,
+}
+
+
+async def _supplier(client: AsyncTestClient[Any], keys: Keys, name: str) -> tuple[int, str]:
+    organisation_id, headers = await keys.make("supplier", name)
+    number = await keys.db.fetchval(
+        "SELECT org_number FROM organisations WHERE id = $1", organisation_id
+    )
+    response = await client.post(
+        "/api/v1/suppliers",
+        json={"name": name, "org_number": number, **_PROFILE},
+        headers=headers,
+    )
+    assert response.status_code == 201, response.text
+    return int(response.json()["id"]), name
+
+
+async def _need(keys: Keys, buyer_id: int) -> int:
+    need_id: int = await keys.db.fetchval(
+        """
+        INSERT INTO needs (buyer_id, title, description, cpv_codes, kommun)
+        VALUES ($1, 'Lokalvård av förskolor', 'Städning av tre förskolor.', '{90919200}', '2580')
+        RETURNING id
+        """,
+        buyer_id,
+    )
+    return need_id
+
+
+async def test_the_buyers_need_page_marks_the_verified_asf_only(
+    client: AsyncTestClient[Any], keys: Keys, admin: dict[str, str], settings: Settings
+) -> None:
+    verified, _ = await _supplier(client, keys, "Glansen ek. för.")
+    await _supplier(client, keys, "Blänket ek. för.")
+    check = await client.post(
+        f"/api/v1/suppliers/{verified}/verifications", json=_CHECK, headers=admin
+    )
+    assert check.status_code == 201
+    buyer_id, _ = await keys.make("buyer", "Luleå kommun")
+    need_id = await _need(keys, buyer_id)
+    await drain(settings)
+    await sign_in(client, await key_for(keys.db, buyer_id))
+    fragment = await client.get(f"/behov/{need_id}/matchningar")
+    assert fragment.status_code == 200, fragment.text
+    cards = fragment.text.split('data-testid="match"')[1:]
+    assert len(cards) == 2
+    marked = [card for card in cards if 'class="verification valid"' in card]
+    assert len(marked) == 1
+    assert "Glansen ek. för." in marked[0]
+    assert f"verifierade av Coompanion Test den {swedish_today().isoformat()}" in marked[0]
