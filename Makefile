@@ -39,6 +39,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/bench_end_to_end.py
 	$(BIN)/python bench/bench_notifications.py
 	$(BIN)/python bench/bench_floors.py
+	$(BIN)/python bench/bench_rank_jobs.py
 	$(BIN)/python bench/bench_api.py
 	$(MAKE) eval
 

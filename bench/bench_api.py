@@ -7,6 +7,13 @@ connections) over each path. Rate limits are raised so that they do not cap the 
 
     .venv/bin/python bench/bench_api.py [--seconds 10] [--rounds 3] [--processes 2] [--scale 50]
 
+After the rounds, each path runs once more paced at half its peak rate (the median of the
+rounds): every wrk connection waits 2 × connections ÷ peak seconds between requests (wrk's Lua
+`delay()`), and the p50 and p99 of that run are printed beside the rate actually reached. The
+pacing is closed-loop: a stalled server delays the next requests instead of queueing them, so a
+stall shows in p99 once rather than in every request it held up (wrk2's -R would correct for
+that; Debian ships wrk 4).
+
 Besides requests per second it reports the CPU time each request costs the server processes
 (for the API: the API processes, PostgreSQL and Redis together), from /proc before and after each
 wrk run. On a machine shared with other work the rates move with the load; the CPU per request
@@ -78,6 +85,16 @@ def _cpu_seconds(roots: list[int]) -> dict[int, float]:
         except psutil.NoSuchProcess:
             continue
     return spent
+
+
+def _paced(script: Path | None, folder: Path, name: str, rate: float) -> Path:
+    """A wrk script: the path's own (if any) plus a delay that holds the whole run near `rate`
+    requests per second over CONNECTIONS connections."""
+    own = script.read_text() if script else ""
+    interval_ms = 1000 * CONNECTIONS / max(rate, 1.0)
+    paced = folder / f"paced_{_slug(name)}.lua"
+    paced.write_text(f"{own}\nfunction delay()\n  return {interval_ms:.3f}\nend\n")
+    return paced
 
 
 def _wrk(
@@ -413,6 +430,13 @@ def main() -> None:
                     _summarise(args.profile / f"{_slug(name)}.txt", name)
             print(f"round {round_number} of {args.rounds} done", flush=True)
 
+        paced: dict[str, tuple[float, float, float, float]] = {}
+        for name, url, auth, script in paths[1:]:
+            half = statistics.median(r[0] for r in runs[name]) / 2
+            group = roots[api]
+            paced[name] = _wrk(url, args.seconds, auth, _paced(script, data_dir, name, half), group)
+        print("paced runs at half the peak done", flush=True)
+
         ceiling = statistics.median(r[0] for r in runs[paths[0][0]])
         ceiling_cpu = statistics.median(r[3] for r in runs[paths[0][0]])
         print(
@@ -432,6 +456,14 @@ def main() -> None:
                 f"| {name} | {rps:,.0f} | {p50:.1f} | {p99:.1f} | {rps / ceiling:.2f} |"
                 f" {cpu:.3f} | {ceiling_cpu / cpu:.2f} |"
             )
+        print(
+            "\nAt half of each path's peak rate (paced; target p99 under 50 ms):\n\n"
+            "| path | asked rps | reached rps | p50 ms | p99 ms |\n|---|---|---|---|---|"
+        )
+        for name, *_ in paths[1:]:
+            half = statistics.median(r[0] for r in runs[name]) / 2
+            rps, p50, p99, _ = paced[name]
+            print(f"| {name} | {half:,.0f} | {rps:,.0f} | {p50:.1f} | {p99:.1f} |")
     finally:
         for process in processes:
             process.terminate()
