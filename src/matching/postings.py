@@ -22,10 +22,16 @@ from asfmatch.matching.tfidf import SparseVector
 FloatArray = npt.NDArray[np.float64]
 SlotArray = npt.NDArray[np.int64]
 RowArray = npt.NDArray[np.int32]
+# Local rows in a segment's postings: uint16 in segments of up to 65,536 documents, else int32.
+LocalRows = npt.NDArray[np.uint16] | npt.NDArray[np.int32]
 
 # Similarity by shared significant prefix length 0..8, as in matching.cpv.relation_of.
 _ANCESTOR = np.array([ANCESTOR_SIMILARITY.get(n, 0.0) for n in range(8)] + [1.0])
 _SIBLING = np.array([SIBLING_SIMILARITY.get(n, 0.0) for n in range(8)] + [1.0])
+# Every value a similarity takes, so a best similarity is kept as its index here.
+_LEVELS = np.unique(np.concatenate([_ANCESTOR, _SIBLING, [0.0, 1.0]]))
+# Need codes whose best similarity per code list a segment keeps.
+_LEVELS_CACHE = 64
 # Distinct query codes whose similarity arrays are kept (CPV has about 9,500 codes; buyers use
 # far fewer, and each array is one float per distinct supplier code).
 _SIMILARITY_CACHE = 4096
@@ -92,37 +98,55 @@ class Gathered:
 
     __slots__ = ("indptr", "rows", "values")
 
-    def __init__(self, indptr: RowArray, rows: RowArray, values: npt.NDArray[np.float32]) -> None:
+    def __init__(self, indptr: RowArray, rows: LocalRows, values: npt.NDArray[np.float32]) -> None:
         self.indptr = indptr
         self.rows = rows
         self.values = values
+
+
+# The place of a shared segment's documents that serve all its places (see Segment.places).
+ALL_PLACES = "*"
+# Local rows of a segment up to this size are stored in two bytes instead of four: postings
+# are most of the index's memory, and all but the largest partitions are this small.
+_SHORT_ROWS = 1 << 16
 
 
 class Segment:
     """An immutable inverted index over some documents, addressed by local row."""
 
     __slots__ = (
+        "best_levels",
         "doc_set",
         "has_codes",
+        "indptr",
         "n_codes",
         "pair_code",
         "pair_doc",
+        "places",
+        "rows",
         "set_code",
         "set_first",
         "slots",
-        "text",
+        "values",
     )
 
     def __init__(
         self,
         slots: SlotArray,
-        text: sparse.csc_matrix,
+        text: tuple[RowArray, LocalRows, npt.NDArray[np.float32]],
         pair_doc: RowArray,
         pair_code: RowArray,
         code_sets: tuple[RowArray, RowArray, RowArray],
+        places: dict[str, npt.NDArray[np.intp]] | None = None,
     ) -> None:
         self.slots = slots
-        self.text = text
+        # The text postings by feature (CSC): feature f's documents are rows[indptr[f]:
+        # indptr[f + 1]] (local rows, ascending) with their values.
+        self.indptr, self.rows, self.values = text
+        # A segment shared by several places: each place's local rows (sorted); empty when
+        # every document serves every query that reads the segment.
+        self.places = places or {}
+        self.best_levels: dict[str, npt.NDArray[np.uint8]] = {}
         # (document, code) pairs in document then code order, so per-document sums of pair
         # scores add up in the same order as the pure cpv_score() does.
         self.pair_doc = pair_doc
@@ -142,10 +166,15 @@ class Segment:
         rows: sparse.csr_matrix,
         codes: Sequence[tuple[str, ...]],
         table: CodeTable,
+        places: dict[str, npt.NDArray[np.intp]] | None = None,
     ) -> Segment:
-        """Index documents given their global slots, text rows and normalised CPV codes."""
+        """Index documents given their global slots, text rows, normalised CPV codes and, for a
+        segment shared by several places, each place's local rows."""
         text = sparse.csc_matrix(rows)
         text.sort_indices()
+        local_rows: LocalRows = (
+            text.indices.astype(np.uint16) if slots.size <= _SHORT_ROWS else text.indices
+        )
         pair_doc = [doc for doc, doc_codes in enumerate(codes) for _ in doc_codes]
         pair_code = [table.id_of(code) for doc_codes in codes for code in doc_codes]
         numbers: dict[tuple[str, ...], int] = {}
@@ -159,7 +188,8 @@ class Segment:
         set_first = np.cumsum([0, *widths[:-1]]) if widths else np.zeros(0)
         return cls(
             slots,
-            text,
+            # int32 throughout, as the gather kernel reads the values' bits as int32 indices.
+            (text.indptr.astype(np.int32, copy=False), local_rows, text.data),
             np.asarray(pair_doc, dtype=np.int32),
             np.asarray(pair_code, dtype=np.int32),
             (
@@ -167,6 +197,7 @@ class Segment:
                 np.asarray(set_code, dtype=np.int32),
                 np.asarray(set_first, dtype=np.int32),
             ),
+            places,
         )
 
     @property
@@ -174,29 +205,44 @@ class Segment:
         """Number of documents."""
         return int(self.slots.size)
 
+    def text_matrix(self) -> sparse.csc_matrix:
+        """The postings as a (documents × features) CSC matrix; for baselines and checks."""
+        shape = (self.size, self.indptr.size - 1)
+        return sparse.csc_matrix((self.values, self.rows.astype(np.int32), self.indptr), shape)
+
+    def members(self, places: Sequence[str]) -> npt.NDArray[np.intp]:
+        """Local rows of the documents serving any of some places (sorted)."""
+        every = self.places.get(ALL_PLACES)
+        found = [at for place in places if (at := self.places.get(place, every)) is not None]
+        if len(found) == 1:
+            return found[0]
+        return np.unique(np.concatenate(found)) if found else np.zeros(0, np.intp)
+
     def gather(self, query: SparseVector) -> Gathered:
         """The query's posting lists in this segment, end to end (a column gather)."""
-        text, cols = self.text, query.cols
-        lengths = text.indptr[cols + 1] - text.indptr[cols]
-        indptr = np.zeros(cols.size + 1, dtype=text.indptr.dtype)
-        np.cumsum(lengths, out=indptr[1:])
-        total = int(indptr[-1])
-        rows = np.empty(total, dtype=text.indices.dtype)
-        values = np.empty(total, dtype=text.data.dtype)
+        indptr, cols = self.indptr, query.cols
+        lengths = indptr[cols + 1] - indptr[cols]
+        found = np.zeros(cols.size + 1, dtype=indptr.dtype)
+        np.cumsum(lengths, out=found[1:])
+        total = int(found[-1])
+        rows = np.empty(total, dtype=self.rows.dtype)
+        values = np.empty(total, dtype=self.values.dtype)
         if _sparsetools is None:  # pragma: no cover - a future scipy may move the kernels
-            at = np.arange(total) + np.repeat(text.indptr[cols] - indptr[:-1], lengths)
-            rows[:], values[:] = text.indices[at], text.data[at]
+            at = np.arange(total) + np.repeat(indptr[cols] - found[:-1], lengths)
+            rows[:], values[:] = self.rows[at], self.values[at]
         else:
+            # The kernel copies an int32 index array and a data array of any type: the values'
+            # bits ride as the "index" and the (two-byte) rows as the "data".
             _sparsetools.csr_row_index(
                 cols.size,
-                cols.astype(text.indices.dtype),
-                text.indptr,
-                text.indices,
-                text.data,
+                cols.astype(indptr.dtype),
+                indptr,
+                self.values.view(np.int32),
+                self.rows,
+                values.view(np.int32),
                 rows,
-                values,
             )
-        return Gathered(indptr, rows, values)
+        return Gathered(found, rows, values)
 
     def text_scores(self, query: SparseVector) -> tuple[FloatArray, Gathered | None]:
         """Cosine of the query with every document, touching only the query's postings; and
@@ -214,7 +260,7 @@ class Segment:
             self.size,
             query.cols.size,
             found.indptr,
-            found.rows,
+            found.rows.astype(np.int32, copy=False),
             found.values,
             query.vals,
             scores,
@@ -234,18 +280,36 @@ class Segment:
         position = np.searchsorted(found.indptr, hit, side="right") - 1
         return which[hit], position.astype(np.int32), found.values[hit]
 
-    def cpv_scores_of_suppliers(self, need_code_similarity: Sequence[FloatArray]) -> FloatArray:
-        """Documents are suppliers: mean over the need's codes of the best supplier code."""
-        # need_code_similarity: per need code, CodeTable.similarity over the supplier codes.
-        if not need_code_similarity or self.set_first.size == 0:
-            return np.zeros(self.size)
+    def cpv_scores_of_suppliers(
+        self,
+        need_codes: Sequence[str],
+        table: CodeTable,
+        rows: npt.NDArray[np.intp] | None = None,
+    ) -> FloatArray:
+        """Documents are suppliers (codes numbered by `table`): mean over the need's codes of
+        the best supplier code, for every document or for some local rows."""
+        doc_set = self.doc_set if rows is None else self.doc_set[rows]
+        if not need_codes or self.set_first.size == 0:
+            return np.zeros(doc_set.size)
         # Per distinct code list, summed over the need's codes in order, as cpv_score() does.
         per_set = np.zeros(self.set_first.size + 1)
-        for similarity in need_code_similarity:
-            per_set[:-1] += np.maximum.reduceat(similarity[self.set_code], self.set_first)
-        per_set /= len(need_code_similarity)
-        scores: FloatArray = per_set[self.doc_set]
+        for code in need_codes:
+            per_set[:-1] += _LEVELS[self._best_levels(code, table)]
+        per_set /= len(need_codes)
+        scores: FloatArray = per_set[doc_set]
         return scores
+
+    def _best_levels(self, code: str, table: CodeTable) -> npt.NDArray[np.uint8]:
+        # The best similarity of each code list to a need code, as a level number: buyers use
+        # few codes, so it is computed once per code (the segment never changes), and a byte
+        # per list keeps the cache small (the similarities are a handful of values).
+        found = self.best_levels.get(code)
+        if found is None:
+            if len(self.best_levels) >= _LEVELS_CACHE:
+                self.best_levels.clear()
+            best = np.maximum.reduceat(table.similarity(code)[self.set_code], self.set_first)
+            found = self.best_levels[code] = np.searchsorted(_LEVELS, best).astype(np.uint8)
+        return found
 
     def cpv_scores_of_needs(self, best_by_code: FloatArray | None) -> FloatArray:
         """Documents are needs: mean over each need's codes of its best supplier code."""

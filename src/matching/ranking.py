@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from functools import lru_cache
 from typing import Any
 
 import msgspec
 import numpy as np
 import numpy.typing as npt
-from scipy import sparse
 
 from asfmatch.matching.boilerplate import strip_boilerplate
 from asfmatch.matching.cpv import SIBLING_SIMILARITY, CpvLink, best_links, normalise_codes
@@ -22,8 +22,8 @@ from asfmatch.matching.filters import (
     serves_all,
 )
 from asfmatch.matching.model import Need, SupplierProfile
-from asfmatch.matching.postings import FloatArray, Gathered, Segment, SlotArray
-from asfmatch.matching.store import DocumentStore
+from asfmatch.matching.postings import ALL_PLACES, FloatArray, Gathered, Segment, SlotArray
+from asfmatch.matching.store import PLACE_MARK, DocumentStore
 from asfmatch.matching.tfidf import AnalysedText, SparseVector, TextModel
 
 __all__ = [
@@ -117,6 +117,8 @@ def need_document(need: Need, cpv_labels: Mapping[str, str]) -> str:
     return f"{need.title}\n{description}\n{_labels_text(need.cpv_codes, cpv_labels)}"
 
 
+# A län's partition. Needs: every need of the län. Suppliers: a segment shared by those
+# serving the whole län or several of its kommuner, with a member list per kommun.
 _LAN_KEY = "län:"
 
 
@@ -131,9 +133,35 @@ def _area(service_area: Sequence[str]) -> tuple[set[str], set[str]] | None:
 
 
 def supplier_partitions(service_area: Sequence[str]) -> tuple[str, ...]:
-    """Partition keys of a supplier: "SE", or its län codes and kommuner outside those län."""
+    """Partition keys of a supplier: "SE"; else per län it serves, the kommun alone when it
+    lists one kommun there, or the län's shared segment with the kommuner it lists (all of
+    them for a whole län)."""
+    if isinstance(service_area, tuple):
+        # Profiles hold tuples, and many suppliers list the same area: the index keeps one
+        # tuple for them all (a million suppliers hold ~6,000 distinct areas).
+        return _supplier_partitions(service_area)
+    return _supplier_partitions(tuple(service_area))
+
+
+@lru_cache(maxsize=1 << 16)
+def _supplier_partitions(service_area: tuple[str, ...]) -> tuple[str, ...]:
     area = _area(service_area)
-    return ("SE",) if area is None else tuple(sorted(area[0] | area[1]))
+    if area is None:
+        return ("SE",)
+    lans, kommuner = area
+    by_lan: dict[str, list[str]] = {}
+    for kommun in sorted(kommuner):
+        by_lan.setdefault(lan_of(kommun), []).append(kommun)
+    keys = {f"{_LAN_KEY}{lan}{PLACE_MARK}{ALL_PLACES}" for lan in lans}
+    for lan, codes in by_lan.items():
+        # Several kommuner of one län (or the whole län): the supplier's postings once, in the
+        # län's shared segment with a member list per kommun, instead of once per kommun (a
+        # supplier serving four kommuner would otherwise be indexed four times).
+        if len(codes) == 1:
+            keys.add(codes[0])
+        else:
+            keys.update(f"{_LAN_KEY}{lan}{PLACE_MARK}{code}" for code in codes)
+    return tuple(sorted(keys))
 
 
 def need_partitions(
@@ -167,17 +195,26 @@ def _served_need_partitions(service_area: Sequence[str]) -> list[str] | None:
     return sorted({_LAN_KEY + lan for lan in area[0]} | area[1] | whole_lan)
 
 
-def _supplier_keys(need: Need, group_keys: Iterable[str]) -> list[str]:
-    # Supplier partitions that hold exactly the suppliers serving the need: its kommun (or, for
-    # a whole-län need, every kommun of its län), its län, and the whole country.
+def _supplier_keys(need: Need, group_keys: Iterable[str]) -> list[tuple[str, list[str] | None]]:
+    # Supplier partitions that hold exactly the suppliers serving the need: its kommun's own
+    # (suppliers of that one kommun there; for a whole-län need, every kommun's of its län), its
+    # län's shared segment, where only the members listing the need's kommuner (or the whole
+    # län) serve it, and the whole country. With each key the places to keep in that segment
+    # (None: every document serves the need).
     lan = lan_of(need.kommun)
     if not need.whole_lan:
         # A joint procurement: suppliers serving any of its kommuner (the filter then asks
         # for all of them, or a joint bid for some).
-        keys = [key for code in need.places for key in (code, lan_of(code))]
-        return list(dict.fromkeys((*keys, "SE")))
+        keys: dict[str, list[str] | None] = {}
+        for code in need.places:
+            keys[code] = None
+            several = keys.setdefault(_LAN_KEY + lan_of(code), [])
+            if several is not None:
+                several.append(code)
+        keys["SE"] = None
+        return list(keys.items())
     kommuner = sorted(key for key in group_keys if len(key) == 4 and lan_of(key) == lan)
-    return [*kommuner, lan, "SE"]
+    return [(key, None) for key in (*kommuner, _LAN_KEY + lan, "SE")]
 
 
 def _top_k(scores: FloatArray, ids: npt.NDArray[np.int64], k: int) -> npt.NDArray[np.intp]:
@@ -220,16 +257,24 @@ class _Candidates:
         self.rows: list[npt.NDArray[np.intp]] = []
 
     def add(
-        self, segment: Segment, scored: tuple[FloatArray, Gathered | None], cpv: FloatArray
+        self,
+        segment: Segment,
+        scored: tuple[FloatArray, Gathered | None],
+        cpv: FloatArray,
+        members: npt.NDArray[np.intp] | None = None,
     ) -> None:
+        # members: the local rows that may be candidates (cpv is given for those alone).
         text, found = scored
+        if members is not None:
+            text = text[members]
         hit = np.flatnonzero((text >= MIN_TEXT_EVIDENCE) | (cpv >= MIN_CPV_EVIDENCE))
         if hit.size:
-            self.slots.append(segment.slots[hit])
+            local = hit if members is None else members[hit]
+            self.slots.append(segment.slots[local])
             self.text.append(text[hit])
             self.cpv.append(cpv[hit])
             self.sources.append((segment, found))
-            self.rows.append(hit)
+            self.rows.append(local)
 
     def arrays(self, unique: bool = False) -> tuple[SlotArray, FloatArray, FloatArray]:
         # `unique`: a document may sit in two partitions the query read (a joint procurement
@@ -311,9 +356,10 @@ class MatchIndex:
         documents += [need_document(n, cpv_labels) for n in nds]
         model, matrix = TextModel.fit(documents, use_synonyms)
         del documents
+        # Both sides read their rows from the one fitted matrix (a slice would copy it).
         supplier_side = DocumentStore(
             ids=[s.id for s in sups],
-            rows=sparse.csr_matrix(matrix[: len(sups)]),
+            rows=matrix,
             codes=[normalise_codes(s.cpv_codes) for s in sups],
             partitions=[supplier_partitions(s.service_area) for s in sups],
             alive=[s.active for s in sups],
@@ -321,12 +367,14 @@ class MatchIndex:
         )
         need_side = DocumentStore(
             ids=[n.id for n in nds],
-            rows=sparse.csr_matrix(matrix[len(sups) :]),
+            rows=matrix,
             codes=[normalise_codes(n.cpv_codes) for n in nds],
             partitions=[_partitions_of(n) for n in nds],
             alive=[n.status == "open" for n in nds],
             attributes=_need_columns(nds),
+            first_row=len(sups),
         )
+        del matrix
         return cls(
             model,
             supplier_side,
@@ -457,19 +505,23 @@ class MatchIndex:
         side = self._suppliers
         side.flush()
         codes = normalise_codes(need.cpv_codes)
-        similarity = [side.code_table.similarity(code) for code in codes]
         found = _Candidates()
         # A supplier serves the need's kommun exactly when it sits in the partition of that
         # kommun, of its län, or of the whole country, so only those are scored.
         for group in side.groups():
-            for key in _supplier_keys(need, group.keys()):
+            for key, places in _supplier_keys(need, group.keys()):
                 segment = group.get(key)
-                if segment is not None:
-                    found.add(
-                        segment,
-                        segment.text_scores(query),
-                        segment.cpv_scores_of_suppliers(similarity),
-                    )
+                if segment is None:
+                    continue
+                members = None if places is None else segment.members(places)
+                if members is not None and members.size == 0:
+                    continue
+                found.add(
+                    segment,
+                    segment.text_scores(query),
+                    segment.cpv_scores_of_suppliers(codes, side.code_table, members),
+                    members,
+                )
         joint = len(need.places) > 1 and not need.whole_lan
         slots, text_part, cpv_part = found.arrays(unique=joint)
         columns = side.attributes

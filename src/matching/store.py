@@ -9,7 +9,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy import sparse
 
-from asfmatch.matching.postings import CodeTable, Segment, SlotArray
+from asfmatch.matching.postings import ALL_PLACES, CodeTable, Segment, SlotArray
 from asfmatch.matching.tfidf import SparseVector
 
 # Incremental documents go to small delta segments that are merged, log-structured, as they
@@ -44,6 +44,16 @@ class Column:
 
 Group = dict[str, Segment]
 
+# A partition key "segment|place" puts a document in a segment shared by several places, once
+# however many of them it lists, and in that segment's member list of the place; the place
+# ALL_PLACES makes it a member of every place of the segment.
+PLACE_MARK = "|"
+
+
+def segment_key(partition: str) -> str:
+    """The segment a partition key names."""
+    return partition.split(PLACE_MARK, 1)[0]
+
 
 class DocumentStore:
     """One kind of document (suppliers or needs): rows, attributes and partitioned segments."""
@@ -59,6 +69,7 @@ class DocumentStore:
         partitions: list[tuple[str, ...]],
         alive: Sequence[bool],
         attributes: dict[str, tuple[type[Any], Sequence[Any]]],
+        first_row: int = 0,
     ) -> None:
         self.ids = Column(np.int64, ids)
         self.alive = Column(np.bool_, alive)
@@ -66,14 +77,15 @@ class DocumentStore:
         self.codes = codes
         self.code_table = CodeTable()
         self.partitions = partitions
-        # The fitted rows are read only to build the main segments: explanations read the
+        # The fitted rows (from rows[first_row], so one fitted matrix serves both sides without
+        # a sliced copy) are read only to build the main segments: explanations read the
         # segments' postings, so the rows are not kept (at 1M suppliers they are ~1.6 GB).
         self.width = int(rows.shape[1])
         self.main_count = len(ids)
         self.delta_rows: dict[int, SparseVector] = {}
         self.slot_of = {doc_id: slot for slot, doc_id in enumerate(ids)}
         live = [slot for slot, ok in enumerate(alive) if ok]
-        self.main = self._group(live, rows)
+        self.main = self._group(live, rows, first_row)
         self.deltas: list[tuple[Group, list[int]]] = []
         self.tail: list[int] = []
 
@@ -82,7 +94,8 @@ class DocumentStore:
         and for slots not indexed, which were dead at build)."""
         if slot >= self.main_count:
             return None
-        segment = self.main.get(self.partitions[slot][0]) if self.partitions[slot] else None
+        partitions = self.partitions[slot]
+        segment = self.main.get(segment_key(partitions[0])) if partitions else None
         if segment is None:
             return None
         local = int(np.searchsorted(segment.slots, slot))
@@ -99,12 +112,15 @@ class DocumentStore:
             # Each slot once: from the segment of its first partition.
             own = np.flatnonzero(
                 np.fromiter(
-                    (self.partitions[slot][0] == key for slot in segment.slots.tolist()),
+                    (
+                        segment_key(self.partitions[slot][0]) == key
+                        for slot in segment.slots.tolist()
+                    ),
                     dtype=np.bool_,
                     count=segment.size,
                 )
             )
-            parts.append(sparse.csr_matrix(segment.text)[own])
+            parts.append(sparse.csr_matrix(segment.text_matrix())[own])
             owners.append(segment.slots[own])
         if not parts:
             return sparse.csr_matrix((self.main_count, self.width), dtype=np.float32)
@@ -117,22 +133,40 @@ class DocumentStore:
         )
         return sparse.csr_matrix(rows @ stacked)
 
-    def _group(self, slots: list[int], fitted: sparse.csr_matrix | None = None) -> Group:
+    def _group(
+        self, slots: list[int], fitted: sparse.csr_matrix | None = None, first_row: int = 0
+    ) -> Group:
         # Segments by partition key over some slots: fitted ones read their rows from the fit,
-        # deltas from delta_rows.
-        by_key: dict[str, list[int]] = {}
-        for slot in slots:
-            for key in self.partitions[slot]:
-                by_key.setdefault(key, []).append(slot)
+        # deltas from delta_rows. A slot sits in a segment once, whatever places it lists there.
+        # Keys are parsed once per distinct partition tuple (the index shares equal tuples).
+        parsed: dict[tuple[str, ...], dict[str, tuple[str, ...]]] = {}
+        members: dict[str, list[int]] = {}
+        listed: dict[str, list[tuple[str, ...]]] = {}
+        for slot in sorted(slots):
+            partitions = self.partitions[slot]
+            keys = parsed.get(partitions)
+            if keys is None:
+                keys = parsed[partitions] = _parse(partitions)
+            for key, its_places in keys.items():
+                members.setdefault(key, []).append(slot)
+                listed.setdefault(key, []).append(its_places)
         group: Group = {}
-        for key, members in by_key.items():
-            member_slots: SlotArray = np.array(sorted(members), dtype=np.int64)
+        for key, in_order in members.items():
+            member_slots: SlotArray = np.array(in_order, dtype=np.int64)
             if fitted is not None:
-                rows = fitted[member_slots]
+                rows = fitted[member_slots + first_row]
             else:
-                rows = _stack([self.delta_rows[s] for s in member_slots.tolist()], self.width)
-            codes = [self.codes[s] for s in member_slots.tolist()]
-            group[key] = Segment.build(member_slots, rows, codes, self.code_table)
+                rows = _stack([self.delta_rows[s] for s in in_order], self.width)
+            codes = [self.codes[s] for s in in_order]
+            rows_of: dict[str, list[int]] = {}
+            for local, its_places in enumerate(listed[key]):
+                for place in its_places:
+                    rows_of.setdefault(place, []).append(local)
+            every = rows_of.pop(ALL_PLACES, [])
+            places = {place: np.union1d(at, every).astype(np.intp) for place, at in rows_of.items()}
+            if every:
+                places[ALL_PLACES] = np.array(every, dtype=np.intp)
+            group[key] = Segment.build(member_slots, rows, codes, self.code_table, places)
         return group
 
     def add(
@@ -188,6 +222,17 @@ class DocumentStore:
     def groups(self) -> list[Group]:
         """The main segments' group, then the delta groups."""
         return [self.main, *(group for group, _ in self.deltas)]
+
+
+def _parse(partitions: tuple[str, ...]) -> dict[str, tuple[str, ...]]:
+    # Segment key -> the places listed there, of one document's partition keys.
+    keys: dict[str, list[str]] = {}
+    for partition in partitions:
+        key, _, place = partition.partition(PLACE_MARK)
+        at = keys.setdefault(key, [])
+        if place:
+            at.append(place)
+    return {key: tuple(places) for key, places in keys.items()}
 
 
 def _stack(vectors: list[SparseVector], width: int) -> sparse.csr_matrix:

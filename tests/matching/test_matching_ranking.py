@@ -490,3 +490,39 @@ def test_empty_index_ranks_nothing_and_takes_upserts() -> None:
     assert [r.supplier_id for r in ranked] == [1]
     assert ranked[0].explanation.cpv[0].relation == "exact"
     assert built.needs_refit() is False
+
+
+def test_rankings_are_the_same_with_four_byte_local_rows(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Segments of more than 65,536 documents keep their postings' rows in int32, the others in
+    # uint16; a small threshold sends every segment of this corpus down the int32 path.
+    suppliers, needs = random_corpus(4)
+    short = MatchIndex.build(suppliers, needs, labels())
+    monkeypatch.setattr("asfmatch.matching.postings._SHORT_ROWS", 1)
+    wide = MatchIndex.build(suppliers, needs, labels())
+    assert any(seg.rows.dtype.itemsize == 4 for seg in wide._suppliers.main.values())
+    assert all(seg.rows.dtype.itemsize == 2 for seg in short._suppliers.main.values())
+    for n in needs:
+        assert wide.rank_suppliers(n, limit=100) == short.rank_suppliers(n, limit=100)
+    for s in suppliers:
+        assert wide.rank_needs(s, limit=100) == short.rank_needs(s, limit=100)
+
+
+def test_supplier_of_several_kommuner_is_indexed_once_and_found_only_from_them() -> None:
+    several = supplier(1, "Städning av kontor", service_area=("0180", "0114", "0181"))
+    whole_lan = supplier(2, "Städning av kontor", service_area=("01",))
+    other = supplier(3, "Städning av kontor", service_area=("0182", "0183"))
+    built = MatchIndex.build([several, whole_lan, other], [], labels())
+    # One copy of each supplier's postings: the län's shared segment holds all three.
+    assert sum(seg.size for seg in built._suppliers.main.values()) == 3
+    for kommun in ("0180", "0114", "0181"):
+        ranked = built.rank_suppliers(need(900, "Städning kontor", kommun=kommun))
+        assert [r.supplier_id for r in ranked] == [1, 2]
+    assert [r.supplier_id for r in built.rank_suppliers(need(901, "Städning", kommun="0182"))] == [
+        2,
+        3,
+    ]
+    assert [r.supplier_id for r in built.rank_suppliers(need(902, "Städning", kommun="0186"))] == [
+        2
+    ]
+    whole = need(903, "Städning", kommun="0100", whole_lan=True)
+    assert sorted(r.supplier_id for r in built.rank_suppliers(whole)) == [1, 2, 3]
