@@ -1,8 +1,11 @@
 """A need and its award as an OCDS 1.1 release: the same vocabulary notices/ocds.py reads
-(SE-ON organisation ids, CPV items, `otherRequirements.reservedParticipation`), written out."""
+(SE-ON organisation ids, CPV items, `otherRequirements.reservedParticipation`), written out.
+A need that is one lot of a procedure is released as that lot of the procedure's contracting
+process (the OCDS lots extension)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
@@ -12,7 +15,7 @@ from asfmatch.reference.cpv import cpv_catalog
 from asfmatch.reference.regions import kommuner, lan
 from asfmatch.services import needs as needs_service
 from asfmatch.storage.db import Connection
-from asfmatch.storage.needs import Need
+from asfmatch.storage.needs import LotRef, Need
 from asfmatch.storage.organisations import Principal, get_organisation
 from asfmatch.storage.outcomes import Outcome, get_outcome
 
@@ -95,6 +98,16 @@ class OcdsItem(_Struct, kw_only=True):
     classification: OcdsClassification | None = None
     additional_classifications: list[OcdsClassification] = msgspec.field(default_factory=list)
     delivery_addresses: list[OcdsAddress] = msgspec.field(default_factory=list)
+    related_lot: str | None = None
+
+
+class OcdsLot(_Struct, kw_only=True):
+    """One lot of the procedure (the lots extension)."""
+
+    id: str
+    title: str
+    status: str
+    value: OcdsValue | None = None
 
 
 class OcdsOtherRequirements(_Struct, kw_only=True):
@@ -115,6 +128,7 @@ class OcdsTender(_Struct, kw_only=True):
     main_procurement_category: str | None = None
     tender_period: OcdsPeriod | None = None
     other_requirements: OcdsOtherRequirements | None = None
+    lots: list[OcdsLot] = msgspec.field(default_factory=list)
 
 
 class OcdsAward(_Struct, kw_only=True):
@@ -127,6 +141,7 @@ class OcdsAward(_Struct, kw_only=True):
     value: OcdsValue | None = None
     suppliers: list[OcdsOrganisationReference]
     contract_period: OcdsPeriod | None = None
+    related_lots: list[str] = msgspec.field(default_factory=list)
 
 
 class OcdsRelease(_Struct, kw_only=True):
@@ -185,19 +200,74 @@ def _address(need: Need) -> OcdsAddress:
     )
 
 
+def _status_of(need_status: str) -> str:
+    return {"open": "active", "closed": "complete", "withdrawn": "withdrawn"}.get(
+        need_status, "planned"
+    )
+
+
 def _tender_status(need: Need, outcome: Outcome | None) -> str:
     if outcome is not None:
         return {"awarded": "complete", "not_awarded": "unsuccessful", "cancelled": "cancelled"}[
             outcome.result
         ]
-    return {"open": "active", "closed": "complete", "withdrawn": "withdrawn"}.get(
-        need.status, "planned"
-    )
+    return _status_of(need.status)
 
 
-def release_of(need: Need, buyer_org_number: str | None, outcome: Outcome | None) -> OcdsRelease:
-    """The OCDS release of a need as it stands, with its award when one is recorded."""
-    ocid = f"{OCID_PREFIX}-{need.id}"
+def _sek(amount: int | None) -> OcdsValue | None:
+    return None if amount is None else OcdsValue(amount=float(amount), currency="SEK")
+
+
+def procedure_ocid(source: str, procedure_id: str) -> str:
+    """The ocid of a procedure's contracting process, shared by all its lots; the source keeps
+    a notice's procedure id apart from one posted here (procedure_id is unique per source)."""
+    # A procedure posted here is already named `asfmatch-<uuid>`.
+    named = procedure_id if source == "asfmatch" else f"{source}-{procedure_id}"
+    return f"{OCID_PREFIX}-{named}"
+
+
+def _lots(
+    need: Need, lot_id: str, outcome: Outcome | None, lots: Sequence[LotRef]
+) -> list[OcdsLot]:
+    listed = [
+        OcdsLot(
+            id=lot.lot_id,
+            title=lot.title,
+            # This lot's status knows its outcome; the other lots' follow their need's status.
+            status=_tender_status(need, outcome) if lot.id == need.id else _status_of(lot.status),
+            value=_sek(lot.estimated_value_sek),
+        )
+        for lot in lots
+    ]
+    if not any(lot.id == need.id for lot in lots):
+        listed.append(
+            OcdsLot(
+                id=lot_id,
+                title=need.title,
+                status=_tender_status(need, outcome),
+                value=_sek(need.estimated_value_sek),
+            )
+        )
+    return listed
+
+
+def release_of(
+    need: Need,
+    buyer_org_number: str | None,
+    outcome: Outcome | None,
+    lots: Sequence[LotRef] = (),
+) -> OcdsRelease:
+    """The OCDS release of a need as it stands, with its award when one is recorded; a lot as
+    part of its procedure's contracting process, with the procedure's `lots` the caller sees."""
+    ocid, tender_id, lot_id = f"{OCID_PREFIX}-{need.id}", str(need.id), None
+    tender_lots: list[OcdsLot] = []
+    if need.procedure_id is not None and need.lot_id is not None:
+        ocid, tender_id, lot_id = (
+            procedure_ocid(need.source, need.procedure_id),
+            need.procedure_id,
+            need.lot_id,
+        )
+        tender_lots = _lots(need, lot_id, outcome, lots)
     parties: list[OcdsParty] = []
     buyer = None
     if buyer_org_number is not None:
@@ -214,22 +284,31 @@ def release_of(need: Need, buyer_org_number: str | None, outcome: Outcome | None
         )
     items = [
         OcdsItem(
-            id="1",
+            # Releases of one ocid merge items by id: each lot's item needs its own.
+            id="1" if lot_id is None else f"{lot_id}-1",
             description=need.title,
             classification=_classification(need.cpv_codes[0]) if need.cpv_codes else None,
             additional_classifications=[_classification(c) for c in need.cpv_codes[1:]],
             delivery_addresses=[_address(need)],
+            related_lot=lot_id,
         )
     ]
+    value = _sek(need.estimated_value_sek)
+    if tender_lots:
+        # The tender's value is the whole procedure's: the lots' sum, when each lot has one.
+        values = [lot.value.amount for lot in tender_lots if lot.value is not None]
+        value = (
+            OcdsValue(amount=sum(values), currency="SEK")
+            if len(values) == len(tender_lots)
+            else None
+        )
     tender = OcdsTender(
-        id=str(need.id),
+        id=tender_id,
         title=need.title,
         description=need.description or None,
         status=_tender_status(need, outcome),
         items=items,
-        value=None
-        if need.estimated_value_sek is None
-        else OcdsValue(amount=float(need.estimated_value_sek), currency="SEK"),
+        value=value,
         main_procurement_category=_category(need.cpv_codes),
         tender_period=OcdsPeriod(
             start_date=_moment(need.created_at),
@@ -238,6 +317,7 @@ def release_of(need: Need, buyer_org_number: str | None, outcome: Outcome | None
         other_requirements=OcdsOtherRequirements(reserved_participation=[RESERVED_CODE])
         if need.reserved
         else None,
+        lots=tender_lots,
     )
     awards: list[OcdsAward] = []
     tag = ["tender"]
@@ -269,9 +349,7 @@ def release_of(need: Need, buyer_org_number: str | None, outcome: Outcome | None
                     title=need.title,
                     status="active",
                     date=_moment(outcome.recorded_at),
-                    value=None
-                    if outcome.value_sek is None
-                    else OcdsValue(amount=float(outcome.value_sek), currency="SEK"),
+                    value=_sek(outcome.value_sek),
                     suppliers=references,
                     contract_period=None
                     if start is None and end is None
@@ -279,6 +357,7 @@ def release_of(need: Need, buyer_org_number: str | None, outcome: Outcome | None
                         start_date=None if start is None else _day_start(start),
                         end_date=None if end is None else _day_end(end),
                     ),
+                    related_lots=[] if lot_id is None else [lot_id],
                 )
             )
         elif outcome.result == "cancelled":
@@ -286,9 +365,13 @@ def release_of(need: Need, buyer_org_number: str | None, outcome: Outcome | None
         else:
             tag = ["tenderUpdate"]
     stamp = _moment(moment)
+    # Unique within the ocid: the lots of a procedure share it, so the lot is part of the id.
+    release_id = (
+        f"{ocid}-{tag[0]}-{stamp}" if lot_id is None else f"{ocid}-{lot_id}-{tag[0]}-{stamp}"
+    )
     return OcdsRelease(
         ocid=ocid,
-        id=f"{ocid}-{tag[0]}-{stamp}",
+        id=release_id,
         date=stamp,
         tag=tag,
         initiation_type="tender",
@@ -301,10 +384,12 @@ def release_of(need: Need, buyer_org_number: str | None, outcome: Outcome | None
 
 
 async def need_release(db: Connection, principal: Principal | None, need_id: int) -> OcdsRelease:
-    """A need (public unless a draft) and its award as an OCDS release."""
+    """A need (public unless a draft) and its award as an OCDS release; a lot with the
+    procedure's lots the caller may see."""
     need = await needs_service.read_need(db, principal, need_id)
     number = need.buyer_org_number
     if need.buyer_id is not None:
         organisation = await get_organisation(db, need.buyer_id)
         number = organisation.org_number if organisation else number
-    return release_of(need, number, await get_outcome(db, need_id))
+    lots = await needs_service.lots_of(db, principal, need)
+    return release_of(need, number, await get_outcome(db, need_id), lots)

@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
+
+import jsonschema
 
 from asfmatch.storage.db import create_pool
 from asfmatch.storage.settings import Settings
 from asfmatch.workers.runner import Worker
 
 API = "/api/v1"
+OCDS_SCHEMA = json.loads(
+    (Path(__file__).parent / "ocds_schema" / "release-schema-1.1.5.json").read_text("utf-8")
+)
 
 PROFILE: dict[str, Any] = {
     "legal_form": "ekonomisk_forening",
@@ -93,3 +100,10 @@ async def answer_interested(client: Any, supplier: Party, need_id: int) -> None:
             assert response.status_code == 200, response.text
             return
     raise AssertionError(f"need {need_id} never reached supplier {supplier.supplier_id}")
+
+
+def validate_release(release: dict[str, Any]) -> None:
+    """Fail with every path the official OCDS 1.1.5 release schema rejects in `release`."""
+    validator = jsonschema.Draft4Validator(OCDS_SCHEMA, format_checker=jsonschema.FormatChecker())
+    errors = sorted(validator.iter_errors(release), key=lambda e: list(e.path))
+    assert not errors, [f"{list(e.path)}: {e.message}" for e in errors]
