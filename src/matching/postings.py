@@ -261,7 +261,9 @@ class Segment:
             query.cols.size,
             found.indptr,
             found.rows.astype(np.int32, copy=False),
-            found.values,
+            # In float64 like the query: handed float32 values, scipy's kernel takes several
+            # times as long as this conversion (the sums are float64 either way).
+            found.values.astype(np.float64),
             query.vals,
             scores,
         )

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
 from litestar import Response, get
 from litestar.params import FromQuery
 from litestar.response import Template
+from markupsafe import Markup
 
 from asfmatch.api.state import Db
 from asfmatch.services import reports as reports_service
-from asfmatch.services.reports import Report
+from asfmatch.services.reports import Report, ReportYear
 from asfmatch.web.charts import Series, bar_chart, horizontal_bars
 from asfmatch.web.errors import PageError
 from asfmatch.web.i18n import Translator
@@ -67,60 +69,62 @@ async def _report(
     )
 
 
+def _year_chart(
+    report: Report,
+    t: Translator,
+    key: str,
+    series: Sequence[tuple[str, Callable[[ReportYear], float]]],
+    number: Callable[[float], str] | None = None,
+) -> Markup:
+    """One of the yearly bar charts: `chart-{key}` with its catalogue title and description,
+    a series per (catalogue label, value of a year); amounts shown as whole numbers unless
+    `number` is given."""
+    return bar_chart(
+        f"chart-{key}",
+        t(f"report.chart_{key}"),
+        t(f"report.chart_{key}_desc", name=report.name),
+        [str(row.year) for row in report.years],
+        [
+            Series(t(f"report.{label}"), [value(row) for row in report.years])
+            for label, value in series
+        ],
+        number or t.number,
+        whole=number is None,
+    )
+
+
 def _charts(report: Report, t: Translator) -> list[object]:
-    years = [str(row.year) for row in report.years]
-    whole = t.number
     charts: list[object] = [
-        bar_chart(
-            "chart-needs",
-            t("report.chart_needs"),
-            t("report.chart_needs_desc", name=report.name),
-            years,
+        _year_chart(
+            report,
+            t,
+            "needs",
             [
-                Series(t("report.needs_posted"), [row.needs_posted for row in report.years]),
-                Series(t("report.reserved"), [row.reserved for row in report.years]),
+                ("needs_posted", lambda row: row.needs_posted),
+                ("reserved", lambda row: row.reserved),
             ],
-            whole,
         ),
-        bar_chart(
-            "chart-awards",
-            t("report.chart_awards"),
-            t("report.chart_awards_desc", name=report.name),
-            years,
-            [
-                Series(t("report.awarded"), [row.awarded for row in report.years]),
-                Series(t("report.won_by_asf"), [row.won_by_asf for row in report.years]),
-            ],
-            whole,
+        _year_chart(
+            report,
+            t,
+            "awards",
+            [("awarded", lambda row: row.awarded), ("won_by_asf", lambda row: row.won_by_asf)],
         ),
-        bar_chart(
-            "chart-value",
-            t("report.chart_value"),
-            t("report.chart_value_desc", name=report.name),
-            years,
+        _year_chart(
+            report,
+            t,
+            "value",
             [
-                Series(
-                    t("report.value_awarded_msek"),
-                    [row.value_awarded_sek / 1e6 for row in report.years],
-                ),
-                Series(
-                    t("report.value_won_by_asf_msek"),
-                    [row.value_won_by_asf_sek / 1e6 for row in report.years],
-                ),
+                ("value_awarded_msek", lambda row: row.value_awarded_sek / 1e6),
+                ("value_won_by_asf_msek", lambda row: row.value_won_by_asf_sek / 1e6),
             ],
             lambda value: t.number(value, 1),
-            whole=False,
         ),
-        bar_chart(
-            "chart-places",
-            t("report.chart_places"),
-            t("report.chart_places_desc", name=report.name),
-            years,
-            [
-                Series(t("report.jobs"), [row.jobs for row in report.years]),
-                Series(t("report.training_places"), [row.training_places for row in report.years]),
-            ],
-            whole,
+        _year_chart(
+            report,
+            t,
+            "places",
+            [("jobs", lambda row: row.jobs), ("training_places", lambda row: row.training_places)],
         ),
     ]
     if report.by_lan:
@@ -131,7 +135,7 @@ def _charts(report: Report, t: Translator) -> list[object]:
                 t("report.chart_lan_desc", first=report.from_year, last=report.to_year),
                 [row.name for row in report.by_lan],
                 [row.needs_posted for row in report.by_lan],
-                whole,
+                t.number,
             )
         )
     return charts
