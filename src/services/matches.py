@@ -207,9 +207,13 @@ async def _list_body(
     like any other (sql/013_list_versions.sql moves the version when a job opens or ends)."""
     load, render = _SIDES[side]
     entry, stamp = await cache.fetch(side, owner.id) if prefetched is None else prefetched
-    cached = cache.body_at(entry, owner.match_version)
-    if cached is not None:
-        return cached
+    found = parse_list_entry(entry)
+    if found is not None and found.version == owner.match_version:
+        if stamp is not None and refresh_before is not None and found.stamp < refresh_before:
+            # Current, but read before this process trusts entries: stamped anew (the version
+            # was just read) so that the next read needs no PostgreSQL.
+            await _put(cache, side, owner, found.body, stamp)
+        return found.body
     status: MatchStatus = (
         "pending" if owner.ranking_open else "failed" if owner.ranking_failed else "ready"
     )

@@ -348,3 +348,20 @@ async def test_nothing_read_before_a_failed_fence_or_a_new_redis_connection_is_t
     await cached.gate.client.connection_pool.disconnect()
     await cache.fetch("need", 1)
     assert versions.trusted_since is None
+
+
+async def test_a_current_entry_read_before_trust_began_is_stamped_anew_and_served_again(
+    client: AsyncTestClient,  # type: ignore[type-arg]
+    settings: Settings,
+    world: dict[str, Any],
+) -> None:
+    await _drain(settings)
+    path = f"/api/v1/needs/{world['need']}/matches"
+    warm = await _warm(client, path, world["buyer"])
+    # As after a restart of this process or a new Redis connection: the entry is current but
+    # older than the process's trust.
+    client.app.state["resources"].lists.distrust()
+    for _ in range(2):  # the first fetch restores trust, the next read re-stamps the entry
+        assert (await client.get(path, headers=world["buyer"])).json() == warm
+    with no_postgres():
+        assert (await client.get(path, headers=world["buyer"])).json() == warm
