@@ -92,6 +92,7 @@ class ListVersions:
         self._needs_floor = 0
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._stopping = False
         hub.on_lists_changed(self.heard)
         hub.on_relisten(self.distrust)
 
@@ -102,6 +103,11 @@ class ListVersions:
     async def stop(self) -> None:
         """Stop writing."""
         if self._task is not None:
+            # The flag as well as the cancel: Python 3.11's wait_for (inside the Redis gate) can
+            # swallow a cancellation that lands as its call completes, and the loop would then
+            # wait for the next announcement forever, holding the server's shutdown.
+            self._stopping = True
+            self._wake.set()
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
@@ -171,8 +177,10 @@ class ListVersions:
                 del self._heard[key]
 
     async def _fence_heard(self) -> None:
-        while True:
+        while not self._stopping:
             await self._wake.wait()
+            if self._stopping:
+                return
             self._wake.clear()
             await self.fence_now()
             self._forget_old()
