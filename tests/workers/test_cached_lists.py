@@ -18,6 +18,7 @@ from litestar.testing import AsyncTestClient
 from asfmatch.storage.cache import MatchCache, NeedsListCache, RedisGate, create_redis
 from asfmatch.storage.db import connect, create_pool
 from asfmatch.storage.list_versions import ListVersions
+from asfmatch.storage.organisations import update_organisation
 from asfmatch.storage.settings import Settings
 from asfmatch.storage.stream_hub import StreamHub
 from asfmatch.workers.deadlines import close_expired_needs
@@ -33,6 +34,15 @@ CLEANING = {
     "employees": 14,
     "target_group_share": 0.6,
     "max_contract_value_sek": 1_000_000,
+}
+# What a support body checked: recording it puts a badge on the supplier's rows.
+CHECK = {
+    "note": "Årsredovisning och anställningslista sedda på plats.",
+    "target_group_share": 0.6,
+    "work_integration_aim": True,
+    "employee_participation": True,
+    "profits_reinvested": True,
+    "independent_of_public_sector": True,
 }
 NEED = {
     "title": "Lokalvård av förskolor i Gammelstad",
@@ -253,6 +263,64 @@ async def test_the_public_needs_list_is_answered_without_postgres_until_a_need_i
         n["buyer_name"] for n in (await client.get("/api/v1/needs?page_size=20")).json()["items"]
     }
     assert names == {"Luleå kommun, lokalförsörjning"}
+
+
+async def test_a_supplier_renamed_through_the_api_is_named_anew_on_the_buyers_list(
+    client: AsyncTestClient,  # type: ignore[type-arg]
+    settings: Settings,
+    world: dict[str, Any],
+) -> None:
+    await _drain(settings)
+    path = f"/api/v1/needs/{world['need']}/matches"
+    before = await _warm(client, path, world["buyer"])
+    assert [m["supplier_name"] for m in before["matches"]] == ["Städkooperativet Trean"]
+    renamed = await client.patch(
+        f"/api/v1/suppliers/{world['cleaner']}",
+        json={"name": "Städkooperativet Norr"},
+        headers=world["cleaner_headers"],
+    )
+    assert renamed.status_code == 200, renamed.text
+    await _settle()
+    # The name is part of the ranking text: the list is ranked again under the new name.
+    assert (await client.get(path, headers=world["buyer"])).json()["status"] == "pending"
+    await _drain(settings)
+    await _settle()
+    after = (await client.get(path, headers=world["buyer"])).json()
+    assert [m["supplier_name"] for m in after["matches"]] == ["Städkooperativet Norr"]
+
+
+async def test_a_new_organisation_name_reaches_every_cached_list_showing_it_at_once(
+    client: AsyncTestClient,  # type: ignore[type-arg]
+    settings: Settings,
+    world: dict[str, Any],
+    keys: Keys,
+    admin: dict[str, str],
+) -> None:
+    checked = await client.post(
+        f"/api/v1/suppliers/{world['cleaner']}/verifications", json=CHECK, headers=admin
+    )
+    assert checked.status_code == 201, checked.text
+    await _drain(settings)
+    path = f"/api/v1/needs/{world['need']}/matches"
+    warm = await _warm(client, path, world["buyer"])
+    with no_postgres():  # served from the cache from now on
+        assert (await client.get(path, headers=world["buyer"])).json() == warm
+    shown = [(m["supplier_name"], m["verification"]["verified_by"]) for m in warm["matches"]]
+    assert shown == [("Städkooperativet Trean", "Coompanion Test")]
+    supplier_org = (await client.get(f"/api/v1/suppliers/{world['cleaner']}")).json()[
+        "organisation_id"
+    ]
+    support_body = (await client.get("/api/v1/me", headers=admin)).json()["organisation"]["id"]
+    # Renamed by a writer that ranks nothing again (only the name changes on the list).
+    for organisation_id, name in ((supplier_org, "Trean i Luleå"), (support_body, "Coompanion")):
+        async with keys.db.transaction():
+            await update_organisation(keys.db, organisation_id, {"name": name})
+        await _settle()
+    after = (await client.get(path, headers=world["buyer"])).json()
+    assert [(m["supplier_name"], m["verification"]["verified_by"]) for m in after["matches"]] == [
+        ("Trean i Luleå", "Coompanion")
+    ]
+    assert await keys.db.fetchval("SELECT count(*) FROM jobs WHERE state = 'queued'") == 0
 
 
 class Cached(msgspec.Struct):
