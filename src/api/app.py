@@ -35,6 +35,7 @@ from asfmatch.api.verifications import VerificationController
 from asfmatch.api.webhooks import WebhookController
 from asfmatch.services.match_index import IndexKeeper
 from asfmatch.services.needs import need_writer
+from asfmatch.services.validation import load_reference_data
 from asfmatch.storage.cache import (
     MatchCache,
     NeedsListCache,
@@ -73,6 +74,7 @@ def create_app(settings: Settings) -> Litestar:
             needs_list = NeedsListCache(gate)
             versions = ListVersions(cache, needs_list, hub)
             writer = need_writer(pool, settings.db_acquire_timeout)
+            load_reference_data()
             await hub.start()
             versions.start()
             app.state["resources"] = AppResources(
