@@ -388,3 +388,90 @@ async def test_a_current_entry_read_before_trust_began_is_stamped_anew_and_serve
         assert (await client.get(path, headers=world["buyer"])).json() == warm
     with no_postgres():
         assert (await client.get(path, headers=world["buyer"])).json() == warm
+
+
+async def test_a_hot_list_is_answered_from_memory_with_redis_and_postgres_out_of_reach(
+    client: AsyncTestClient,  # type: ignore[type-arg]
+    settings: Settings,
+    world: dict[str, Any],
+) -> None:
+    await _drain(settings)
+    path = f"/api/v1/needs/{world['need']}/matches"
+    warm = await _warm(client, path, world["buyer"])
+    page = await _warm(client, "/api/v1/needs?page_size=20", {})
+    gate = client.app.state["resources"].redis
+    gate._down_until = float("inf")
+    try:
+        with no_postgres():
+            answered = await client.get(path, headers=world["buyer"])
+            listed = await client.get("/api/v1/needs?page_size=20")
+    finally:
+        gate._down_until = 0.0
+    assert answered.json() == warm and listed.json() == page
+    for response in (answered, listed):
+        assert response.headers["content-type"] == "application/json"
+        assert int(response.headers["ratelimit-remaining"]) < int(
+            response.headers["ratelimit-limit"]
+        )
+
+
+async def _trusted_entry(cached: Cached, need_id: int, version: int) -> tuple[bytes, int]:
+    """Store a current entry of the need's list and trust the process from before it."""
+    cache, versions = cached.cache, cached.versions
+    await cache.fetch("need", need_id)  # opens the connection, which ends trust
+    generation = versions.generation
+    _, stamp = await cache.fetch("need", need_id)
+    assert stamp is not None
+    versions.observe(stamp, generation)
+    await cache.put(
+        "need", need_id, version, b"{}", stamp=stamp, owner_organisation_id=1, status="open"
+    )
+    entry, fetched = await cache.fetch("need", need_id)
+    assert entry is not None and fetched is not None
+    assert versions.trusts("need", need_id, version, stamp)
+    return entry, fetched
+
+
+async def test_a_copy_in_memory_is_forgotten_when_its_list_is_written(cached: Cached) -> None:
+    versions = cached.versions
+    entry, fetched = await _trusted_entry(cached, 21, 4)
+    versions.fetched_list("need", 21, entry, fetched)
+    assert versions.remembered_list("need", 21) == (entry, fetched)
+    versions.heard("need:21:5")
+    # Not only refused while the version heard is remembered (a minute): gone.
+    versions._heard.clear()
+    assert versions.remembered_list("need", 21) is None
+
+
+async def test_a_copy_superseded_before_it_is_kept_is_never_kept(cached: Cached) -> None:
+    versions = cached.versions
+    entry, fetched = await _trusted_entry(cached, 22, 4)
+    # A writer committed version 5 while the request that fetched version 4 was on its way.
+    versions.heard("need:22:5")
+    versions.fetched_list("need", 22, entry, fetched)
+    versions._heard.clear()
+    assert versions.remembered_list("need", 22) is None
+
+
+async def test_every_copy_in_memory_is_forgotten_when_trust_is_lost(cached: Cached) -> None:
+    versions = cached.versions
+    entry, fetched = await _trusted_entry(cached, 23, 4)
+    versions.fetched_list("need", 23, entry, fetched)
+    page = b"7 " + str(fetched).encode() + b"\n{}"
+    versions.fetched_page(b"page_size=20", b"7", page, fetched)
+    assert versions.remembered_page(b"page_size=20") == (b"7", page, fetched)
+    versions.distrust()
+    assert versions.remembered_list("need", 23) is None
+    assert versions.remembered_page(b"page_size=20") is None
+
+
+async def test_needs_list_pages_in_memory_are_forgotten_when_a_need_is_written(
+    cached: Cached,
+) -> None:
+    versions = cached.versions
+    _, fetched = await _trusted_entry(cached, 24, 1)
+    page = b"7 " + str(fetched).encode() + b"\n{}"
+    versions.fetched_page(b"", b"7", page, fetched)
+    assert versions.remembered_page(b"") is not None
+    versions.heard("needs")
+    assert versions.remembered_page(b"") is None
