@@ -395,7 +395,7 @@ async def test_a_hot_list_is_answered_from_memory_with_redis_and_postgres_out_of
     settings: Settings,
     world: dict[str, Any],
 ) -> None:
-    await _drain(settings)
+    await drain(settings)
     path = f"/api/v1/needs/{world['need']}/matches"
     warm = await _warm(client, path, world["buyer"])
     page = await _warm(client, "/api/v1/needs?page_size=20", {})
