@@ -79,3 +79,61 @@ def shared(
                 value[count] = values[low]
                 count += 1
     return which[:count], position[:count], value[:count]
+
+
+@numba.njit(cache=True, nogil=True)
+def candidates(
+    indptr: npt.NDArray[np.int32],
+    rows: npt.NDArray[Any],
+    values: npt.NDArray[np.float32],
+    cols: npt.NDArray[np.int32],
+    weights: npt.NDArray[np.float64],
+    size: int,
+    members: npt.NDArray[np.intp],
+    every: bool,
+    cpv_of_list: npt.NDArray[np.float64],
+    doc_list: npt.NDArray[np.int32],
+    min_text: float,
+    min_cpv: float,
+) -> tuple[
+    npt.NDArray[np.intp], npt.NDArray[np.float64], npt.NDArray[np.float64]
+]:  # pragma: no cover
+    """Text scores as text_scores(); then of the documents considered (all, or `members`),
+    those with some evidence: their local rows, text scores and CPV scores (each document's
+    CPV score is its code list's, cpv_of_list[doc_list[row]])."""
+    scores = np.zeros(size)
+    text_scores(indptr, rows, values, cols, weights, scores)
+    considered = size if every else members.size
+    local = np.empty(considered, np.intp)
+    text = np.empty(considered)
+    cpv = np.empty(considered)
+    count = 0
+    for k in range(considered):
+        row = k if every else members[k]
+        score = scores[row]
+        code_score = cpv_of_list[doc_list[row]]
+        if score >= min_text or code_score >= min_cpv:
+            local[count] = row
+            text[count] = score
+            cpv[count] = code_score
+            count += 1
+    return local[:count], text[:count], cpv[:count]
+
+
+@numba.njit(cache=True, nogil=True)
+def distinct_counts(
+    values: npt.NDArray[np.int64],
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:  # pragma: no cover
+    """np.unique(values, return_counts=True) without its Python steps (a query's features)."""
+    ordered = np.sort(values)
+    distinct = np.empty(ordered.size, np.int64)
+    counts = np.empty(ordered.size, np.int64)
+    count = 0
+    for k in range(ordered.size):
+        if count and ordered[k] == distinct[count - 1]:
+            counts[count - 1] += 1
+        else:
+            distinct[count] = ordered[k]
+            counts[count] = 1
+            count += 1
+    return distinct[:count], counts[:count]

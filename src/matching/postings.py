@@ -85,6 +85,7 @@ class CodeTable:
         return similarity
 
 
+_NO_ROWS = np.zeros(0, np.intp)
 # The place of a shared segment's documents that serve all its places (see Segment.places).
 ALL_PLACES = "*"
 # Local rows of a segment up to this size are stored in two bytes instead of four: postings
@@ -214,6 +215,31 @@ class Segment:
         document's value for it."""
         return kernels.shared(self.indptr, self.rows, self.values, query.cols, local_rows)
 
+    def supplier_candidates(
+        self,
+        query: SparseVector,
+        need_codes: Sequence[str],
+        table: CodeTable,
+        members: npt.NDArray[np.intp] | None,
+        evidence: tuple[float, float],
+    ) -> tuple[npt.NDArray[np.intp], FloatArray, FloatArray]:
+        """Documents are suppliers: of all documents or some local rows (`members`), those with
+        a text score or CPV score (mean over the need's codes of the best supplier code) of at
+        least `evidence`: local rows, text scores, CPV scores; one compiled pass."""
+        return kernels.candidates(
+            self.indptr,
+            self.rows,
+            self.values,
+            query.cols,
+            query.vals,
+            self.size,
+            _NO_ROWS if members is None else members,
+            members is None,
+            self._cpv_of_lists(need_codes, table),
+            self.doc_set,
+            *evidence,
+        )
+
     def cpv_scores_of_suppliers(
         self,
         need_codes: Sequence[str],
@@ -223,15 +249,18 @@ class Segment:
         """Documents are suppliers (codes numbered by `table`): mean over the need's codes of
         the best supplier code, for every document or for some local rows."""
         doc_set = self.doc_set if rows is None else self.doc_set[rows]
-        if not need_codes or self.set_first.size == 0:
-            return np.zeros(doc_set.size)
-        # Per distinct code list, summed over the need's codes in order, as cpv_score() does.
-        per_set = np.zeros(self.set_first.size + 1)
-        for code in need_codes:
-            per_set[:-1] += _LEVELS[self._best_levels(code, table)]
-        per_set /= len(need_codes)
-        scores: FloatArray = per_set[doc_set]
+        scores: FloatArray = self._cpv_of_lists(need_codes, table)[doc_set]
         return scores
+
+    def _cpv_of_lists(self, need_codes: Sequence[str], table: CodeTable) -> FloatArray:
+        # Per distinct code list, and 0 for documents without codes (the last entry), summed
+        # over the need's codes in order, as cpv_score() does.
+        per_set = np.zeros(self.set_first.size + 1)
+        if need_codes and self.set_first.size:
+            for code in need_codes:
+                per_set[:-1] += _LEVELS[self._best_levels(code, table)]
+            per_set /= len(need_codes)
+        return per_set
 
     def _best_levels(self, code: str, table: CodeTable) -> npt.NDArray[np.uint8]:
         # The best similarity of each code list to a need code, as a level number: buyers use

@@ -58,6 +58,7 @@ CPV_WEIGHT = 0.4
 # nobody can deliver still gets a list of noise; a shared division still nudges real matches.
 MIN_TEXT_EVIDENCE = 0.02
 MIN_CPV_EVIDENCE = SIBLING_SIMILARITY[3]
+_EVIDENCE = (MIN_TEXT_EVIDENCE, MIN_CPV_EVIDENCE)
 # Scores are rounded so that a pair scores the same whichever direction it was ranked in and
 # whichever segment held it (sums in a different order differ in the last bits).
 SCORE_DECIMALS = 6
@@ -267,6 +268,17 @@ class _Candidates:
             self.slots.append(segment.slots[local])
             self.text.append(text[hit])
             self.cpv.append(cpv[hit])
+            self.sources.append(segment)
+            self.rows.append(local)
+
+    def take(
+        self, segment: Segment, local: npt.NDArray[np.intp], text: FloatArray, cpv: FloatArray
+    ) -> None:
+        """Add candidates already found in a segment: local rows and their score parts."""
+        if local.size:
+            self.slots.append(segment.slots[local])
+            self.text.append(text)
+            self.cpv.append(cpv)
             self.sources.append(segment)
             self.rows.append(local)
 
@@ -510,11 +522,9 @@ class MatchIndex:
                 members = None if places is None else segment.members(places)
                 if members is not None and members.size == 0:
                     continue
-                found.add(
+                found.take(
                     segment,
-                    segment.text_scores(query),
-                    segment.cpv_scores_of_suppliers(codes, side.code_table, members),
-                    members,
+                    *segment.supplier_candidates(query, codes, side.code_table, members, _EVIDENCE),
                 )
         joint = len(need.places) > 1 and not need.whole_lan
         slots, text_part, cpv_part = found.arrays(unique=joint)

@@ -62,3 +62,11 @@ def test_shared_of_no_documents_or_empty_lists_is_empty() -> None:
     for indptr, documents in ((matrix.indptr, np.zeros(0, np.intp)), (empty, np.arange(5))):
         which, position, values = kernels.shared(indptr, rows, matrix.data, cols, documents)
         assert which.size == position.size == values.size == 0
+
+
+def test_distinct_counts_equal_numpys_unique_with_counts() -> None:
+    values = np.random.default_rng(9).integers(0, 50, size=300)
+    distinct, counts = kernels.distinct_counts(values)
+    expected, expected_counts = np.unique(values, return_counts=True)
+    assert np.array_equal(distinct, expected) and np.array_equal(counts, expected_counts)
+    assert kernels.distinct_counts(np.zeros(0, np.int64))[0].size == 0
