@@ -1,5 +1,6 @@
 """Request limits enforced before a handler runs: rate limits (shared through Redis) and the
-JSON-only rule for bodies."""
+JSON-only rule for bodies; a request that passes them and is one of the hot cached reads is
+answered here when a trusted cache entry can answer it (api/hot_reads.py)."""
 
 from __future__ import annotations
 
@@ -14,10 +15,12 @@ from litestar.types import ASGIApp, HTTPResponseStartEvent, Message, Receive, Sc
 
 from asfmatch.api.client_address import Network, client_address, parse_networks
 from asfmatch.api.errors import PROBLEM_JSON, Problem
+from asfmatch.api.hot_reads import cached_list_body, cached_page_body
 from asfmatch.api.state import (
     PREFETCHED,
     PREFETCHED_NEEDS,
     PRINCIPAL,
+    AppResources,
     Prefetched,
     PrefetchedNeeds,
     resources,
@@ -31,21 +34,27 @@ def _headers(scope: Scope) -> dict[bytes, bytes]:
     return {bytes(name).lower(): bytes(value) for name, value in scope.get("headers", [])}
 
 
-async def _reply(
-    send: Send, status: int, title: str, detail: str, extra: list[tuple[bytes, bytes]]
+async def _send(
+    send: Send, status: int, media_type: bytes, body: bytes, extra: list[tuple[bytes, bytes]]
 ) -> None:
-    body = msgspec.json.encode(Problem(status=status, title=title, detail=detail))
     start: HTTPResponseStartEvent = {
         "type": "http.response.start",
         "status": status,
         "headers": [
-            (b"content-type", PROBLEM_JSON.encode()),
+            (b"content-type", media_type),
             (b"content-length", str(len(body)).encode()),
             *extra,
         ],
     }
     await send(start)
     await send({"type": "http.response.body", "body": body, "more_body": False})
+
+
+async def _reply(
+    send: Send, status: int, title: str, detail: str, extra: list[tuple[bytes, bytes]]
+) -> None:
+    body = msgspec.json.encode(Problem(status=status, title=title, detail=detail))
+    await _send(send, status, PROBLEM_JSON.encode(), body, extra)
 
 
 def _rate_headers(result: RateLimitResult, window: int) -> list[tuple[bytes, bytes]]:
@@ -60,8 +69,9 @@ def _rate_headers(result: RateLimitResult, window: int) -> list[tuple[bytes, byt
 
 class RequestLimits(ASGIMiddleware):
     """415 for a body that is not JSON; 429 with RateLimit headers past an organisation's or an
-    address's limit. Counting happens in Redis, shared by every process; while Redis is down
-    each process counts on its own, so the limits still hold (per process)."""
+    address's limit. Counting happens in Redis, shared by every process, through leases of
+    tokens (storage/rate_leases.py); while Redis is down each process counts on its own, so
+    the limits still hold (per process). Hot cached reads are answered without the handler."""
 
     scopes = (ScopeType.HTTP,)
 
@@ -119,35 +129,48 @@ class RequestLimits(ASGIMiddleware):
                 else f"key:{hashlib.sha256(token).hexdigest()[:32]}"
             )
             limits.append((bucket, settings.rate_limit_per_organisation))
-        # Both limits in one Redis round trip; past the address limit the caller's is not counted.
-        # A match list's cache entry (or the needs list's counter and page) comes along in the
-        # same call, with Redis's clock: api/matches.py and api/needs.py serve them when
-        # storage.list_versions trusts them.
+        # Both limits in at most one Redis round trip (none while this process holds leased
+        # tokens for both); past the address limit the caller's is not counted. A match list's
+        # cache entry (or the needs list's counter and page) comes from this process's memory
+        # or along in the same call, with Redis's clock: api/matches.py and api/needs.py serve
+        # them when storage.list_versions trusts them.
         wanted = _cached_list(scope) if token is not None else None
         listing = _needs_list_query(scope) if token is None else None
+        lists = app.lists
         prefetch: list[str] = []
+        state = scope.setdefault("state", {})
         if wanted is not None:
-            prefetch.append(app.cache.key(*wanted))
+            remembered = lists.remembered_list(*wanted)
+            if remembered is not None:
+                state[PREFETCHED] = Prefetched(
+                    owner=wanted[0], owner_id=wanted[1], entry=remembered[0], stamp=remembered[1]
+                )
+            else:
+                prefetch.append(app.cache.key(*wanted))
         elif listing is not None:
-            prefetch += [app.needs_list.counter_key, app.needs_list.entry_key(listing)]
-        generation = app.lists.generation
+            page = lists.remembered_page(listing)
+            if page is not None:
+                state[PREFETCHED_NEEDS] = PrefetchedNeeds(
+                    query_string=listing, counter=page[0], entry=page[1], stamp=page[2]
+                )
+            else:
+                prefetch += [app.needs_list.counter_key, app.needs_list.entry_key(listing)]
+        generation = lists.generation
         counted, fetched = await limiter.hit_all(limits, prefetch)
         if fetched is not None:
-            app.lists.observe(fetched.stamp, generation)
-            state = scope.setdefault("state", {})
+            lists.observe(fetched.stamp, generation)
+        if fetched is not None and prefetch:
             if wanted is not None:
+                entry = fetched.values[0]
+                lists.fetched_list(wanted[0], wanted[1], entry, fetched.stamp)
                 state[PREFETCHED] = Prefetched(
-                    owner=wanted[0],
-                    owner_id=wanted[1],
-                    entry=fetched.values[0],
-                    stamp=fetched.stamp,
+                    owner=wanted[0], owner_id=wanted[1], entry=entry, stamp=fetched.stamp
                 )
             elif listing is not None:
+                counter, entry = fetched.values
+                lists.fetched_page(listing, counter, entry, fetched.stamp)
                 state[PREFETCHED_NEEDS] = PrefetchedNeeds(
-                    query_string=listing,
-                    counter=fetched.values[0],
-                    entry=fetched.values[1],
-                    stamp=fetched.stamp,
+                    query_string=listing, counter=counter, entry=entry, stamp=fetched.stamp
                 )
         result = counted[0]
         if len(counted) > 1:
@@ -165,6 +188,11 @@ class RequestLimits(ASGIMiddleware):
                 [*extra, (b"retry-after", str(result.reset_seconds).encode())],
             )
             return
+        # A trusted cache entry answers the hot reads here (api/hot_reads.py).
+        hot = _hot_body(app, state)
+        if hot is not None:
+            await _send(send, 200, b"application/json", hot, extra)
+            return
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -172,6 +200,14 @@ class RequestLimits(ASGIMiddleware):
             await send(message)
 
         await next_app(scope, receive, send_with_headers)
+
+
+def _hot_body(app: AppResources, state: dict[str, Any]) -> bytes | None:
+    listed: Prefetched | None = state.get(PREFETCHED)
+    if listed is not None:
+        return cached_list_body(app, state.get(PRINCIPAL), listed)
+    page: PrefetchedNeeds | None = state.get(PREFETCHED_NEEDS)
+    return None if page is None else cached_page_body(app, page)
 
 
 _LIST_PATH = re.compile(r"/api/v1/(needs|suppliers)/([1-9][0-9]{0,18})/matches/?")

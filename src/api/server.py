@@ -55,19 +55,37 @@ class TimelyProtocol(HttpToolsProtocol):
         self.header_timeout = float(getattr(config, "header_timeout", 10.0))
         self.body_timeout = float(getattr(config, "body_timeout", 30.0))
         self._deadline: asyncio.TimerHandle | None = None
+        # When the request in progress (or the next one's headers) is due; None: nothing is.
+        self._due: float | None = None
         self._body_pending = False
 
     def _arm(self, seconds: float) -> None:
-        self._disarm()
-        self._deadline = self.loop.call_later(seconds, self._too_slow)
+        # Arming happens twice per request, so it only moves a due time: the one timer of the
+        # connection, when it fires early, waits again until the current due time.
+        due = self.loop.time() + seconds
+        self._due = due
+        pending = self._deadline
+        if pending is not None and pending.when() > due:
+            pending.cancel()
+            pending = None
+        if pending is None:
+            self._deadline = self.loop.call_at(due, self._deadline_passed)
 
     def _disarm(self) -> None:
-        if self._deadline is not None:
-            self._deadline.cancel()
-            self._deadline = None
+        self._due = None
+
+    def _deadline_passed(self) -> None:
+        self._deadline = None
+        due = self._due
+        if due is None:
+            return
+        if self.loop.time() < due:
+            self._deadline = self.loop.call_at(due, self._deadline_passed)
+            return
+        self._too_slow()
 
     def _too_slow(self) -> None:
-        self._deadline = None
+        self._due = None
         if self.transport.is_closing():
             return
         answered = self.cycle is not None and self.cycle.response_started
@@ -87,6 +105,9 @@ class TimelyProtocol(HttpToolsProtocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._disarm()
+        if self._deadline is not None:
+            self._deadline.cancel()
+            self._deadline = None
         super().connection_lost(exc)
 
     def on_headers_complete(self) -> None:

@@ -132,9 +132,8 @@ async def reset_demo(db: Connection, principal: Principal | None, settings: Sett
     for need_id in await demo_reset.reopen_loaded_needs(db):
         await jobs.enqueue(db, jobs.RANK_NEED, need_id)
     verified = await demo_reset.delete_verifications(db)
-    for supplier_id in verified:
-        # Their badges leave the cached need lists (recording them again bumps those too).
-        await matches.bump_lists_showing(db, supplier_id)
+    # Their badges leave the cached need lists (recording them again bumps those too).
+    await matches.bump_lists_showing(db, verified)
     reverified = await seed_verifications(db, settings.verification_valid_months)
     if settings.reserved_requires_verification:
         # As recording or lapsing a verification does then: the stored pairs may describe

@@ -17,6 +17,7 @@ from redis.exceptions import RedisError
 from redis.retry import Retry
 
 from asfmatch.storage.local_limits import LocalWindows
+from asfmatch.storage.rate_leases import Leases
 from asfmatch.storage.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -213,21 +214,27 @@ return 1
 )
 
 
-# INCR each rate key in turn (a new window's key gets its expiry) and stop after the first one
-# past its limit: every limit of a request in one call, the later ones uncounted once an
-# earlier one refuses. KEYS: the rate keys, then any keys to GET along (cache entries the
-# request will likely want). ARGV: expiry, number of rate keys, their limits. Also returns
-# Redis's clock (µs), which a cache fill carries as the moment its PostgreSQL read began.
-_COUNT = (
+# Lease tokens from each rate key in turn (a new window's key gets its expiry) and stop after the
+# first one past its limit: every limit of a request in one call, the later ones uncounted once
+# an earlier one refuses. A lease is at most what is left of the limit, and at least one token
+# (a refused request is counted too). KEYS: the rate keys, then any keys to GET along (cache
+# entries the request will likely want). ARGV: expiry, number of rate keys, then each key's
+# limit and wanted lease. Returns each key's count after its lease and the lease's size, the
+# fetched values and Redis's clock (µs), which a cache fill carries as the moment its
+# PostgreSQL read began.
+_LEASE = (
     _NOW
     + """
 local rates = tonumber(ARGV[2])
 local counts = {}
 for i = 1, rates do
-    local used = redis.call('INCR', KEYS[i])
-    if used == 1 then redis.call('EXPIRE', KEYS[i], ARGV[1]) end
-    counts[i] = used
-    if used > tonumber(ARGV[2 + i]) then break end
+    local limit = tonumber(ARGV[1 + 2 * i])
+    local before = tonumber(redis.call('GET', KEYS[i]) or '0')
+    local size = math.max(1, math.min(tonumber(ARGV[2 + 2 * i]), limit - before))
+    local used = redis.call('INCRBY', KEYS[i], size)
+    if used == size then redis.call('EXPIRE', KEYS[i], ARGV[1]) end
+    counts[i] = {used, size}
+    if used - size + 1 > limit then break end
 end
 local fetched = {}
 for i = rates + 1, #KEYS do fetched[i - rates] = redis.call('GET', KEYS[i]) end
@@ -246,16 +253,18 @@ class RateLimitResult(msgspec.Struct, frozen=True):
 
 
 class RateLimiter:
-    """Fixed-window counters in Redis, so every API process shares them. While Redis is
-    unavailable each process counts on its own (LocalWindows): a client then gets at most the
-    limit per process, rather than no limit at all."""
+    """Fixed-window counters in Redis, so every API process shares them, taken in leases
+    (storage/rate_leases.py) so that a busy caller costs a Redis call only every so many
+    requests. While Redis is unavailable each process counts on its own (LocalWindows): a
+    client then gets at most the limit per process, rather than no limit at all."""
 
     def __init__(self, gate: RedisGate, window_seconds: int = 60) -> None:
         self.gate = gate
         self.window = window_seconds
         self.local = LocalWindows()
+        self.leases = Leases()
         # EVALSHA, loading the script again if Redis lost it (a restart).
-        self._count = gate.client.register_script(_COUNT)
+        self._lease = gate.client.register_script(_LEASE)
 
     async def hit(self, identity: str, limit: int) -> RateLimitResult:
         """Count one request by `identity`, in Redis or, while it is unavailable, locally."""
@@ -264,52 +273,85 @@ class RateLimiter:
     async def hit_all(
         self, limits: Sequence[tuple[str, int]], prefetch: Sequence[str] = ()
     ) -> tuple[list[RateLimitResult], Prefetch | None]:
-        """Count one request against each (identity, limit) in turn, and GET the keys
-        `prefetch` along with Redis's clock, all in one Redis round trip (a Lua script);
-        locally, fetching nothing (None), while Redis is unavailable. Limits after the first one
-        that refuses are not counted, and not returned."""
+        """Count one request against each (identity, limit) in turn, from this process's
+        leases where it holds tokens and otherwise in one Redis round trip (a Lua script) that
+        also GETs the keys `prefetch` along with Redis's clock; no Redis call when the leases
+        cover every limit and nothing is to be fetched. Locally, fetching nothing (None), while
+        Redis is unavailable. Limits after the first one that refuses are not counted, and not
+        returned."""
         now = time.time()
         window_number = int(now // self.window)
         reset = max(1, int(self.window - now % self.window))
-        keys = [f"{self.gate.prefix}ratelimit:{identity}:{window_number}" for identity, _ in limits]
-        reply = await self.gate.run(
-            self._count(
-                keys=[*keys, *prefetch],
-                args=[self.window + 1, len(keys), *(limit for _, limit in limits)],
-            ),
-            None,
-        )
-        shared = None if reply is None else reply[0]
-        fetched = (
-            None
-            if reply is None
-            else Prefetch(
-                values=[
-                    value if isinstance(value, bytes) else None
-                    for value in (list(reply[1]) + [None] * len(prefetch))[: len(prefetch)]
-                ],
-                stamp=int(reply[2]),
-            )
-        )
-        results: list[RateLimitResult] = []
+        leases = self.leases
+        # Limits this process holds tokens for are counted here, in order, until one refuses or
+        # one needs a lease from Redis; from there on, those without a token ask Redis along,
+        # and those with one take it only once the earlier limits have allowed the request.
+        considered = len(limits)
+        taken: dict[int, int] = {}
+        asking: list[int] = []
         for position, (identity, limit) in enumerate(limits):
-            if shared is None:
-                if results and not results[-1].allowed:
-                    break
-                used = self.local.hit(identity, window_number)
-            elif position < len(shared):
-                used = int(shared[position])
-            else:
+            if asking:
+                if leases.peek(identity, window_number) is None:
+                    asking.append(position)
+                continue
+            token = leases.take(identity, window_number)
+            if token is None:
+                asking.append(position)
+                continue
+            taken[position] = token
+            if token > limit:
+                considered = position + 1
                 break
+        reply = None
+        if asking or prefetch:
+            keys, wanted = [], []
+            for position in asking:
+                identity, limit = limits[position]
+                keys.append(f"{self.gate.prefix}ratelimit:{identity}:{window_number}")
+                wanted += [limit, leases.wanted(identity, window_number, limit)]
+            reply = await self.gate.run(
+                self._lease(keys=[*keys, *prefetch], args=[self.window + 1, len(keys), *wanted]),
+                None,
+            )
+        leased = {} if reply is None else dict(zip(asking, reply[0], strict=False))
+        results: list[RateLimitResult] = []
+        for position, (identity, limit) in enumerate(limits[:considered]):
+            token = taken.get(position)
+            if token is None and position in leased:
+                used, size = leased[position]
+                token = leases.granted(identity, window_number, int(used), int(size), limit)
+            elif token is None and position in asking and reply is not None:
+                # Redis stopped at an earlier limit that refused.
+                break
+            elif token is None:
+                token = leases.take(identity, window_number)
+            if token is None and reply is None:
+                token = self.local.hit(identity, window_number)
+            elif token is None:
+                # A concurrent request took the tokens this one counted on: count the rest anew.
+                rest, _ = await self.hit_all(limits[position:considered])
+                return [*results, *rest], self._prefetched(reply, len(prefetch))
             results.append(
                 RateLimitResult(
-                    allowed=used <= limit,
+                    allowed=token <= limit,
                     limit=limit,
-                    remaining=max(0, limit - used),
+                    remaining=max(0, limit - token),
                     reset_seconds=reset,
                 )
             )
-        return results, fetched
+            if token > limit:
+                break
+        return results, self._prefetched(reply, len(prefetch))
+
+    @staticmethod
+    def _prefetched(reply: Any, wanted: int) -> Prefetch | None:
+        if reply is None:
+            return None
+        values = (list(reply[1]) + [None] * wanted)[:wanted]
+        return Prefetch(
+            values=[value if isinstance(value, bytes) else None for value in values],
+            stamp=int(reply[2]),
+        )
 
 
 class Prefetch(msgspec.Struct, frozen=True):

@@ -17,7 +17,11 @@ An entry may be served by this process without PostgreSQL when:
   fence is still on its way, or landed after the entry was fetched).
 A commit after the entry's read was then heard and fenced by this process, so the entry would
 be gone. What remains is the moment between a commit and its NOTIFY reaching this process,
-the same bound as for API key revocations."""
+the same bound as for API key revocations.
+
+Entries this process served lately are also kept in its memory (storage/recent_entries.py), so
+that a hot list costs no Redis call at all: a copy is forgotten on the announcements that
+would fence its Redis entry, and is trusted by the same rules."""
 
 from __future__ import annotations
 
@@ -27,7 +31,8 @@ import logging
 import time
 from collections import deque
 
-from asfmatch.storage.cache import GONE, MatchCache, NeedsListCache
+from asfmatch.storage.cache import GONE, MatchCache, NeedsListCache, parse_list_entry
+from asfmatch.storage.recent_entries import RecentEntries
 from asfmatch.storage.stream_hub import LISTS_CHANNEL, StreamHub
 
 log = logging.getLogger(__name__)
@@ -90,6 +95,10 @@ class ListVersions:
         self._needs_fenced = 0
         # The needs-list counter's value after this process last moved it.
         self._needs_floor = 0
+        # Copies of trusted entries: (owner, id) -> (entry, its version and stamp, Redis's clock
+        # when it was fetched); a needs-list query string -> (counter, entry, that clock).
+        self._lists: RecentEntries[tuple[str, int], tuple[bytes, int, int, int]] = RecentEntries()
+        self._pages: RecentEntries[bytes, tuple[bytes, bytes, int]] = RecentEntries()
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
@@ -117,6 +126,8 @@ class ListVersions:
         Redis connection)."""
         self.generation += 1
         self._trusted_since = None
+        self._lists.clear()
+        self._pages.clear()
 
     def observe(self, stamp: int, generation: int) -> None:
         """A Redis fetch answered at `stamp`; `generation` as read before it was sent. Restores
@@ -146,9 +157,49 @@ class ListVersions:
             and counter >= self._needs_floor
         )
 
+    def fetched_list(self, owner: str, owner_id: int, entry: bytes | None, stamp: int) -> None:
+        """A match list's entry fetched from Redis at `stamp`: kept in memory if trusted."""
+        found = parse_list_entry(entry)
+        trusted = found is not None and self.trusts(owner, owner_id, found.version, found.stamp)
+        if entry is not None and found is not None and trusted:
+            self._lists.keep((owner, owner_id), (entry, found.version, found.stamp, stamp))
+
+    def remembered_list(self, owner: str, owner_id: int) -> tuple[bytes, int] | None:
+        """A kept match list's entry and the Redis clock when it was fetched, while trusted."""
+        key = (owner, owner_id)
+        found = self._lists.get(key)
+        if found is None:
+            return None
+        entry, version, entry_stamp, fetched = found
+        if not self.trusts(owner, owner_id, version, entry_stamp):
+            self._lists.forget(key)
+            return None
+        return entry, fetched
+
+    def fetched_page(
+        self, query_string: bytes, counter: bytes | None, entry: bytes | None, stamp: int
+    ) -> None:
+        """A needs-list page fetched from Redis at `stamp`: kept in memory if trusted."""
+        found = NeedsListCache.parse(counter, entry)
+        trusted = found is not None and self.trusts_needs_list(found[0], found[1])
+        if counter is not None and entry is not None and trusted:
+            self._pages.keep(query_string, (counter, entry, stamp))
+
+    def remembered_page(self, query_string: bytes) -> tuple[bytes, bytes, int] | None:
+        """A kept needs-list page's counter, entry and fetch clock, while trusted."""
+        found = self._pages.get(query_string)
+        if found is None:
+            return None
+        parsed = NeedsListCache.parse(found[0], found[1])
+        if parsed is None or not self.trusts_needs_list(parsed[0], parsed[1]):
+            self._pages.forget(query_string)
+            return None
+        return found
+
     def heard(self, payload: str) -> None:
         """One announcement from sql/013_list_versions.sql."""
         if payload == NEEDS_LIST:
+            self._pages.clear()
             self._needs_heard += 1
             self._wake.set()
             return
@@ -158,6 +209,7 @@ class ListVersions:
             return
         version = GONE if version_text == "gone" else int(version_text)
         key = (owner, int(owner_id))
+        self._lists.forget(key)
         before = self._heard.get(key)
         if before is None or version > before[0]:
             until = time.monotonic() + _REMEMBER_SECONDS

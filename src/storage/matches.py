@@ -177,8 +177,10 @@ async def _suppliers_paired_with(connection: Connection, need_ids: Sequence[int]
     return {row["supplier_id"] for row in rows}
 
 
-async def _needs_paired_with(connection: Connection, supplier_id: int) -> set[int]:
-    rows = await connection.fetch("SELECT need_id FROM matches WHERE supplier_id = $1", supplier_id)
+async def _needs_paired_with(connection: Connection, supplier_ids: Sequence[int]) -> set[int]:
+    rows = await connection.fetch(
+        "SELECT need_id FROM matches WHERE supplier_id = ANY($1::bigint[])", list(supplier_ids)
+    )
     return {row["need_id"] for row in rows}
 
 
@@ -210,13 +212,26 @@ async def lock_supplier_side(
     connection: Connection, supplier_id: int, need_ids: Iterable[int] = ()
 ) -> SupplierSideLocks:
     """Lock the needs paired with the supplier plus `need_ids`, then the supplier."""
-    wanted = await _needs_paired_with(connection, supplier_id) | set(need_ids)
+    statuses, active = await _lock_supplier_sides(connection, [supplier_id], need_ids)
+    return SupplierSideLocks(active=active.get(supplier_id), statuses=statuses)
+
+
+async def lock_supplier_sides(connection: Connection, supplier_ids: Sequence[int]) -> None:
+    """lock_supplier_side for several suppliers at once: every one of their needs, then all of
+    them (one supplier after another would lock a need after a supplier)."""
+    await _lock_supplier_sides(connection, supplier_ids, ())
+
+
+async def _lock_supplier_sides(
+    connection: Connection, supplier_ids: Sequence[int], need_ids: Iterable[int]
+) -> tuple[dict[int, str], dict[int, bool]]:
+    wanted = await _needs_paired_with(connection, supplier_ids) | set(need_ids)
     statuses = await lock_needs(connection, wanted)
-    active = (await lock_suppliers(connection, [supplier_id])).get(supplier_id)
-    late = await _needs_paired_with(connection, supplier_id) - wanted
+    active = await lock_suppliers(connection, supplier_ids)
+    late = await _needs_paired_with(connection, supplier_ids) - wanted
     if late:
         statuses |= await lock_needs(connection, late)
-    return SupplierSideLocks(active=active, statuses=statuses)
+    return statuses, active
 
 
 async def active_suppliers(connection: Connection, supplier_ids: Sequence[int]) -> set[int]:
@@ -291,12 +306,16 @@ async def forget_supplier(connection: Connection, supplier_id: int) -> list[int]
     return need_ids
 
 
-async def bump_lists_showing(connection: Connection, supplier_id: int) -> None:
-    """Invalidate the cached lists of the needs that show this supplier: something every
-    reader of those lists sees about it (its verification) changed without a re-ranking. The
-    caller holds the supplier side's locks (lock_supplier_side)."""
+async def bump_lists_showing(connection: Connection, supplier_ids: Sequence[int]) -> None:
+    """Invalidate the cached lists of the needs that show these suppliers: something every
+    reader of those lists sees about them (a verification, a name) changed without a
+    re-ranking. The caller holds the supplier sides' locks (lock_supplier_sides)."""
     rows = await connection.fetch(
-        "SELECT need_id FROM matches WHERE supplier_id = $1 AND in_need_list", supplier_id
+        """
+        SELECT DISTINCT need_id FROM matches
+        WHERE supplier_id = ANY($1::bigint[]) AND in_need_list
+        """,
+        list(supplier_ids),
     )
     await bump_needs(connection, [row["need_id"] for row in rows])
 

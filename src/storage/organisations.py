@@ -11,6 +11,7 @@ import asyncpg
 import msgspec
 
 from asfmatch.storage.db import Connection
+from asfmatch.storage.matches import bump_lists_showing, lock_supplier_sides
 from asfmatch.storage.paging import Page, Query
 
 OrganisationKind = Literal["buyer", "supplier", "admin"]
@@ -124,11 +125,15 @@ async def list_organisations(
 async def update_organisation(
     connection: Connection, organisation_id: int, changes: dict[str, object]
 ) -> None:
-    """Change name, organisation number or contact e-mail of an organisation."""
+    """Change name, organisation number or contact e-mail of an organisation; a new name moves
+    the cached lists that show it, in the caller's transaction."""
     allowed = {"name", "org_number", "contact_email"}
     columns = [column for column in changes if column in allowed]
     if not columns:
         return
+    renamed = "name" in columns and changes["name"] != await connection.fetchval(
+        "SELECT name FROM organisations WHERE id = $1", organisation_id
+    )
     assignments = ", ".join(f"{column} = ${i}" for i, column in enumerate(columns, start=2))
     try:
         await connection.execute(
@@ -138,6 +143,40 @@ async def update_organisation(
         )
     except asyncpg.UniqueViolationError:
         raise DuplicateOrgNumber(str(changes.get("org_number"))) from None
+    if renamed:
+        await _bump_lists_naming(connection, organisation_id)
+
+
+async def _suppliers_naming(connection: Connection, organisation_id: int) -> set[int]:
+    # Its own profile, and every supplier it verified: a need list's badge names the support
+    # body of the supplier's latest verification (any one it gave is a safe superset).
+    rows = await connection.fetch(
+        """
+        SELECT id FROM supplier_profiles WHERE organisation_id = $1
+        UNION SELECT supplier_id FROM supplier_verifications WHERE verified_by = $1
+        """,
+        organisation_id,
+    )
+    return {row["id"] for row in rows}
+
+
+async def _bump_lists_naming(connection: Connection, organisation_id: int) -> None:
+    """Move the cached need lists that show the organisation's name (as the supplier on a row,
+    or as the support body on a badge), as a verification moves those showing its supplier.
+    (The public needs list shows buyers' names; sql/013_list_versions.sql moves that one.)"""
+    shown = await _suppliers_naming(connection, organisation_id)
+    await lock_supplier_sides(connection, sorted(shown))
+    # Only now, after the lock order's rows, is the organisation locked against new references:
+    # a verification it records meanwhile for another supplier either committed before this
+    # lock (and is read below) or waits for this transaction, and renders the new name.
+    await connection.execute(
+        "SELECT 1 FROM organisations WHERE id = $1 FOR UPDATE", organisation_id
+    )
+    late = await _suppliers_naming(connection, organisation_id) - shown
+    if late:
+        # Rare, and out of the lock order: a deadlock it closes is retried (api/retry.py).
+        await lock_supplier_sides(connection, sorted(late))
+    await bump_lists_showing(connection, sorted(shown | late))
 
 
 def _hash_key(key: str) -> bytes:

@@ -119,7 +119,7 @@ async def record(
         verification.independent_of_public_sector,
     )
     # The badge on every need list showing this supplier changes with it.
-    await bump_lists_showing(connection, supplier_id)
+    await bump_lists_showing(connection, [supplier_id])
     found = await connection.fetchrow(_SELECT + " WHERE v.id = $1", new_id)
     assert found is not None
     return _record(found)
@@ -149,7 +149,7 @@ async def lapse(
         supplier_id,
     )
     if lapsed is not None:
-        await bump_lists_showing(connection, supplier_id)
+        await bump_lists_showing(connection, [supplier_id])
     return lapsed is not None
 
 

@@ -171,6 +171,11 @@ async def client(
     stale = [key async for key in redis_client.scan_iter(match=_shared_app.prefix + "*")]
     if stale:
         await redis_client.delete(*stale)
+    # What the app keeps in memory of those keys goes with them: leased rate-limit tokens and
+    # copies of cached lists (ids start again from 1 in the emptied database).
+    resources = _shared_app.client.app.state["resources"]
+    resources.limiter.leases.clear()
+    resources.lists.distrust()
     yield _shared_app.client
 
 

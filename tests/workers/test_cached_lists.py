@@ -18,6 +18,7 @@ from litestar.testing import AsyncTestClient
 from asfmatch.storage.cache import MatchCache, NeedsListCache, RedisGate, create_redis
 from asfmatch.storage.db import connect, create_pool
 from asfmatch.storage.list_versions import ListVersions
+from asfmatch.storage.organisations import update_organisation
 from asfmatch.storage.settings import Settings
 from asfmatch.storage.stream_hub import StreamHub
 from asfmatch.workers.deadlines import close_expired_needs
@@ -33,6 +34,15 @@ CLEANING = {
     "employees": 14,
     "target_group_share": 0.6,
     "max_contract_value_sek": 1_000_000,
+}
+# What a support body checked: recording it puts a badge on the supplier's rows.
+CHECK = {
+    "note": "Årsredovisning och anställningslista sedda på plats.",
+    "target_group_share": 0.6,
+    "work_integration_aim": True,
+    "employee_participation": True,
+    "profits_reinvested": True,
+    "independent_of_public_sector": True,
 }
 NEED = {
     "title": "Lokalvård av förskolor i Gammelstad",
@@ -255,6 +265,64 @@ async def test_the_public_needs_list_is_answered_without_postgres_until_a_need_i
     assert names == {"Luleå kommun, lokalförsörjning"}
 
 
+async def test_a_supplier_renamed_through_the_api_is_named_anew_on_the_buyers_list(
+    client: AsyncTestClient,  # type: ignore[type-arg]
+    settings: Settings,
+    world: dict[str, Any],
+) -> None:
+    await _drain(settings)
+    path = f"/api/v1/needs/{world['need']}/matches"
+    before = await _warm(client, path, world["buyer"])
+    assert [m["supplier_name"] for m in before["matches"]] == ["Städkooperativet Trean"]
+    renamed = await client.patch(
+        f"/api/v1/suppliers/{world['cleaner']}",
+        json={"name": "Städkooperativet Norr"},
+        headers=world["cleaner_headers"],
+    )
+    assert renamed.status_code == 200, renamed.text
+    await _settle()
+    # The name is part of the ranking text: the list is ranked again under the new name.
+    assert (await client.get(path, headers=world["buyer"])).json()["status"] == "pending"
+    await _drain(settings)
+    await _settle()
+    after = (await client.get(path, headers=world["buyer"])).json()
+    assert [m["supplier_name"] for m in after["matches"]] == ["Städkooperativet Norr"]
+
+
+async def test_a_new_organisation_name_reaches_every_cached_list_showing_it_at_once(
+    client: AsyncTestClient,  # type: ignore[type-arg]
+    settings: Settings,
+    world: dict[str, Any],
+    keys: Keys,
+    admin: dict[str, str],
+) -> None:
+    checked = await client.post(
+        f"/api/v1/suppliers/{world['cleaner']}/verifications", json=CHECK, headers=admin
+    )
+    assert checked.status_code == 201, checked.text
+    await _drain(settings)
+    path = f"/api/v1/needs/{world['need']}/matches"
+    warm = await _warm(client, path, world["buyer"])
+    with no_postgres():  # served from the cache from now on
+        assert (await client.get(path, headers=world["buyer"])).json() == warm
+    shown = [(m["supplier_name"], m["verification"]["verified_by"]) for m in warm["matches"]]
+    assert shown == [("Städkooperativet Trean", "Coompanion Test")]
+    supplier_org = (await client.get(f"/api/v1/suppliers/{world['cleaner']}")).json()[
+        "organisation_id"
+    ]
+    support_body = (await client.get("/api/v1/me", headers=admin)).json()["organisation"]["id"]
+    # Renamed by a writer that ranks nothing again (only the name changes on the list).
+    for organisation_id, name in ((supplier_org, "Trean i Luleå"), (support_body, "Coompanion")):
+        async with keys.db.transaction():
+            await update_organisation(keys.db, organisation_id, {"name": name})
+        await _settle()
+    after = (await client.get(path, headers=world["buyer"])).json()
+    assert [(m["supplier_name"], m["verification"]["verified_by"]) for m in after["matches"]] == [
+        ("Trean i Luleå", "Coompanion")
+    ]
+    assert await keys.db.fetchval("SELECT count(*) FROM jobs WHERE state = 'queued'") == 0
+
+
 class Cached(msgspec.Struct):
     """A process's cache side, in the test's own event loop."""
 
@@ -365,3 +433,90 @@ async def test_a_current_entry_read_before_trust_began_is_stamped_anew_and_serve
         assert (await client.get(path, headers=world["buyer"])).json() == warm
     with no_postgres():
         assert (await client.get(path, headers=world["buyer"])).json() == warm
+
+
+async def test_a_hot_list_is_answered_from_memory_with_redis_and_postgres_out_of_reach(
+    client: AsyncTestClient,  # type: ignore[type-arg]
+    settings: Settings,
+    world: dict[str, Any],
+) -> None:
+    await _drain(settings)
+    path = f"/api/v1/needs/{world['need']}/matches"
+    warm = await _warm(client, path, world["buyer"])
+    page = await _warm(client, "/api/v1/needs?page_size=20", {})
+    gate = client.app.state["resources"].redis
+    gate._down_until = float("inf")
+    try:
+        with no_postgres():
+            answered = await client.get(path, headers=world["buyer"])
+            listed = await client.get("/api/v1/needs?page_size=20")
+    finally:
+        gate._down_until = 0.0
+    assert answered.json() == warm and listed.json() == page
+    for response in (answered, listed):
+        assert response.headers["content-type"] == "application/json"
+        assert int(response.headers["ratelimit-remaining"]) < int(
+            response.headers["ratelimit-limit"]
+        )
+
+
+async def _trusted_entry(cached: Cached, need_id: int, version: int) -> tuple[bytes, int]:
+    """Store a current entry of the need's list and trust the process from before it."""
+    cache, versions = cached.cache, cached.versions
+    await cache.fetch("need", need_id)  # opens the connection, which ends trust
+    generation = versions.generation
+    _, stamp = await cache.fetch("need", need_id)
+    assert stamp is not None
+    versions.observe(stamp, generation)
+    await cache.put(
+        "need", need_id, version, b"{}", stamp=stamp, owner_organisation_id=1, status="open"
+    )
+    entry, fetched = await cache.fetch("need", need_id)
+    assert entry is not None and fetched is not None
+    assert versions.trusts("need", need_id, version, stamp)
+    return entry, fetched
+
+
+async def test_a_copy_in_memory_is_forgotten_when_its_list_is_written(cached: Cached) -> None:
+    versions = cached.versions
+    entry, fetched = await _trusted_entry(cached, 21, 4)
+    versions.fetched_list("need", 21, entry, fetched)
+    assert versions.remembered_list("need", 21) == (entry, fetched)
+    versions.heard("need:21:5")
+    # Not only refused while the version heard is remembered (a minute): gone.
+    versions._heard.clear()
+    assert versions.remembered_list("need", 21) is None
+
+
+async def test_a_copy_superseded_before_it_is_kept_is_never_kept(cached: Cached) -> None:
+    versions = cached.versions
+    entry, fetched = await _trusted_entry(cached, 22, 4)
+    # A writer committed version 5 while the request that fetched version 4 was on its way.
+    versions.heard("need:22:5")
+    versions.fetched_list("need", 22, entry, fetched)
+    versions._heard.clear()
+    assert versions.remembered_list("need", 22) is None
+
+
+async def test_every_copy_in_memory_is_forgotten_when_trust_is_lost(cached: Cached) -> None:
+    versions = cached.versions
+    entry, fetched = await _trusted_entry(cached, 23, 4)
+    versions.fetched_list("need", 23, entry, fetched)
+    page = b"7 " + str(fetched).encode() + b"\n{}"
+    versions.fetched_page(b"page_size=20", b"7", page, fetched)
+    assert versions.remembered_page(b"page_size=20") == (b"7", page, fetched)
+    versions.distrust()
+    assert versions.remembered_list("need", 23) is None
+    assert versions.remembered_page(b"page_size=20") is None
+
+
+async def test_needs_list_pages_in_memory_are_forgotten_when_a_need_is_written(
+    cached: Cached,
+) -> None:
+    versions = cached.versions
+    _, fetched = await _trusted_entry(cached, 24, 1)
+    page = b"7 " + str(fetched).encode() + b"\n{}"
+    versions.fetched_page(b"", b"7", page, fetched)
+    assert versions.remembered_page(b"") is not None
+    versions.heard("needs")
+    assert versions.remembered_page(b"") is None
