@@ -22,7 +22,7 @@ from asfmatch.matching.filters import (
     serves_all,
 )
 from asfmatch.matching.model import Need, SupplierProfile
-from asfmatch.matching.postings import ALL_PLACES, FloatArray, Gathered, Segment, SlotArray
+from asfmatch.matching.postings import ALL_PLACES, FloatArray, Segment, SlotArray
 from asfmatch.matching.store import PLACE_MARK, DocumentStore
 from asfmatch.matching.tfidf import AnalysedText, SparseVector, TextModel
 
@@ -58,6 +58,7 @@ CPV_WEIGHT = 0.4
 # nobody can deliver still gets a list of noise; a shared division still nudges real matches.
 MIN_TEXT_EVIDENCE = 0.02
 MIN_CPV_EVIDENCE = SIBLING_SIMILARITY[3]
+_EVIDENCE = (MIN_TEXT_EVIDENCE, MIN_CPV_EVIDENCE)
 # Scores are rounded so that a pair scores the same whichever direction it was ranked in and
 # whichever segment held it (sums in a different order differ in the last bits).
 SCORE_DECIMALS = 6
@@ -236,13 +237,8 @@ def _top_k(scores: FloatArray, ids: npt.NDArray[np.int64], k: int) -> npt.NDArra
     return chosen[order]
 
 
-# Where an explained document's text is read from: a segment holding it, its local row there,
-# and the query's postings in that segment when scoring already gathered them.
-_Source = tuple[Segment, Gathered | None]
-
-
-# Per source, each explained document's local row there (-1: elsewhere).
-_Located = list[tuple[_Source, npt.NDArray[np.intp]]]
+# Per segment holding explained documents, each one's local row there (-1: elsewhere).
+_Located = list[tuple[Segment, npt.NDArray[np.intp]]]
 
 
 class _Candidates:
@@ -253,18 +249,17 @@ class _Candidates:
         self.slots: list[SlotArray] = []
         self.text: list[FloatArray] = []
         self.cpv: list[FloatArray] = []
-        self.sources: list[_Source] = []
+        self.sources: list[Segment] = []
         self.rows: list[npt.NDArray[np.intp]] = []
 
     def add(
         self,
         segment: Segment,
-        scored: tuple[FloatArray, Gathered | None],
+        text: FloatArray,
         cpv: FloatArray,
         members: npt.NDArray[np.intp] | None = None,
     ) -> None:
         # members: the local rows that may be candidates (cpv is given for those alone).
-        text, found = scored
         if members is not None:
             text = text[members]
         hit = np.flatnonzero((text >= MIN_TEXT_EVIDENCE) | (cpv >= MIN_CPV_EVIDENCE))
@@ -273,7 +268,18 @@ class _Candidates:
             self.slots.append(segment.slots[local])
             self.text.append(text[hit])
             self.cpv.append(cpv[hit])
-            self.sources.append((segment, found))
+            self.sources.append(segment)
+            self.rows.append(local)
+
+    def take(
+        self, segment: Segment, local: npt.NDArray[np.intp], text: FloatArray, cpv: FloatArray
+    ) -> None:
+        """Add candidates already found in a segment: local rows and their score parts."""
+        if local.size:
+            self.slots.append(segment.slots[local])
+            self.text.append(text)
+            self.cpv.append(cpv)
+            self.sources.append(segment)
             self.rows.append(local)
 
     def arrays(self, unique: bool = False) -> tuple[SlotArray, FloatArray, FloatArray]:
@@ -516,11 +522,9 @@ class MatchIndex:
                 members = None if places is None else segment.members(places)
                 if members is not None and members.size == 0:
                     continue
-                found.add(
+                found.take(
                     segment,
-                    segment.text_scores(query),
-                    segment.cpv_scores_of_suppliers(codes, side.code_table, members),
-                    members,
+                    *segment.supplier_candidates(query, codes, side.code_table, members, _EVIDENCE),
                 )
         joint = len(need.places) > 1 and not need.whole_lan
         slots, text_part, cpv_part = found.arrays(unique=joint)
@@ -774,7 +778,7 @@ def _terms(
     text_of: Callable[[int], SparseVector],
 ) -> list[list[TermWeight]]:
     """The query words behind each slot's text score, read from the segments' postings of the
-    query's features (gathered by scoring when it located them), else from the slot's row."""
+    query's features (by bisection in each list), else from the slot's row."""
     attribution = TermAttribution(analysed)
     count = len(slots)
     if located is None:
@@ -783,12 +787,10 @@ def _terms(
     position: list[npt.NDArray[np.integer[Any]]] = []
     values: list[npt.NDArray[np.floating[Any]]] = []
     covered = np.zeros(count, dtype=np.bool_)
-    for (segment, found), local in located:
+    for segment, local in located:
         mine = np.flatnonzero(local >= 0)
         covered[mine] = True
-        if found is None:
-            found = segment.gather(analysed.vector)
-        doc, at, value = segment.shared(local[mine], found)
+        doc, at, value = segment.shared(local[mine], analysed.vector)
         which.append(mine[doc])
         position.append(at)
         values.append(value)
@@ -820,7 +822,7 @@ def _locate(side: DocumentStore, slots: list[int]) -> _Located:
         if entry is None:
             entry = by_segment[id(segment)] = (segment, np.full(len(slots), -1, dtype=np.intp))
         entry[1][i] = local
-    return [((segment, None), local) for segment, local in by_segment.values()]
+    return list(by_segment.values())
 
 
 def _scored(
