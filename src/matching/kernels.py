@@ -137,3 +137,32 @@ def distinct_counts(
             counts[count] = 1
             count += 1
     return distinct[:count], counts[:count]
+
+
+@numba.njit(cache=True, nogil=True)
+def combined_scores(
+    text: npt.NDArray[np.float64],
+    cpv: npt.NDArray[np.float64],
+    text_weights: npt.NDArray[np.float64],
+    cpv_weights: npt.NDArray[np.float64],
+    min_score: float,
+    scale: float,
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.intp]]:  # pragma: no cover
+    """Scores (weighted text and CPV parts, clipped to [0, 1], rounded to 1/scale as
+    np.round does it) and the positions of those above 0 and at least min_score. Weights are
+    per candidate, or one for all (arrays of one)."""
+    count = text.size
+    one = text_weights.size == 1
+    score = np.empty(count)
+    keep = np.empty(count, np.intp)
+    kept = 0
+    for k in range(count):
+        at = 0 if one else k
+        value = min(max(text_weights[at] * text[k] + cpv_weights[at] * cpv[k], 0.0), 1.0)
+        # np.round(x, d): x * 10**d rounded half to even, divided by 10**d.
+        value = np.rint(value * scale) / scale
+        score[k] = value
+        if value > 0 and value >= min_score:
+            keep[kept] = k
+            kept += 1
+    return score, keep[:kept]

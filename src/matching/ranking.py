@@ -11,7 +11,12 @@ import numpy as np
 import numpy.typing as npt
 
 from asfmatch.matching.boilerplate import strip_boilerplate
-from asfmatch.matching.cpv import SIBLING_SIMILARITY, CpvLink, best_links, normalise_codes
+from asfmatch.matching.cpv import (
+    SIBLING_SIMILARITY,
+    CpvLink,
+    best_links,
+    normalise_codes,
+)
 from asfmatch.matching.explanation import Explanation, TermAttribution, TermWeight
 from asfmatch.matching.filters import (
     FilterCheck,
@@ -21,6 +26,7 @@ from asfmatch.matching.filters import (
     lan_of,
     serves_all,
 )
+from asfmatch.matching.kernels import combined_scores
 from asfmatch.matching.model import Need, SupplierProfile
 from asfmatch.matching.postings import ALL_PLACES, FloatArray, Segment, SlotArray
 from asfmatch.matching.store import PLACE_MARK, DocumentStore
@@ -62,6 +68,7 @@ _EVIDENCE = (MIN_TEXT_EVIDENCE, MIN_CPV_EVIDENCE)
 # Scores are rounded so that a pair scores the same whichever direction it was ranked in and
 # whichever segment held it (sums in a different order differ in the last bits).
 SCORE_DECIMALS = 6
+_SCALE = 10.0**SCORE_DECIMALS
 # Refit when documents added, changed or removed since the fit exceed 20 % of the fitted
 # corpus (at least 50): new words are unknown to the fitted vocabulary until then, and IDF
 # weights drift as the corpus changes.
@@ -272,7 +279,11 @@ class _Candidates:
             self.rows.append(local)
 
     def take(
-        self, segment: Segment, local: npt.NDArray[np.intp], text: FloatArray, cpv: FloatArray
+        self,
+        segment: Segment,
+        local: npt.NDArray[np.intp],
+        text: FloatArray,
+        cpv: FloatArray,
     ) -> None:
         """Add candidates already found in a segment: local rows and their score parts."""
         if local.size:
@@ -540,7 +551,8 @@ class MatchIndex:
             if joint and at.size:
                 ids = side.ids.values[at].tolist()
                 ok &= np.array(
-                    [serves_all(profiles[i].service_area, need.places) for i in ids], np.bool_
+                    [serves_all(profiles[i].service_area, need.places) for i in ids],
+                    np.bool_,
                 )
             if need.estimated_value_sek is not None:
                 ok &= columns["capacity"].values[at] >= need.estimated_value_sek
@@ -619,7 +631,11 @@ class MatchIndex:
         return self._score_needs(supplier, query, limit, min_score)[0]
 
     def _score_needs(
-        self, supplier: SupplierProfile, query: SparseVector, limit: int, min_score: float
+        self,
+        supplier: SupplierProfile,
+        query: SparseVector,
+        limit: int,
+        min_score: float,
     ) -> tuple[list[ScoredItem], _Located]:
         if not supplier.active or limit <= 0:
             return [], []
@@ -731,11 +747,9 @@ class MatchIndex:
         min_score: float,
     ) -> tuple[npt.NDArray[np.intp], FloatArray]:
         """Combine score parts, apply filters and min_score, and pick the top `limit`."""
-        text_weight = np.where(need_has_codes, TEXT_WEIGHT, 1.0)
-        cpv_weight = np.where(need_has_codes, CPV_WEIGHT, 0.0)
-        combined = np.clip(text_weight * text + cpv_weight * cpv, 0.0, 1.0)
-        score: FloatArray = np.round(combined, SCORE_DECIMALS).astype(np.float64)
-        keep = np.flatnonzero((score > 0) & (score >= min_score))
+        text_weight = np.where(need_has_codes, TEXT_WEIGHT, 1.0).reshape(-1)
+        cpv_weight = np.where(need_has_codes, CPV_WEIGHT, 0.0).reshape(-1)
+        score, keep = combined_scores(text, cpv, text_weight, cpv_weight, min_score, _SCALE)
         # The filters read columns at random slots, the slowest step on a large index, so they
         # run first on the best few candidates (ties at the cut included): when enough of those
         # pass, no candidate below the cut can reach the top `limit`.
@@ -820,7 +834,10 @@ def _locate(side: DocumentStore, slots: list[int]) -> _Located:
         segment, local = found
         entry = by_segment.get(id(segment))
         if entry is None:
-            entry = by_segment[id(segment)] = (segment, np.full(len(slots), -1, dtype=np.intp))
+            entry = by_segment[id(segment)] = (
+                segment,
+                np.full(len(slots), -1, dtype=np.intp),
+            )
         entry[1][i] = local
     return list(by_segment.values())
 
@@ -877,7 +894,9 @@ def _columns(
     return {name: (dtype, [row[name] for row in rows]) for name, dtype in dtypes.items()}
 
 
-def _supplier_columns(sups: list[SupplierProfile]) -> dict[str, tuple[type[Any], Sequence[Any]]]:
+def _supplier_columns(
+    sups: list[SupplierProfile],
+) -> dict[str, tuple[type[Any], Sequence[Any]]]:
     dtypes: dict[str, type[Any]] = {
         "share": np.float64,
         "reserved_ok": np.bool_,

@@ -70,3 +70,19 @@ def test_distinct_counts_equal_numpys_unique_with_counts() -> None:
     expected, expected_counts = np.unique(values, return_counts=True)
     assert np.array_equal(distinct, expected) and np.array_equal(counts, expected_counts)
     assert kernels.distinct_counts(np.zeros(0, np.int64))[0].size == 0
+
+
+@pytest.mark.parametrize("per_candidate", [False, True])
+def test_combined_scores_equal_numpys_clip_and_round(per_candidate: bool) -> None:
+    rng = np.random.default_rng(11)
+    text = np.concatenate([rng.random(500) * 0.6, [0.0, 1.7, 0.4999995, 0.0000004]])
+    cpv = np.concatenate([rng.choice([0.0, 0.35, 0.5, 0.75, 1.0], 500), [0.0, 1.0, 0.0, 0.0]])
+    has_codes = rng.random(text.size) < 0.5 if per_candidate else np.array(True)
+    text_weight = np.where(has_codes, 0.6, 1.0)
+    cpv_weight = np.where(has_codes, 0.4, 0.0)
+    expected = np.round(np.clip(text_weight * text + cpv_weight * cpv, 0.0, 1.0), 6)
+    score, keep = kernels.combined_scores(
+        text, cpv, text_weight.reshape(-1), cpv_weight.reshape(-1), 0.25, 1e6
+    )
+    assert np.array_equal(score, expected)
+    assert np.array_equal(keep, np.flatnonzero((expected > 0) & (expected >= 0.25)))
