@@ -73,15 +73,15 @@ def _wait_until_up(url: str) -> None:
     raise SystemExit(f"{url} did not come up")
 
 
-def _cpu_seconds(roots: list[int]) -> dict[int, float]:
-    """CPU time (user + system) so far of each process under `roots`, by pid."""
-    spent: dict[int, float] = {}
+def _cpu_seconds(roots: list[int]) -> dict[int, tuple[int, float]]:
+    """CPU time (user + system) so far of each process under `roots`, by pid, with its root."""
+    spent: dict[int, tuple[int, float]] = {}
     for pid in roots:
         try:
             root = psutil.Process(pid)
             for process in [root, *root.children(recursive=True)]:
                 times = process.cpu_times()
-                spent[process.pid] = times.user + times.system
+                spent[process.pid] = (pid, times.user + times.system)
         except psutil.NoSuchProcess:
             continue
     return spent
@@ -99,10 +99,11 @@ def _paced(script: Path | None, folder: Path, name: str, rate: float) -> Path:
 
 def _wrk(
     url: str, seconds: int, key: str | None, script: Path | None, roots: list[int]
-) -> tuple[float, float, float, float]:
-    """(requests/s, p50 ms, p99 ms, CPU ms per request) of one wrk run; the CPU is that of the
-    processes under `roots` (the server, and for the API its PostgreSQL and Redis too), so it
-    holds on a machine shared with other work where requests per second do not."""
+) -> tuple[float, float, float, float, list[float]]:
+    """(requests/s, p50 ms, p99 ms, CPU ms per request, the same split by root) of one wrk run;
+    the CPU is that of the processes under `roots` (the server, and for the API its PostgreSQL
+    and Redis too), so it holds on a machine shared with other work where requests per second
+    do not."""
     command = ["wrk", "-t2", f"-c{CONNECTIONS}", f"-d{seconds}s", "--latency"]
     if key:
         command += ["-H", f"Authorization: Bearer {key}"]
@@ -111,7 +112,10 @@ def _wrk(
     before = _cpu_seconds(roots)
     out = subprocess.run([*command, url], capture_output=True, text=True, check=True).stdout
     after = _cpu_seconds(roots)
-    cpu = sum(used - before.get(pid, 0.0) for pid, used in after.items())
+    by_root = dict.fromkeys(roots, 0.0)
+    for pid, (root, used) in after.items():
+        by_root[root] += used - before.get(pid, (root, 0.0))[1]
+    cpu = sum(by_root.values())
     served = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
     if re.search(r"Non-2xx or 3xx responses: (\d+)", out):
         raise SystemExit(f"{url}: error responses under load:\n{out}")
@@ -121,7 +125,8 @@ def _wrk(
         value, unit = re.search(rf"{label}\s+([\d.]+)(us|ms|s)", out).groups()  # type: ignore[union-attr]
         return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
 
-    return rps, latency("50%"), latency("99%"), 1000 * cpu / max(1, served)
+    per_request = [1000 * used / max(1, served) for used in by_root.values()]
+    return rps, latency("50%"), latency("99%"), 1000 * cpu / max(1, served), per_request
 
 
 SEED = """
@@ -318,6 +323,11 @@ def main() -> None:
         help="folder: profile the API processes with py-spy during round 1 of each path "
         "(pip install py-spy) and print where the time goes",
     )
+    parser.add_argument(
+        "--paths",
+        help="comma-separated words: measure only the paths whose name contains one of them"
+        " (the hello-world ceiling always runs), e.g. --paths POST",
+    )
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit("bench_api needs wrk: apt-get install wrk")
@@ -410,14 +420,26 @@ def main() -> None:
             ),
             ("POST /api/v1/needs", f"{api}/api/v1/needs", key, post),
         ]
+        if args.paths:
+            wanted = [word.strip() for word in args.paths.split(",") if word.strip()]
+            paths = [paths[0]] + [p for p in paths[1:] if any(w in p[0] for w in wanted)]
         # The API's cost includes its PostgreSQL and Redis (found by their data folder).
-        stores = [
+        stores = sorted(
             process.pid
             for process in psutil.process_iter(["cmdline"])
             if any(str(data_dir) in part for part in process.info["cmdline"] or [])
+            and process.pid not in {p.pid for p in processes}
+        )
+        # Only the roots: PostgreSQL's backends are children of the postmaster.
+        stores = [pid for pid in stores if psutil.Process(pid).ppid() not in stores]
+        store_names = [
+            "PostgreSQL" if "postgres" in " ".join(psutil.Process(pid).cmdline()) else "Redis"
+            for pid in stores
         ]
         roots = {hello: [processes[0].pid], api: [processes[1].pid, *stores]}
-        runs: dict[str, list[tuple[float, float, float, float]]] = {name: [] for name, *_ in paths}
+        runs: dict[str, list[tuple[float, float, float, float, list[float]]]] = {
+            name: [] for name, *_ in paths
+        }
         for round_number in range(1, args.rounds + 1):
             for name, url, auth, script in paths:
                 spy = None
@@ -430,7 +452,7 @@ def main() -> None:
                     _summarise(args.profile / f"{_slug(name)}.txt", name)
             print(f"round {round_number} of {args.rounds} done", flush=True)
 
-        paced: dict[str, tuple[float, float, float, float]] = {}
+        paced: dict[str, tuple[float, float, float, float, list[float]]] = {}
         for name, url, auth, script in paths[1:]:
             half = statistics.median(r[0] for r in runs[name]) / 2
             group = roots[api]
@@ -462,8 +484,19 @@ def main() -> None:
         )
         for name, *_ in paths[1:]:
             half = statistics.median(r[0] for r in runs[name]) / 2
-            rps, p50, p99, _ = paced[name]
+            rps, p50, p99, *_ = paced[name]
             print(f"| {name} | {half:,.0f} | {rps:,.0f} | {p50:.1f} | {p99:.1f} |")
+        print(
+            "\nAPI CPU ms per request by process group (median of the rounds):\n\n"
+            f"| path | API processes | {' | '.join(store_names)} |\n"
+            f"|---|---|{'---|' * len(store_names)}"
+        )
+        for name, *_ in paths[1:]:
+            split = [
+                statistics.median(r[4][index] for r in runs[name])
+                for index in range(1 + len(stores))
+            ]
+            print(f"| {name} | " + " | ".join(f"{ms:.3f}" for ms in split) + " |")
     finally:
         for process in processes:
             process.terminate()

@@ -23,6 +23,7 @@ import asyncpg
 from asfmatch.storage import matches
 from asfmatch.storage.embedded import EmbeddedPostgres
 from asfmatch.storage.migrations import migrate
+from harness import fill_matches
 
 SUPPLIERS = 2_000
 PER_NEED = 20
@@ -68,28 +69,7 @@ async def _fill(connection: asyncpg.Connection, needs: int) -> None:
         needs,
     )
     # Each need keeps PER_NEED suppliers; each supplier keeps its best LIST_SIZE needs.
-    await connection.execute(
-        """
-        INSERT INTO matches (need_id, supplier_id, score, explanation, model_version, in_need_list)
-        SELECT n.id, s.id, random(), '{}', 'bench', true
-        FROM needs n
-        CROSS JOIN LATERAL (
-            SELECT id FROM supplier_profiles ORDER BY random() + n.id * 0 LIMIT $1
-        ) s
-        """,
-        PER_NEED,
-    )
-    await connection.execute(
-        """
-        UPDATE matches m SET in_supplier_list = true FROM (
-            SELECT need_id, supplier_id,
-                   row_number() OVER (PARTITION BY supplier_id ORDER BY score DESC) AS position
-            FROM matches
-        ) r
-        WHERE r.need_id = m.need_id AND r.supplier_id = m.supplier_id AND r.position <= $1
-        """,
-        LIST_SIZE,
-    )
+    await fill_matches(connection, buyer, PER_NEED, LIST_SIZE)
     await connection.execute("VACUUM ANALYZE matches")
 
 

@@ -28,7 +28,7 @@ from asfmatch.storage.db import create_pool
 from asfmatch.storage.servers import running_servers
 from asfmatch.storage.settings import Settings
 from asfmatch.workers.ranking import Ranker
-from harness import load_suppliers, org_number
+from harness import fill_matches, load_suppliers, org_number
 from synthetic import Generator
 
 FILLER_NEEDS = 10_000
@@ -82,30 +82,7 @@ async def _fill(connection: asyncpg.Connection, buyer_title: str) -> None:
         buyer,
         FILLER_NEEDS,
     )
-    await connection.execute(
-        """
-        INSERT INTO matches (need_id, supplier_id, score, explanation, model_version, in_need_list)
-        SELECT n.id, s.id, random() * 0.5, '{}', 'bench', true
-        FROM needs n
-        CROSS JOIN LATERAL (
-            SELECT id FROM supplier_profiles ORDER BY random() + n.id * 0 LIMIT $2
-        ) s
-        WHERE n.buyer_id = $1
-        """,
-        buyer,
-        PER_FILLER_NEED,
-    )
-    await connection.execute(
-        """
-        UPDATE matches m SET in_supplier_list = true FROM (
-            SELECT need_id, supplier_id,
-                   row_number() OVER (PARTITION BY supplier_id ORDER BY score DESC) AS position
-            FROM matches
-        ) r
-        WHERE r.need_id = m.need_id AND r.supplier_id = m.supplier_id AND r.position <= $1
-        """,
-        LIST_SIZE,
-    )
+    await fill_matches(connection, buyer, PER_FILLER_NEED, LIST_SIZE, top_score=0.5)
     await connection.execute("VACUUM ANALYZE")
 
 

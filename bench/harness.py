@@ -1,9 +1,11 @@
 """Small pieces the service benchmarks share: made-up organisation numbers, free ports,
-percentiles, and a database loaded with synthetic suppliers."""
+percentiles, a database loaded with synthetic suppliers, and match rows to fill it with."""
 
 from __future__ import annotations
 
 import socket
+
+import asyncpg
 
 from asfmatch.reference.org_numbers import luhn_check_digit
 from asfmatch.storage import organisations, suppliers
@@ -67,3 +69,40 @@ async def load_suppliers(database_url: str, count: int, generator: Generator) ->
         return key
     finally:
         await connection.close()
+
+
+async def fill_matches(
+    connection: asyncpg.Connection,
+    buyer_id: int,
+    per_need: int,
+    list_size: int,
+    top_score: float = 1.0,
+) -> None:
+    """`per_need` random suppliers on the list of each need of `buyer_id`, scored at random
+    below `top_score`, then every supplier's own list (its `list_size` best rows) marked, as
+    the worker would have left them."""
+    await connection.execute(
+        """
+        INSERT INTO matches (need_id, supplier_id, score, explanation, model_version, in_need_list)
+        SELECT n.id, s.id, random() * $3, '{}', 'bench', true
+        FROM needs n
+        CROSS JOIN LATERAL (
+            SELECT id FROM supplier_profiles ORDER BY random() + n.id * 0 LIMIT $2
+        ) s
+        WHERE n.buyer_id = $1
+        """,
+        buyer_id,
+        per_need,
+        top_score,
+    )
+    await connection.execute(
+        """
+        UPDATE matches m SET in_supplier_list = true FROM (
+            SELECT need_id, supplier_id,
+                   row_number() OVER (PARTITION BY supplier_id ORDER BY score DESC) AS position
+            FROM matches
+        ) r
+        WHERE r.need_id = m.need_id AND r.supplier_id = m.supplier_id AND r.position <= $1
+        """,
+        list_size,
+    )

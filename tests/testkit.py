@@ -10,8 +10,10 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 from asfmatch.reference.org_numbers import luhn_check_digit
-from asfmatch.storage.db import Connection
+from asfmatch.storage.db import Connection, create_pool
 from asfmatch.storage.organisations import create_api_key, create_organisation
+from asfmatch.storage.settings import Settings
+from asfmatch.workers.runner import Worker
 
 
 def with_database(url: str, name: str) -> str:
@@ -40,6 +42,17 @@ class Keys:
         )
         _, secret = await create_api_key(self.db, organisation.id, "test")
         return organisation.id, {"Authorization": f"Bearer {secret}"}
+
+
+async def drain(settings: Settings) -> int:
+    """Run every due job with a fresh worker; returns how many ran."""
+    assert settings.database_url is not None
+    worker = Worker(settings, settings.database_url)
+    pool = await create_pool(settings.database_url, settings)
+    try:
+        return await worker.drain(pool)
+    finally:
+        await pool.close()
 
 
 def run_asfmatch(

@@ -34,6 +34,8 @@ from asfmatch.api.suppliers import SupplierController
 from asfmatch.api.verifications import VerificationController
 from asfmatch.api.webhooks import WebhookController
 from asfmatch.services.match_index import IndexKeeper
+from asfmatch.services.needs import need_writer
+from asfmatch.services.validation import load_reference_data
 from asfmatch.storage.cache import (
     MatchCache,
     NeedsListCache,
@@ -71,6 +73,8 @@ def create_app(settings: Settings) -> Litestar:
             cache = MatchCache(gate)
             needs_list = NeedsListCache(gate)
             versions = ListVersions(cache, needs_list, hub)
+            writer = need_writer(pool, settings.db_acquire_timeout)
+            load_reference_data()
             await hub.start()
             versions.start()
             app.state["resources"] = AppResources(
@@ -85,10 +89,12 @@ def create_app(settings: Settings) -> Litestar:
                 streams=hub,
                 principals=Principals(hub),
                 potential_index=IndexKeeper(settings.reserved_requires_verification),
+                need_writer=writer,
             )
             try:
                 yield
             finally:
+                await writer.close()
                 await versions.stop()
                 await hub.stop()
                 await client.aclose()

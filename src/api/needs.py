@@ -18,6 +18,7 @@ from asfmatch.api.state import (
     Db,
     PrefetchedNeeds,
     Reader,
+    in_transaction,
     pooled,
     resources,
 )
@@ -56,8 +57,15 @@ class NeedController(Controller):
         status_code=201,
         summary="Post a procurement need (buyer, or admin for a buyer)",
     )
-    async def create(self, db: Db, principal: Caller, data: JSONBody[NeedCreate]) -> Need:
-        return await service.create_need(db, principal, data)
+    async def create(self, state: State, principal: Caller, data: JSONBody[NeedCreate]) -> Need:
+        app = resources(state)
+        # Written with the needs posted alongside it (no transaction of its own); where that
+        # refuses it, the single path says why.
+        need = await service.post_need(app.need_writer, principal, data)
+        if need is None:
+            async with in_transaction(app) as db:
+                need = await service.create_need(db, principal, data)
+        return need
 
     @post(
         "/lots",

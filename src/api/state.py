@@ -17,6 +17,7 @@ from litestar.di import NamedDependency
 from asfmatch.api.errors import unauthorized
 from asfmatch.api.principals import Principals
 from asfmatch.services.match_index import IndexKeeper
+from asfmatch.services.needs import NeedWriter
 from asfmatch.storage.cache import MatchCache, NeedsListCache, RateLimiter, RedisGate
 from asfmatch.storage.db import CONNECTION_LOST, Connection
 from asfmatch.storage.list_versions import ListVersions
@@ -46,6 +47,8 @@ class AppResources:
     principals: Principals
     # This process's match index, for the potential of draft needs (services/potential.py).
     potential_index: IndexKeeper
+    # Posted needs, written in batches (storage/group_commit.py).
+    need_writer: NeedWriter
 
 
 log = logging.getLogger(__name__)
@@ -111,7 +114,14 @@ async def pooled(app: AppResources) -> AsyncIterator[Connection]:
 async def provide_connection(state: State) -> AsyncIterator[Connection]:
     """One connection and one transaction per request: committed when the handler returns,
     rolled back when it raises, so a request's writes and the jobs it queues land together."""
-    async with pooled(resources(state)) as connection:
+    async with in_transaction(resources(state)) as connection:
+        yield connection
+
+
+@contextlib.asynccontextmanager
+async def in_transaction(app: AppResources) -> AsyncIterator[Connection]:
+    """A pooled connection in a transaction, committed at the end, rolled back on an error."""
+    async with pooled(app) as connection:
         transaction = connection.transaction()
         await transaction.start()
         try:

@@ -8,14 +8,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy import sparse
 
-try:
-    # The C++ kernels behind scipy.sparse indexing and products. Called directly they cost a
-    # few microseconds; through the public API the same two steps cost 100-200 us of Python
-    # checks, which is most of a query's budget on a small partition.
-    from scipy.sparse import _sparsetools
-except ImportError:  # pragma: no cover - a future scipy may move them
-    _sparsetools = None
-
+from asfmatch.matching import kernels
 from asfmatch.matching.cpv import ANCESTOR_SIMILARITY, SIBLING_SIMILARITY, significant
 from asfmatch.matching.tfidf import SparseVector
 
@@ -92,18 +85,7 @@ class CodeTable:
         return similarity
 
 
-class Gathered:
-    """A query's posting lists copied out of a segment: list i (the query's i-th feature) is
-    rows/values[indptr[i]:indptr[i + 1]], rows being the segment's local rows."""
-
-    __slots__ = ("indptr", "rows", "values")
-
-    def __init__(self, indptr: RowArray, rows: LocalRows, values: npt.NDArray[np.float32]) -> None:
-        self.indptr = indptr
-        self.rows = rows
-        self.values = values
-
-
+_NO_ROWS = np.zeros(0, np.intp)
 # The place of a shared segment's documents that serve all its places (see Segment.places).
 ALL_PLACES = "*"
 # Local rows of a segment up to this size are stored in two bytes instead of four: postings
@@ -218,69 +200,45 @@ class Segment:
             return found[0]
         return np.unique(np.concatenate(found)) if found else np.zeros(0, np.intp)
 
-    def gather(self, query: SparseVector) -> Gathered:
-        """The query's posting lists in this segment, end to end (a column gather)."""
-        indptr, cols = self.indptr, query.cols
-        lengths = indptr[cols + 1] - indptr[cols]
-        found = np.zeros(cols.size + 1, dtype=indptr.dtype)
-        np.cumsum(lengths, out=found[1:])
-        total = int(found[-1])
-        rows = np.empty(total, dtype=self.rows.dtype)
-        values = np.empty(total, dtype=self.values.dtype)
-        if _sparsetools is None:  # pragma: no cover - a future scipy may move the kernels
-            at = np.arange(total) + np.repeat(indptr[cols] - found[:-1], lengths)
-            rows[:], values[:] = self.rows[at], self.values[at]
-        else:
-            # The kernel copies an int32 index array and a data array of any type: the values'
-            # bits ride as the "index" and the (two-byte) rows as the "data".
-            _sparsetools.csr_row_index(
-                cols.size,
-                cols.astype(indptr.dtype),
-                indptr,
-                self.values.view(np.int32),
-                self.rows,
-                values.view(np.int32),
-                rows,
-            )
-        return Gathered(found, rows, values)
-
-    def text_scores(self, query: SparseVector) -> tuple[FloatArray, Gathered | None]:
-        """Cosine of the query with every document, touching only the query's postings; and
-        those postings, to explain the best documents with."""
+    def text_scores(self, query: SparseVector) -> FloatArray:
+        """Cosine of the query with every document, touching only the query's postings."""
         scores = np.zeros(self.size)
-        if query.cols.size == 0 or self.size == 0:
-            return scores, None
-        found = self.gather(query)
-        if _sparsetools is None:  # pragma: no cover
-            weights = np.repeat(query.vals, np.diff(found.indptr)) * found.values
-            np.add.at(scores, found.rows, weights)
-            return scores, found
-        # One pass over the gathered lists: far fewer values than all non-zeros of the segment.
-        _sparsetools.csc_matvec(
-            self.size,
-            query.cols.size,
-            found.indptr,
-            found.rows.astype(np.int32, copy=False),
-            # In float64 like the query: handed float32 values, scipy's kernel takes several
-            # times as long as this conversion (the sums are float64 either way).
-            found.values.astype(np.float64),
-            query.vals,
-            scores,
-        )
-        return scores, found
+        if query.cols.size and self.size:
+            kernels.text_scores(self.indptr, self.rows, self.values, query.cols, query.vals, scores)
+        return scores
 
     def shared(
-        self, local_rows: npt.NDArray[np.intp], found: Gathered
+        self, local_rows: npt.NDArray[np.intp], query: SparseVector
     ) -> tuple[RowArray, RowArray, npt.NDArray[np.float32]]:
-        """The query features some documents (local rows) share with the query, from the
-        query's gathered postings: which document (its index in local_rows), the feature's
-        position in the query, and the document's value for it."""
-        mark = np.full(self.size, -1, dtype=np.int32)
-        mark[local_rows] = np.arange(local_rows.size, dtype=np.int32)
-        which = mark[found.rows]
-        hit = np.flatnonzero(which >= 0)
-        position = np.searchsorted(found.indptr, hit, side="right") - 1
-        return which[hit], position.astype(np.int32), found.values[hit]
+        """The query features some documents (distinct local rows) share with the query: which
+        document (its index in local_rows), the feature's position in the query, and the
+        document's value for it."""
+        return kernels.shared(self.indptr, self.rows, self.values, query.cols, local_rows)
+
+    def supplier_candidates(
+        self,
+        query: SparseVector,
+        need_codes: Sequence[str],
+        table: CodeTable,
+        members: npt.NDArray[np.intp] | None,
+        evidence: tuple[float, float],
+    ) -> tuple[npt.NDArray[np.intp], FloatArray, FloatArray]:
+        """Documents are suppliers: of all documents or some local rows (`members`), those with
+        a text score or CPV score (mean over the need's codes of the best supplier code) of at
+        least `evidence`: local rows, text scores, CPV scores; one compiled pass."""
+        return kernels.candidates(
+            self.indptr,
+            self.rows,
+            self.values,
+            query.cols,
+            query.vals,
+            self.size,
+            _NO_ROWS if members is None else members,
+            members is None,
+            self._cpv_of_lists(need_codes, table),
+            self.doc_set,
+            *evidence,
+        )
 
     def cpv_scores_of_suppliers(
         self,
@@ -291,15 +249,18 @@ class Segment:
         """Documents are suppliers (codes numbered by `table`): mean over the need's codes of
         the best supplier code, for every document or for some local rows."""
         doc_set = self.doc_set if rows is None else self.doc_set[rows]
-        if not need_codes or self.set_first.size == 0:
-            return np.zeros(doc_set.size)
-        # Per distinct code list, summed over the need's codes in order, as cpv_score() does.
-        per_set = np.zeros(self.set_first.size + 1)
-        for code in need_codes:
-            per_set[:-1] += _LEVELS[self._best_levels(code, table)]
-        per_set /= len(need_codes)
-        scores: FloatArray = per_set[doc_set]
+        scores: FloatArray = self._cpv_of_lists(need_codes, table)[doc_set]
         return scores
+
+    def _cpv_of_lists(self, need_codes: Sequence[str], table: CodeTable) -> FloatArray:
+        # Per distinct code list, and 0 for documents without codes (the last entry), summed
+        # over the need's codes in order, as cpv_score() does.
+        per_set = np.zeros(self.set_first.size + 1)
+        if need_codes and self.set_first.size:
+            for code in need_codes:
+                per_set[:-1] += _LEVELS[self._best_levels(code, table)]
+            per_set /= len(need_codes)
+        return per_set
 
     def _best_levels(self, code: str, table: CodeTable) -> npt.NDArray[np.uint8]:
         # The best similarity of each code list to a need code, as a level number: buyers use

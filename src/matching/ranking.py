@@ -11,7 +11,12 @@ import numpy as np
 import numpy.typing as npt
 
 from asfmatch.matching.boilerplate import strip_boilerplate
-from asfmatch.matching.cpv import SIBLING_SIMILARITY, CpvLink, best_links, normalise_codes
+from asfmatch.matching.cpv import (
+    SIBLING_SIMILARITY,
+    CpvLink,
+    best_links,
+    normalise_codes,
+)
 from asfmatch.matching.explanation import Explanation, TermAttribution, TermWeight
 from asfmatch.matching.filters import (
     FilterCheck,
@@ -21,8 +26,9 @@ from asfmatch.matching.filters import (
     lan_of,
     serves_all,
 )
+from asfmatch.matching.kernels import combined_scores
 from asfmatch.matching.model import Need, SupplierProfile
-from asfmatch.matching.postings import ALL_PLACES, FloatArray, Gathered, Segment, SlotArray
+from asfmatch.matching.postings import ALL_PLACES, FloatArray, Segment, SlotArray
 from asfmatch.matching.store import PLACE_MARK, DocumentStore
 from asfmatch.matching.tfidf import AnalysedText, SparseVector, TextModel
 
@@ -58,9 +64,11 @@ CPV_WEIGHT = 0.4
 # nobody can deliver still gets a list of noise; a shared division still nudges real matches.
 MIN_TEXT_EVIDENCE = 0.02
 MIN_CPV_EVIDENCE = SIBLING_SIMILARITY[3]
+_EVIDENCE = (MIN_TEXT_EVIDENCE, MIN_CPV_EVIDENCE)
 # Scores are rounded so that a pair scores the same whichever direction it was ranked in and
 # whichever segment held it (sums in a different order differ in the last bits).
 SCORE_DECIMALS = 6
+_SCALE = 10.0**SCORE_DECIMALS
 # Refit when documents added, changed or removed since the fit exceed 20 % of the fitted
 # corpus (at least 50): new words are unknown to the fitted vocabulary until then, and IDF
 # weights drift as the corpus changes.
@@ -236,13 +244,8 @@ def _top_k(scores: FloatArray, ids: npt.NDArray[np.int64], k: int) -> npt.NDArra
     return chosen[order]
 
 
-# Where an explained document's text is read from: a segment holding it, its local row there,
-# and the query's postings in that segment when scoring already gathered them.
-_Source = tuple[Segment, Gathered | None]
-
-
-# Per source, each explained document's local row there (-1: elsewhere).
-_Located = list[tuple[_Source, npt.NDArray[np.intp]]]
+# Per segment holding explained documents, each one's local row there (-1: elsewhere).
+_Located = list[tuple[Segment, npt.NDArray[np.intp]]]
 
 
 class _Candidates:
@@ -253,18 +256,17 @@ class _Candidates:
         self.slots: list[SlotArray] = []
         self.text: list[FloatArray] = []
         self.cpv: list[FloatArray] = []
-        self.sources: list[_Source] = []
+        self.sources: list[Segment] = []
         self.rows: list[npt.NDArray[np.intp]] = []
 
     def add(
         self,
         segment: Segment,
-        scored: tuple[FloatArray, Gathered | None],
+        text: FloatArray,
         cpv: FloatArray,
         members: npt.NDArray[np.intp] | None = None,
     ) -> None:
         # members: the local rows that may be candidates (cpv is given for those alone).
-        text, found = scored
         if members is not None:
             text = text[members]
         hit = np.flatnonzero((text >= MIN_TEXT_EVIDENCE) | (cpv >= MIN_CPV_EVIDENCE))
@@ -273,7 +275,22 @@ class _Candidates:
             self.slots.append(segment.slots[local])
             self.text.append(text[hit])
             self.cpv.append(cpv[hit])
-            self.sources.append((segment, found))
+            self.sources.append(segment)
+            self.rows.append(local)
+
+    def take(
+        self,
+        segment: Segment,
+        local: npt.NDArray[np.intp],
+        text: FloatArray,
+        cpv: FloatArray,
+    ) -> None:
+        """Add candidates already found in a segment: local rows and their score parts."""
+        if local.size:
+            self.slots.append(segment.slots[local])
+            self.text.append(text)
+            self.cpv.append(cpv)
+            self.sources.append(segment)
             self.rows.append(local)
 
     def arrays(self, unique: bool = False) -> tuple[SlotArray, FloatArray, FloatArray]:
@@ -516,11 +533,9 @@ class MatchIndex:
                 members = None if places is None else segment.members(places)
                 if members is not None and members.size == 0:
                     continue
-                found.add(
+                found.take(
                     segment,
-                    segment.text_scores(query),
-                    segment.cpv_scores_of_suppliers(codes, side.code_table, members),
-                    members,
+                    *segment.supplier_candidates(query, codes, side.code_table, members, _EVIDENCE),
                 )
         joint = len(need.places) > 1 and not need.whole_lan
         slots, text_part, cpv_part = found.arrays(unique=joint)
@@ -536,7 +551,8 @@ class MatchIndex:
             if joint and at.size:
                 ids = side.ids.values[at].tolist()
                 ok &= np.array(
-                    [serves_all(profiles[i].service_area, need.places) for i in ids], np.bool_
+                    [serves_all(profiles[i].service_area, need.places) for i in ids],
+                    np.bool_,
                 )
             if need.estimated_value_sek is not None:
                 ok &= columns["capacity"].values[at] >= need.estimated_value_sek
@@ -615,7 +631,11 @@ class MatchIndex:
         return self._score_needs(supplier, query, limit, min_score)[0]
 
     def _score_needs(
-        self, supplier: SupplierProfile, query: SparseVector, limit: int, min_score: float
+        self,
+        supplier: SupplierProfile,
+        query: SparseVector,
+        limit: int,
+        min_score: float,
     ) -> tuple[list[ScoredItem], _Located]:
         if not supplier.active or limit <= 0:
             return [], []
@@ -727,11 +747,9 @@ class MatchIndex:
         min_score: float,
     ) -> tuple[npt.NDArray[np.intp], FloatArray]:
         """Combine score parts, apply filters and min_score, and pick the top `limit`."""
-        text_weight = np.where(need_has_codes, TEXT_WEIGHT, 1.0)
-        cpv_weight = np.where(need_has_codes, CPV_WEIGHT, 0.0)
-        combined = np.clip(text_weight * text + cpv_weight * cpv, 0.0, 1.0)
-        score: FloatArray = np.round(combined, SCORE_DECIMALS).astype(np.float64)
-        keep = np.flatnonzero((score > 0) & (score >= min_score))
+        text_weight = np.where(need_has_codes, TEXT_WEIGHT, 1.0).reshape(-1)
+        cpv_weight = np.where(need_has_codes, CPV_WEIGHT, 0.0).reshape(-1)
+        score, keep = combined_scores(text, cpv, text_weight, cpv_weight, min_score, _SCALE)
         # The filters read columns at random slots, the slowest step on a large index, so they
         # run first on the best few candidates (ties at the cut included): when enough of those
         # pass, no candidate below the cut can reach the top `limit`.
@@ -774,7 +792,7 @@ def _terms(
     text_of: Callable[[int], SparseVector],
 ) -> list[list[TermWeight]]:
     """The query words behind each slot's text score, read from the segments' postings of the
-    query's features (gathered by scoring when it located them), else from the slot's row."""
+    query's features (by bisection in each list), else from the slot's row."""
     attribution = TermAttribution(analysed)
     count = len(slots)
     if located is None:
@@ -783,12 +801,10 @@ def _terms(
     position: list[npt.NDArray[np.integer[Any]]] = []
     values: list[npt.NDArray[np.floating[Any]]] = []
     covered = np.zeros(count, dtype=np.bool_)
-    for (segment, found), local in located:
+    for segment, local in located:
         mine = np.flatnonzero(local >= 0)
         covered[mine] = True
-        if found is None:
-            found = segment.gather(analysed.vector)
-        doc, at, value = segment.shared(local[mine], found)
+        doc, at, value = segment.shared(local[mine], analysed.vector)
         which.append(mine[doc])
         position.append(at)
         values.append(value)
@@ -818,9 +834,12 @@ def _locate(side: DocumentStore, slots: list[int]) -> _Located:
         segment, local = found
         entry = by_segment.get(id(segment))
         if entry is None:
-            entry = by_segment[id(segment)] = (segment, np.full(len(slots), -1, dtype=np.intp))
+            entry = by_segment[id(segment)] = (
+                segment,
+                np.full(len(slots), -1, dtype=np.intp),
+            )
         entry[1][i] = local
-    return [((segment, None), local) for segment, local in by_segment.values()]
+    return list(by_segment.values())
 
 
 def _scored(
@@ -875,7 +894,9 @@ def _columns(
     return {name: (dtype, [row[name] for row in rows]) for name, dtype in dtypes.items()}
 
 
-def _supplier_columns(sups: list[SupplierProfile]) -> dict[str, tuple[type[Any], Sequence[Any]]]:
+def _supplier_columns(
+    sups: list[SupplierProfile],
+) -> dict[str, tuple[type[Any], Sequence[Any]]]:
     dtypes: dict[str, type[Any]] = {
         "share": np.float64,
         "reserved_ok": np.bool_,

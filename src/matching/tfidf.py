@@ -16,6 +16,7 @@ from asfmatch.matching.analysis import (
     split_words,
     token_features,
 )
+from asfmatch.matching.kernels import distinct_counts
 
 # A text's vector has three blocks: word stems, character n-grams and synonym concepts. Each
 # block is L2-normalised and scaled by the square root of its share, so the cosine of two texts
@@ -294,15 +295,15 @@ class TextModel:
         position = np.searchsorted(vector.cols, found)
         width = max(len(words), 1)
         # A feature shared by several words (an n-gram in two compounds) is split evenly.
-        pairs = np.unique(position.astype(np.int64) * width + owner)
+        pairs = distinct_counts(position.astype(np.int64) * width + owner)[0]
         rows, owners = pairs // width, pairs % width
         share = np.zeros((vector.cols.size, width))
         share[rows, owners] = 1.0 / np.bincount(rows, minlength=vector.cols.size)[rows]
         return AnalysedText(vector, list(words), share)
 
     def _weigh(self, found: IntArray) -> SparseVector:
-        cols, counts = np.unique(found, return_counts=True)
-        cols = cols.astype(np.int32)
+        distinct, counts = distinct_counts(found.astype(np.int64))
+        cols = distinct.astype(np.int32)
         # The same float32 steps as scikit-learn's sublinear TF-IDF at fit time, so a text
         # vectorised here equals the row it got in the fit, bit for bit.
         tf = np.log(counts.astype(np.float32)) + np.float32(1.0)

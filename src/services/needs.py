@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from typing import Annotated, Any, Literal
 from uuid import uuid4
 
+import asyncpg
 import msgspec
 from msgspec import Meta
 
@@ -35,6 +36,7 @@ from asfmatch.storage import joint_bids as joint_bids_repo
 from asfmatch.storage import needs as repo
 from asfmatch.storage import organisations as organisations_repo
 from asfmatch.storage.db import Connection
+from asfmatch.storage.group_commit import GroupCommit
 from asfmatch.storage.needs import LotRef, Need, NeedFilter
 from asfmatch.storage.organisations import Principal
 from asfmatch.storage.paging import Page
@@ -169,6 +171,43 @@ async def create_need(db: Connection, principal: Principal | None, body: NeedCre
     queued for ranking in the same transaction."""
     buyer_id = await _posting_buyer(db, principal, body)
     return await publish_need(db, buyer_id, _checked_fields(body))
+
+
+# Needs posted by buyers, written in batches (storage/group_commit.py): (buyer_id, fields).
+NeedWriter = GroupCommit[tuple[int, Mapping[str, object]], Need]
+
+
+def need_writer(pool: asyncpg.Pool, acquire_timeout: float) -> NeedWriter:
+    """The batching writer `post_need` hands its needs to."""
+    return GroupCommit(pool, _write_posted, acquire_timeout=acquire_timeout)
+
+
+async def _write_posted(
+    db: Connection, posted: list[tuple[int, Mapping[str, object]]]
+) -> list[Need | None]:
+    return await repo.insert_posted_needs(db, posted)
+
+
+async def post_need(
+    writer: NeedWriter, principal: Principal | None, body: NeedCreate
+) -> Need | None:
+    """`create_need` without a connection of its own: checked in memory, then written by
+    `writer` with the needs posted alongside it, committed when this returns. None when it
+    needs `create_need` (to name what is wrong, or an admin naming no buyer): this path
+    refuses, never explains."""
+    principal = require(principal, "admin", "buyer")
+    if principal.role == "buyer" and body.buyer_id in (None, principal.organisation_id):
+        buyer_id = principal.organisation_id
+    elif principal.role == "admin" and body.buyer_id is not None:
+        buyer_id = body.buyer_id
+    else:
+        return None
+    try:
+        fields = _checked_fields(body)
+    except Invalid:
+        # create_need checks the buyer first; its answer names that before the fields.
+        return None
+    return await writer.submit((buyer_id, fields))
 
 
 async def create_lots(

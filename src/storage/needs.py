@@ -11,7 +11,7 @@ import msgspec
 
 from asfmatch.matching.model import Need as RankedNeedInput
 from asfmatch.storage.db import Connection
-from asfmatch.storage.jobs import enqueue_for_rows
+from asfmatch.storage.jobs import RANK_NEED, enqueue_for_rows
 from asfmatch.storage.paging import Page, Query, contains_pattern
 
 NEED_COLUMNS = (
@@ -145,7 +145,9 @@ _RETURNING = _COLUMNS + " FROM written n LEFT JOIN organisations o ON o.id = n.b
 
 
 def _need(row: asyncpg.Record) -> Need:
-    return Need(**{key: value for key, value in row.items() if key not in {"total", "change_seq"}})
+    return Need(
+        **{key: value for key, value in row.items() if key not in {"total", "change_seq", "ord"}}
+    )
 
 
 async def insert_need(
@@ -285,3 +287,45 @@ async def close_needs_past_deadline(connection: Connection) -> list[int]:
         """
     )
     return sorted(row["id"] for row in rows)
+
+
+# Posted needs, many at once: each row (a JSON object of buyer_id and every NEED_COLUMNS) is
+# written only where its buyer is a buyer organisation that may publish it (approved, or the
+# need is a draft); `ord` says which input row each written need came from. The ids are drawn
+# first so that the written rows can be told apart.
+_POSTED = ", ".join(NEED_COLUMNS)
+_INSERT_POSTED = f"""
+WITH input AS MATERIALIZED (
+    SELECT e.ord, nextval(pg_get_serial_sequence('needs', 'id')) AS id, r.buyer_id,
+           {", ".join(f"r.{column}" for column in NEED_COLUMNS)}
+    FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS e(item, ord),
+         jsonb_populate_record(NULL::needs, e.item) AS r
+), allowed AS MATERIALIZED (
+    SELECT input.* FROM input JOIN organisations o ON o.id = input.buyer_id
+    WHERE o.kind = 'buyer' AND (input.status <> 'open' OR o.approved_at IS NOT NULL)
+), written AS (
+    INSERT INTO needs (id, buyer_id, {_POSTED})
+    SELECT id, buyer_id, {_POSTED} FROM allowed ORDER BY ord
+    RETURNING *
+), queued AS ({enqueue_for_rows(RANK_NEED, "written", "written.status = 'open'")})
+{_COLUMNS.replace("SELECT", "SELECT allowed.ord,", 1)}
+FROM written n JOIN allowed ON allowed.id = n.id LEFT JOIN organisations o ON o.id = n.buyer_id
+"""
+
+
+async def insert_posted_needs(
+    connection: Connection, posted: list[tuple[int, Mapping[str, object]]]
+) -> list[Need | None]:
+    """Write buyers' needs, each `(buyer_id, fields)` with every NEED_COLUMNS, in one statement,
+    each open one with its ranking job; the needs in order, None where the buyer is not an
+    approved buyer organisation (a draft needs no approval). Outside a transaction block the
+    statement commits as a whole."""
+    rows = []
+    for buyer_id, fields in posted:
+        if set(fields) != set(NEED_COLUMNS):
+            raise ValueError(f"a posted need has every column: {sorted(fields)}")
+        rows.append({"buyer_id": buyer_id, **fields})
+    found: list[Need | None] = [None] * len(rows)
+    for row in await connection.fetch(_INSERT_POSTED, rows):
+        found[row["ord"] - 1] = _need(row)
+    return found

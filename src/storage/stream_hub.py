@@ -80,6 +80,7 @@ class StreamHub:
         self._per_holder: Counter[str] = Counter()
         self._listener: asyncpg.Connection | None = None
         self._tasks: list[asyncio.Task[None]] = []
+        self._stopping = False
         self._key_revoked: list[Callable[[int], None]] = []
         self._relisten: list[Callable[[], None]] = []
         self._lists_changed: list[Callable[[str], None]] = []
@@ -121,6 +122,10 @@ class StreamHub:
 
     async def stop(self) -> None:
         """Stop the background tasks, wake every stream to end, close the listener."""
+        # The flag as well as the cancel, as in ListVersions.stop: a cancellation that lands as
+        # an awaited call completes can be lost (Python 3.11's wait_for, which redis-py's sends
+        # go through), and a loop whose only way out is the cancel would then hold shutdown.
+        self._stopping = True
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
@@ -212,9 +217,9 @@ class StreamHub:
             wakeup.set()
 
     async def _keep_listening(self) -> None:
-        while True:
+        while not self._stopping:
             await asyncio.sleep(_RECONNECT_SECONDS)
-            if not self.listening:
+            if not self.listening and not self._stopping:
                 if self._listener is not None:
                     log.warning("live streams lost their LISTEN connection; reconnecting")
                     self._listener.terminate()
@@ -222,7 +227,7 @@ class StreamHub:
                 await self._listen()
 
     async def _watch_revocations(self) -> None:
-        while True:
+        while not self._stopping:
             await asyncio.sleep(_REVOCATION_SECONDS)
             # Page streams hold no key (0): their sessions are checked by the stream itself.
             keys = sorted({wakeup.key_id for wakeup in self._streams if wakeup.key_id})

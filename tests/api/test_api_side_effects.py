@@ -167,8 +167,8 @@ async def test_a_rejected_patch_changes_nothing_and_queues_nothing(client, world
 
 
 async def test_a_request_failing_after_its_writes_is_rolled_back(client, keys, db, monkeypatch):
-    """The need row is inserted, its job queued (one statement), then the request fails: one
-    transaction, so neither survives."""
+    """The first lot's row is inserted, its job queued (one statement), then the second lot
+    fails: one transaction, so neither survives."""
     _, buyer = await keys.make("buyer")
     insert_need = needs_module.insert_need
 
@@ -178,7 +178,8 @@ async def test_a_request_failing_after_its_writes_is_rolled_back(client, keys, d
         raise Invalid([FieldError("kommun", "injected failure after the writes")])
 
     monkeypatch.setattr(needs_module, "insert_need", insert_then_fail)
-    response = await client.post(f"{API}/needs", json=need_body(), headers=buyer)
+    body = {"need": need_body(), "lots": 2}
+    response = await client.post(f"{API}/needs/lots", json=body, headers=buyer)
     assert_problem(response, 422, "kommun")
     assert await db.fetchval("SELECT count(*) FROM needs") == 0
     assert await all_jobs(db) == 0
@@ -193,12 +194,32 @@ async def test_a_crash_after_the_writes_is_a_500_and_rolled_back(client, keys, d
         raise RuntimeError("injected crash")
 
     monkeypatch.setattr(needs_module, "insert_need", insert_then_crash)
-    response = await client.post(f"{API}/needs", json=need_body(), headers=buyer)
+    body = {"need": need_body(), "lots": 2}
+    response = await client.post(f"{API}/needs/lots", json=body, headers=buyer)
     body = assert_problem(response, 500)
     assert "injected" not in response.text  # nothing internal leaks
     assert body["title"] == "Internal error"
     assert await db.fetchval("SELECT count(*) FROM needs") == 0
     assert await all_jobs(db) == 0
+
+
+async def test_a_posted_need_that_fails_in_its_batch_is_a_500_and_not_written_twice(
+    client, keys, db, monkeypatch
+):
+    """POST /needs is written by one statement outside a transaction block (group commit): a
+    crash after it may leave the need written, but unacknowledged (500), and never retried
+    into a second row."""
+    _, buyer = await keys.make("buyer")
+    insert_posted_needs = needs_module.insert_posted_needs
+
+    async def insert_then_crash(connection, *args, **kwargs):
+        await insert_posted_needs(connection, *args, **kwargs)
+        raise RuntimeError("injected crash")
+
+    monkeypatch.setattr(needs_module, "insert_posted_needs", insert_then_crash)
+    response = await client.post(f"{API}/needs", json=need_body(), headers=buyer)
+    assert_problem(response, 500)
+    assert await db.fetchval("SELECT count(*) FROM needs") <= 1
 
 
 async def test_a_failed_supplier_creation_leaves_no_organisation(client, admin, db, monkeypatch):

@@ -19,8 +19,8 @@ from asfmatch.storage import notices as repo
 from asfmatch.storage.db import create_pool
 from asfmatch.storage.settings import Settings
 from asfmatch.workers.notices import FETCH_JOB, NoticeFetcher
-from notifications.notify_testkit import drain, free_port
-from testkit import run_asfmatch
+from notifications.notify_testkit import free_port
+from testkit import drain, run_asfmatch
 
 NOW = datetime(2026, 12, 2, 12, 0, tzinfo=UTC)
 SINCE = date(2026, 11, 1)

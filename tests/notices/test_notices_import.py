@@ -19,11 +19,11 @@ from notifications.notify_testkit import (  # noqa: F401 - fixtures, found by py
     API,
     Receiver,
     add_webhook,
-    drain,
     make_supplier,
     notify_settings,
     receiver_fixture,
 )
+from testkit import drain
 
 FIXTURES = Path(__file__).parent / "fixtures"
 NOW = datetime(2026, 12, 2, 12, 0, tzinfo=UTC)

@@ -1,5 +1,5 @@
 """Helpers and fixtures of the notification tests: a loopback webhook receiver checking
-signatures with `standardwebhooks`, a small town of buyers and cleaning co-ops, a drain."""
+signatures with `standardwebhooks` and a small town of buyers and cleaning co-ops."""
 
 # The fixtures are imported by the test modules instead of living in a conftest.py: conftest.py
 # files outside packages all import as `conftest` and shadow the suite's own (`from conftest
@@ -24,9 +24,7 @@ import pytest
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from asfmatch.reference.org_numbers import luhn_check_digit
-from asfmatch.storage.db import create_pool
 from asfmatch.storage.settings import Settings
-from asfmatch.workers.runner import Worker
 
 API = "/api/v1"
 
@@ -91,17 +89,6 @@ async def post_need(client: Any, buyer: dict[str, str], **overrides: Any) -> int
     response = await client.post(f"{API}/needs", json=cleaning_need(**overrides), headers=buyer)
     assert response.status_code == 201, response.text
     return int(response.json()["id"])
-
-
-async def drain(settings: Settings) -> int:
-    """Run every due job with a fresh worker; returns how many ran."""
-    assert settings.database_url is not None
-    worker = Worker(settings, settings.database_url)
-    pool = await create_pool(settings.database_url, settings)
-    try:
-        return await worker.drain(pool)
-    finally:
-        await pool.close()
 
 
 async def add_webhook(

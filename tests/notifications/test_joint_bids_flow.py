@@ -18,7 +18,6 @@ from notify_testkit import (  # noqa: F401 - fixtures, found by pytest under the
     Receiver,
     Town,
     add_webhook,
-    drain,
     free_port,
     make_supplier,
     notify_settings,
@@ -28,6 +27,7 @@ from notify_testkit import (  # noqa: F401 - fixtures, found by pytest under the
 )
 
 from asfmatch.storage.settings import Settings
+from testkit import drain
 
 
 class Mailbox:

@@ -15,7 +15,6 @@ import pytest
 from notify_testkit import (  # noqa: F401 - fixtures, found by pytest under their names
     API,
     Town,
-    drain,
     post_need,
     town_fixture,
 )
@@ -23,6 +22,7 @@ from notify_testkit import (  # noqa: F401 - fixtures, found by pytest under the
 from asfmatch.storage.migrations import DEFAULT_MIGRATIONS_DIR, migrate
 from asfmatch.storage.notifications import need_interest
 from asfmatch.storage.settings import Settings
+from testkit import drain
 
 
 @pytest.fixture

@@ -11,7 +11,6 @@ from notify_testkit import (  # noqa: F401 - fixtures, found by pytest under the
     API,
     Receiver,
     Town,
-    drain,
     make_supplier,
     notify_settings,
     post_need,
@@ -20,6 +19,7 @@ from notify_testkit import (  # noqa: F401 - fixtures, found by pytest under the
 )
 
 from asfmatch.storage.settings import Settings
+from testkit import drain
 
 
 @pytest.fixture

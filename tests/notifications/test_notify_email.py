@@ -16,7 +16,6 @@ from aiosmtpd.controller import Controller
 from notify_testkit import (  # noqa: F401 - fixtures, found by pytest under their names
     API,
     Town,
-    drain,
     free_port,
     notify_settings,
     post_need,
@@ -24,6 +23,7 @@ from notify_testkit import (  # noqa: F401 - fixtures, found by pytest under the
 )
 
 from asfmatch.storage.settings import Settings
+from testkit import drain
 
 
 class Mailbox:

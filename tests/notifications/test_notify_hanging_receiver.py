@@ -12,7 +12,6 @@ from notify_testkit import (  # noqa: F401 - fixtures, found by pytest under the
     Receiver,
     Town,
     add_webhook,
-    drain,
     notify_settings,
     post_need,
     receiver_fixture,
@@ -21,6 +20,7 @@ from notify_testkit import (  # noqa: F401 - fixtures, found by pytest under the
 
 from asfmatch.storage.settings import Settings
 from asfmatch.workers.runner import Worker
+from testkit import drain
 
 
 async def _state(db: asyncpg.Connection, kind: str, entity_id: int) -> str | None:

@@ -13,7 +13,6 @@ from notify_testkit import (  # noqa: F401 - fixtures, found by pytest under the
     Receiver,
     Town,
     add_webhook,
-    drain,
     make_supplier,
     notify_settings,
     post_need,
@@ -22,6 +21,7 @@ from notify_testkit import (  # noqa: F401 - fixtures, found by pytest under the
 )
 
 from asfmatch.storage.settings import Settings
+from testkit import drain
 
 
 async def _told(db: asyncpg.Connection, supplier_id: int) -> list[tuple[str, list[int]]]:

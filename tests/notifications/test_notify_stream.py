@@ -17,7 +17,6 @@ from notify_testkit import (  # noqa: F401 - fixtures, found by pytest under the
     API,
     EventReader,
     Town,
-    drain,
     free_port,
     notify_settings,
     post_need,
@@ -26,6 +25,7 @@ from notify_testkit import (  # noqa: F401 - fixtures, found by pytest under the
 
 from asfmatch.api.app import create_app
 from asfmatch.storage.settings import Settings
+from testkit import drain
 
 
 async def _serve(settings: Settings) -> AsyncIterator[str]:

@@ -19,7 +19,6 @@ from notify_testkit import (  # noqa: F401 - fixtures, found by pytest under the
     Receiver,
     Town,
     add_webhook,
-    drain,
     notify_settings,
     post_need,
     receiver_fixture,
@@ -30,6 +29,7 @@ from asfmatch.api.app import create_app
 from asfmatch.storage.settings import Settings
 from asfmatch.workers.runner import Worker
 from asfmatch.workers.webhooks import RETRY_SCHEDULE
+from testkit import drain
 
 
 async def _queued_delay(db: asyncpg.Connection) -> float | None:

@@ -18,7 +18,6 @@ from notify_testkit import (  # noqa: F401 - fixtures, found by pytest under the
     Receiver,
     Town,
     add_webhook,
-    drain,
     notify_settings,
     post_need,
     receiver_fixture,
@@ -26,6 +25,7 @@ from notify_testkit import (  # noqa: F401 - fixtures, found by pytest under the
 )
 
 from asfmatch.storage.settings import Settings
+from testkit import drain
 
 pytestmark = pytest.mark.slow
 

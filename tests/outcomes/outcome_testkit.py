@@ -10,10 +10,6 @@ from typing import Any
 
 import jsonschema
 
-from asfmatch.storage.db import create_pool
-from asfmatch.storage.settings import Settings
-from asfmatch.workers.runner import Worker
-
 API = "/api/v1"
 OCDS_SCHEMA = json.loads(
     (Path(__file__).parent / "ocds_schema" / "release-schema-1.1.5.json").read_text("utf-8")
@@ -71,17 +67,6 @@ async def post_need(client: Any, buyer: Party, **overrides: Any) -> dict[str, An
     assert response.status_code == 201, response.text
     result: dict[str, Any] = response.json()
     return result
-
-
-async def drain(settings: Settings) -> int:
-    """Run every due job with a fresh worker; returns how many ran."""
-    assert settings.database_url is not None
-    worker = Worker(settings, settings.database_url)
-    pool = await create_pool(settings.database_url, settings)
-    try:
-        return await worker.drain(pool)
-    finally:
-        await pool.close()
 
 
 async def answer_interested(client: Any, supplier: Party, need_id: int) -> None:

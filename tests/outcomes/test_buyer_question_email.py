@@ -18,13 +18,14 @@ import msgspec
 import pytest
 import time_machine
 from aiosmtpd.controller import Controller
-from outcome_testkit import API, Party, answer_interested, drain, make_party, post_need
+from outcome_testkit import API, Party, answer_interested, make_party, post_need
 
 from asfmatch.storage.db import create_pool
 from asfmatch.storage.outcomes import BUYER_QUESTION_EMAIL_JOB
 from asfmatch.storage.settings import Settings
 from asfmatch.workers.notifications import Notifier
 from asfmatch.workers.outcomes import FollowUps
+from testkit import drain
 
 BUYER_ADDRESS = "upphandling@lulea.example.se"
 

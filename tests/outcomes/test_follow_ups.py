@@ -12,13 +12,14 @@ from typing import Any
 import asyncpg
 import pytest
 import time_machine
-from outcome_testkit import API, Party, answer_interested, drain, make_party, post_need
+from outcome_testkit import API, Party, answer_interested, make_party, post_need
 
 from asfmatch.storage.db import create_pool
 from asfmatch.storage.outcomes import FOLLOW_UP_JOB
 from asfmatch.storage.settings import Settings
 from asfmatch.workers.notifications import Notifier
 from asfmatch.workers.outcomes import FollowUps
+from testkit import drain
 
 
 @pytest.fixture

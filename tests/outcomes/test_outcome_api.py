@@ -9,10 +9,11 @@ from typing import Any
 
 import jsonschema
 import pytest
-from outcome_testkit import API, Party, answer_interested, drain, make_party, post_need
+from outcome_testkit import API, Party, answer_interested, make_party, post_need
 
 from asfmatch.reference.org_numbers import luhn_check_digit
 from asfmatch.storage.settings import Settings
+from testkit import drain
 
 SCHEMA = json.loads(
     (Path(__file__).parent / "ocds_schema" / "release-schema-1.1.5.json").read_text("utf-8")

@@ -16,7 +16,7 @@ from typing import Any
 import asyncpg
 import msgspec
 from litestar.testing import AsyncTestClient
-from web_testkit import drain, key_for, sign_in
+from web_testkit import key_for, sign_in
 
 from asfmatch.api.app import create_app
 from asfmatch.demo import DEMO_ADMIN_ORG, demo_data
@@ -26,7 +26,7 @@ from asfmatch.services.organisations import ensure_organisation
 from asfmatch.storage.organisations import Principal
 from asfmatch.storage.settings import Settings
 from asfmatch.storage.suppliers import get_supplier, swedish_today
-from testkit import Keys
+from testkit import Keys, drain
 
 API = "/api/v1"
 SUPPORT_BODY = "Coompanion Norrbotten"

@@ -9,10 +9,11 @@ from typing import Any
 
 import asyncpg
 from litestar.testing import AsyncTestClient
-from web_testkit import csrf_of, drain, key_for, sign_in
+from web_testkit import csrf_of, key_for, sign_in
 
 from asfmatch.importing import ImportResult
 from asfmatch.storage.settings import Settings
+from testkit import drain
 
 
 def _form(csrf: str, **changes: str) -> dict[str, str]:

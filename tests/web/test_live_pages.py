@@ -14,11 +14,12 @@ import msgspec
 import pytest
 import uvicorn
 from test_buyer_pages import need_form
-from web_testkit import csrf_of, drain, free_port, key_for
+from web_testkit import csrf_of, free_port, key_for
 
 from asfmatch.api.app import create_app
 from asfmatch.importing import ImportResult
 from asfmatch.storage.settings import Settings
+from testkit import drain
 
 
 @pytest.fixture

@@ -12,12 +12,13 @@ import asyncpg
 import msgspec
 import pytest
 from litestar.testing import AsyncTestClient
-from web_testkit import csrf_of, drain
+from web_testkit import csrf_of
 
 from asfmatch.api.app import create_app
 from asfmatch.importing import ImportResult
 from asfmatch.services.sessions import ensure_viewer_link
 from asfmatch.storage.settings import Settings
+from testkit import drain
 
 
 async def _presenter(client: AsyncTestClient[Any], db: asyncpg.Connection) -> str:

@@ -12,11 +12,11 @@ import msgspec
 import pytest
 from litestar.testing import AsyncTestClient
 from test_buyer_pages import need_form
-from web_testkit import csrf_of, drain, sign_in
+from web_testkit import csrf_of, sign_in
 
 from asfmatch.api.app import create_app
 from asfmatch.storage.settings import Settings
-from testkit import Keys
+from testkit import Keys, drain
 
 # Luhn-valid, made up for the tests.
 ASF_NUMBER = "769000-0018"

@@ -8,10 +8,11 @@ from typing import Any
 import asyncpg
 from litestar.testing import AsyncTestClient
 from test_buyer_pages import need_form
-from web_testkit import csrf_of, drain, key_for, sign_in
+from web_testkit import csrf_of, key_for, sign_in
 
 from asfmatch.importing import ImportResult
 from asfmatch.storage.settings import Settings
+from testkit import drain
 
 
 async def _posted_and_told(

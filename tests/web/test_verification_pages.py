@@ -7,12 +7,12 @@ from typing import Any
 
 import asyncpg
 from litestar.testing import AsyncTestClient
-from web_testkit import csrf_of, drain, key_for, sign_in
+from web_testkit import csrf_of, key_for, sign_in
 
 from asfmatch.importing import ImportResult
 from asfmatch.storage.settings import Settings
 from asfmatch.storage.suppliers import swedish_today
-from testkit import Keys
+from testkit import Keys, drain
 
 
 async def test_an_admin_verifies_an_asf_and_its_profiles_say_so(

@@ -17,10 +17,8 @@ from typing import IO, Any
 
 from litestar.testing import AsyncTestClient
 
-from asfmatch.storage.db import Connection, create_pool
+from asfmatch.storage.db import Connection
 from asfmatch.storage.organisations import create_api_key
-from asfmatch.storage.settings import Settings
-from asfmatch.workers.runner import Worker
 
 _CSRF = re.compile(r'name="_csrf" value="([^"]*)"')
 
@@ -49,16 +47,6 @@ async def key_for(db: Connection, organisation_id: int) -> str:
     """A fresh API key of an existing organisation (e.g. one of the demo's)."""
     _, secret = await create_api_key(db, organisation_id, "test")
     return secret
-
-
-async def drain(settings: Settings) -> int:
-    """Run the worker until no job is left (ranking, notifications); return how many ran."""
-    assert settings.database_url is not None
-    pool = await create_pool(settings.database_url, settings)
-    try:
-        return await Worker(settings, settings.database_url).drain(pool)
-    finally:
-        await pool.close()
 
 
 @dataclass

@@ -14,6 +14,7 @@ import msgspec
 import pytest
 import redis.asyncio as aioredis
 from litestar.testing import AsyncTestClient
+from worker_testkit import CHECK, CLEANING_NEED, CLEANING_PROFILE, NewSupplier
 
 from asfmatch.storage.cache import MatchCache, NeedsListCache, RedisGate, create_redis
 from asfmatch.storage.db import connect, create_pool
@@ -22,35 +23,7 @@ from asfmatch.storage.organisations import update_organisation
 from asfmatch.storage.settings import Settings
 from asfmatch.storage.stream_hub import StreamHub
 from asfmatch.workers.deadlines import close_expired_needs
-from asfmatch.workers.runner import Worker
-from testkit import Keys
-
-CLEANING = {
-    "legal_form": "ekonomisk_forening",
-    "description": "Vi utför städning av kontor, trapphus och skolor. Arbetsträning för personer "
-    "långt från arbetsmarknaden.",
-    "cpv_codes": ["90910000"],
-    "service_area": ["2580"],
-    "employees": 14,
-    "target_group_share": 0.6,
-    "max_contract_value_sek": 1_000_000,
-}
-# What a support body checked: recording it puts a badge on the supplier's rows.
-CHECK = {
-    "note": "Årsredovisning och anställningslista sedda på plats.",
-    "target_group_share": 0.6,
-    "work_integration_aim": True,
-    "employee_participation": True,
-    "profits_reinvested": True,
-    "independent_of_public_sector": True,
-}
-NEED = {
-    "title": "Lokalvård av förskolor i Gammelstad",
-    "description": "Städning av tre förskolor, daglig lokalvård och fönsterputs.",
-    "cpv_codes": ["90919200"],
-    "kommun": "2580",
-    "estimated_value_sek": 500_000,
-}
+from testkit import Keys, drain
 
 
 @contextmanager
@@ -66,16 +39,6 @@ def no_postgres() -> Iterator[None]:
         yield
     finally:
         asyncpg.pool.Pool.acquire = original  # type: ignore[method-assign]
-
-
-async def _drain(settings: Settings) -> int:
-    assert settings.database_url is not None
-    worker = Worker(settings, settings.database_url)
-    pool = await create_pool(settings.database_url, settings)
-    try:
-        return await worker.drain(pool)
-    finally:
-        await pool.close()
 
 
 async def _settle() -> None:
@@ -98,25 +61,17 @@ async def _warm(client: AsyncTestClient, path: str, headers: dict[str, str]) -> 
 async def world(
     client: AsyncTestClient,  # type: ignore[type-arg]
     keys: Keys,
+    new_supplier: NewSupplier,
 ) -> dict[str, Any]:
-    supplier_org, cleaner_headers = await keys.make("supplier", "Städkooperativet Trean")
-    number = await keys.db.fetchval(
-        "SELECT org_number FROM organisations WHERE id = $1", supplier_org
-    )
-    made = await client.post(
-        "/api/v1/suppliers",
-        json={"name": "Städkooperativet Trean", "org_number": number, **CLEANING},
-        headers=cleaner_headers,
-    )
-    assert made.status_code == 201, made.text
+    cleaner, cleaner_headers = await new_supplier("Städkooperativet Trean", CLEANING_PROFILE)
     buyer_org, buyer = await keys.make("buyer", "Luleå kommun")
-    need = await client.post("/api/v1/needs", json=NEED, headers=buyer)
+    need = await client.post("/api/v1/needs", json=CLEANING_NEED, headers=buyer)
     assert need.status_code == 201
     return {
         "need": need.json()["id"],
         "buyer": buyer,
         "buyer_org": buyer_org,
-        "cleaner": made.json()["id"],
+        "cleaner": cleaner,
         "cleaner_headers": cleaner_headers,
     }
 
@@ -128,7 +83,7 @@ async def test_a_cached_match_list_is_answered_without_postgres(
     keys: Keys,
     admin: dict[str, str],
 ) -> None:
-    await _drain(settings)
+    await drain(settings)
     path = f"/api/v1/needs/{world['need']}/matches"
     warm = await _warm(client, path, world["buyer"])
     assert warm["status"] == "ready" and warm["matches"]
@@ -153,7 +108,7 @@ async def test_a_pending_list_is_cached_and_the_workers_ranking_replaces_it(
     assert pending == {"need_id": world["need"], "status": "pending", "matches": []}
     with no_postgres():
         assert (await client.get(path, headers=world["buyer"])).json() == pending
-    await _drain(settings)
+    await drain(settings)
     await _settle()
     ready = (await client.get(path, headers=world["buyer"])).json()
     assert ready["status"] == "ready"
@@ -166,7 +121,7 @@ async def test_every_kind_of_write_moves_the_cached_list(
     world: dict[str, Any],
     keys: Keys,
 ) -> None:
-    await _drain(settings)
+    await drain(settings)
     path = f"/api/v1/needs/{world['need']}/matches"
     supplier_path = f"/api/v1/suppliers/{world['cleaner']}/matches"
     await _warm(client, path, world["buyer"])
@@ -184,7 +139,7 @@ async def test_every_kind_of_write_moves_the_cached_list(
     assert (await client.get(supplier_path, headers=world["cleaner_headers"])).json()[
         "matches"
     ] == []
-    await _drain(settings)
+    await drain(settings)
     await _settle()
     await _warm(client, path, world["buyer"])
     # A job failing for good outside any API request (as the worker records it).
@@ -215,7 +170,7 @@ async def test_the_deadline_closing_in_the_worker_reaches_the_cached_lists(
     world: dict[str, Any],
     keys: Keys,
 ) -> None:
-    await _drain(settings)
+    await drain(settings)
     supplier_path = f"/api/v1/suppliers/{world['cleaner']}/matches"
     listed = await _warm(client, supplier_path, world["cleaner_headers"])
     assert [m["need_id"] for m in listed["matches"]] == [world["need"]]
@@ -246,7 +201,7 @@ async def test_the_public_needs_list_is_answered_without_postgres_until_a_need_i
     with no_postgres():
         assert (await client.get("/api/v1/needs?page_size=20")).json() == first
     posted = await client.post(
-        "/api/v1/needs", json={**NEED, "title": "Fönsterputs"}, headers=world["buyer"]
+        "/api/v1/needs", json={**CLEANING_NEED, "title": "Fönsterputs"}, headers=world["buyer"]
     )
     assert posted.status_code == 201
     await _settle()
@@ -270,7 +225,7 @@ async def test_a_supplier_renamed_through_the_api_is_named_anew_on_the_buyers_li
     settings: Settings,
     world: dict[str, Any],
 ) -> None:
-    await _drain(settings)
+    await drain(settings)
     path = f"/api/v1/needs/{world['need']}/matches"
     before = await _warm(client, path, world["buyer"])
     assert [m["supplier_name"] for m in before["matches"]] == ["Städkooperativet Trean"]
@@ -283,7 +238,7 @@ async def test_a_supplier_renamed_through_the_api_is_named_anew_on_the_buyers_li
     await _settle()
     # The name is part of the ranking text: the list is ranked again under the new name.
     assert (await client.get(path, headers=world["buyer"])).json()["status"] == "pending"
-    await _drain(settings)
+    await drain(settings)
     await _settle()
     after = (await client.get(path, headers=world["buyer"])).json()
     assert [m["supplier_name"] for m in after["matches"]] == ["Städkooperativet Norr"]
@@ -300,7 +255,7 @@ async def test_a_new_organisation_name_reaches_every_cached_list_showing_it_at_o
         f"/api/v1/suppliers/{world['cleaner']}/verifications", json=CHECK, headers=admin
     )
     assert checked.status_code == 201, checked.text
-    await _drain(settings)
+    await drain(settings)
     path = f"/api/v1/needs/{world['need']}/matches"
     warm = await _warm(client, path, world["buyer"])
     with no_postgres():  # served from the cache from now on
@@ -423,7 +378,7 @@ async def test_a_current_entry_read_before_trust_began_is_stamped_anew_and_serve
     settings: Settings,
     world: dict[str, Any],
 ) -> None:
-    await _drain(settings)
+    await drain(settings)
     path = f"/api/v1/needs/{world['need']}/matches"
     warm = await _warm(client, path, world["buyer"])
     # As after a restart of this process or a new Redis connection: the entry is current but
@@ -440,7 +395,7 @@ async def test_a_hot_list_is_answered_from_memory_with_redis_and_postgres_out_of
     settings: Settings,
     world: dict[str, Any],
 ) -> None:
-    await _drain(settings)
+    await drain(settings)
     path = f"/api/v1/needs/{world['need']}/matches"
     warm = await _warm(client, path, world["buyer"])
     page = await _warm(client, "/api/v1/needs?page_size=20", {})

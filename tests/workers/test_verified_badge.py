@@ -11,49 +11,17 @@ from zoneinfo import ZoneInfo
 import redis.asyncio as aioredis
 import time_machine
 from litestar.testing import AsyncTestClient
-from worker_testkit import drain, make_need
+from worker_testkit import CHECK, CHECKED_PROFILE, NewSupplier, make_need
 
 from asfmatch.services.verifications import add_months
 from asfmatch.storage.db import create_pool
 from asfmatch.storage.settings import Settings
 from asfmatch.storage.suppliers import swedish_today
 from asfmatch.workers.housekeeping import lapse_verifications
-from testkit import Keys
+from testkit import Keys, drain
 
 API = "/api/v1"
 Client = AsyncTestClient  # type: ignore[type-arg]
-
-PROFILE: dict[str, Any] = {
-    "legal_form": "ekonomisk_forening",
-    "description": "Vi utför städning och lokalvård av kontor, trapphus och skolor.",
-    "cpv_codes": ["90910000"],
-    "service_area": ["2580"],
-    "employees": 12,
-    "target_group_share": 0.6,
-    "work_integration_aim": True,
-    "employee_participation": True,
-    "profits_reinvested": True,
-    "independent_of_public_sector": True,
-}
-# The same values the profile holds: recording it changes nothing the ranking looks at.
-CHECK: dict[str, Any] = {
-    "note": "Årsredovisning 2025 och anställningslista sedda på plats.",
-    **{key: PROFILE[key] for key in ("target_group_share", "work_integration_aim")},
-    **{key: PROFILE[key] for key in ("employee_participation", "profits_reinvested")},
-    "independent_of_public_sector": True,
-}
-
-
-async def new_supplier(client: Client, keys: Keys, name: str) -> tuple[int, dict[str, str]]:
-    organisation_id, headers = await keys.make("supplier", name)
-    number = await keys.db.fetchval(
-        "SELECT org_number FROM organisations WHERE id = $1", organisation_id
-    )
-    response = await client.post(
-        f"{API}/suppliers", json={"name": name, "org_number": number, **PROFILE}, headers=headers
-    )
-    assert response.status_code == 201, response.text
-    return int(response.json()["id"]), headers
 
 
 async def badges(client: Client, headers: dict[str, str], need_id: int) -> dict[int, Any]:
@@ -86,9 +54,10 @@ async def test_a_verification_granted_after_the_list_was_cached_shows_at_once(
     admin: dict[str, str],
     settings: Settings,
     redis_client: aioredis.Redis,
+    new_supplier: NewSupplier,
 ) -> None:
-    verified, _ = await new_supplier(client, keys, "Glansen ek. för.")
-    other, _ = await new_supplier(client, keys, "Blänket ek. för.")
+    verified, _ = await new_supplier("Glansen ek. för.", CHECKED_PROFILE)
+    other, _ = await new_supplier("Blänket ek. för.", CHECKED_PROFILE)
     buyer_id, buyer = await keys.make("buyer", "Luleå kommun")
     need_id = await make_need(keys, buyer_id)
     await drain(settings)
@@ -115,9 +84,9 @@ async def test_a_verification_granted_after_the_list_was_cached_shows_at_once(
 
 
 async def test_a_verification_lapsing_by_time_leaves_no_stale_badge_in_the_cache(
-    client: Client, keys: Keys, admin: dict[str, str], settings: Settings
+    client: Client, keys: Keys, admin: dict[str, str], settings: Settings, new_supplier: NewSupplier
 ) -> None:
-    supplier_id, _ = await new_supplier(client, keys, "Glansen ek. för.")
+    supplier_id, _ = await new_supplier("Glansen ek. för.", CHECKED_PROFILE)
     check = await client.post(
         f"{API}/suppliers/{supplier_id}/verifications", json=CHECK, headers=admin
     )
@@ -142,9 +111,9 @@ async def test_a_verification_lapsing_by_time_leaves_no_stale_badge_in_the_cache
 
 
 async def test_an_edit_of_a_verified_field_drops_the_badge_from_the_buyers_list(
-    client: Client, keys: Keys, admin: dict[str, str], settings: Settings
+    client: Client, keys: Keys, admin: dict[str, str], settings: Settings, new_supplier: NewSupplier
 ) -> None:
-    supplier_id, headers = await new_supplier(client, keys, "Glansen ek. för.")
+    supplier_id, headers = await new_supplier("Glansen ek. för.", CHECKED_PROFILE)
     check = await client.post(
         f"{API}/suppliers/{supplier_id}/verifications", json=CHECK, headers=admin
     )
@@ -163,9 +132,9 @@ async def test_an_edit_of_a_verified_field_drops_the_badge_from_the_buyers_list(
 
 
 async def test_a_matched_supplier_sees_its_own_badge_and_the_list_stays_closed_to_others(
-    client: Client, keys: Keys, admin: dict[str, str], settings: Settings
+    client: Client, keys: Keys, admin: dict[str, str], settings: Settings, new_supplier: NewSupplier
 ) -> None:
-    supplier_id, headers = await new_supplier(client, keys, "Glansen ek. för.")
+    supplier_id, headers = await new_supplier("Glansen ek. för.", CHECKED_PROFILE)
     check = await client.post(
         f"{API}/suppliers/{supplier_id}/verifications", json=CHECK, headers=admin
     )

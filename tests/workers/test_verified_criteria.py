@@ -13,7 +13,7 @@ import msgspec
 import pytest
 import time_machine
 from litestar.testing import AsyncTestClient
-from worker_testkit import drain, make_need, need_list
+from worker_testkit import CHECK, CHECKED_PROFILE, NewSupplier, make_need, need_list, post_supplier
 
 from asfmatch.api.app import create_app
 from asfmatch.services.verifications import add_months
@@ -21,43 +21,10 @@ from asfmatch.storage.db import create_pool
 from asfmatch.storage.settings import Settings
 from asfmatch.storage.suppliers import swedish_today
 from asfmatch.workers.housekeeping import lapse_verifications
-from testkit import Keys
+from testkit import Keys, drain
 
 API = "/api/v1"
 Client = AsyncTestClient  # type: ignore[type-arg]
-
-PROFILE: dict[str, Any] = {
-    "legal_form": "ekonomisk_forening",
-    "description": "Vi utför städning och lokalvård av kontor, trapphus och skolor.",
-    "cpv_codes": ["90910000"],
-    "service_area": ["2580"],
-    "employees": 12,
-    "target_group_share": 0.6,
-    "work_integration_aim": True,
-    "employee_participation": True,
-    "profits_reinvested": True,
-    "independent_of_public_sector": True,
-}
-CHECK: dict[str, Any] = {
-    "note": "Årsredovisning 2025 och anställningslista sedda på plats.",
-    "target_group_share": 0.6,
-    "work_integration_aim": True,
-    "employee_participation": True,
-    "profits_reinvested": True,
-    "independent_of_public_sector": True,
-}
-
-
-async def new_supplier(client: Client, keys: Keys, name: str) -> tuple[int, dict[str, str]]:
-    organisation_id, headers = await keys.make("supplier", name)
-    number = await keys.db.fetchval(
-        "SELECT org_number FROM organisations WHERE id = $1", organisation_id
-    )
-    response = await client.post(
-        f"{API}/suppliers", json={"name": name, "org_number": number, **PROFILE}, headers=headers
-    )
-    assert response.status_code == 201, response.text
-    return int(response.json()["id"]), headers
 
 
 async def verify(client: Client, headers: dict[str, str], supplier_id: int, **changes: Any) -> Any:
@@ -82,9 +49,9 @@ async def strict(settings: Settings) -> AsyncIterator[tuple[Client, Settings]]:
 
 
 async def test_an_admin_records_a_verification_that_the_profile_shows(
-    client: Client, keys: Keys, admin: dict[str, str]
+    client: Client, admin: dict[str, str], new_supplier: NewSupplier
 ) -> None:
-    supplier_id, headers = await new_supplier(client, keys, "Glansen ek. för.")
+    supplier_id, headers = await new_supplier("Glansen ek. för.", CHECKED_PROFILE)
     assert (await public(client, supplier_id))["verification"] is None
     response = await verify(client, admin, supplier_id)
     assert response.status_code == 201, response.text
@@ -107,10 +74,10 @@ async def test_an_admin_records_a_verification_that_the_profile_shows(
 
 
 async def test_only_admins_record_and_only_owner_and_admins_read_the_history(
-    client: Client, keys: Keys, admin: dict[str, str]
+    client: Client, keys: Keys, admin: dict[str, str], new_supplier: NewSupplier
 ) -> None:
-    supplier_id, headers = await new_supplier(client, keys, "Glansen ek. för.")
-    _, other = await new_supplier(client, keys, "Annan ek. för.")
+    supplier_id, headers = await new_supplier("Glansen ek. för.", CHECKED_PROFILE)
+    _, other = await new_supplier("Annan ek. för.", CHECKED_PROFILE)
     _, buyer = await keys.make("buyer", "Luleå kommun")
     assert (await verify(client, headers, supplier_id)).status_code == 403
     assert (await verify(client, buyer, supplier_id)).status_code == 403
@@ -123,9 +90,9 @@ async def test_only_admins_record_and_only_owner_and_admins_read_the_history(
 
 
 async def test_a_check_for_a_future_day_too_old_or_without_a_note_is_refused(
-    client: Client, keys: Keys, admin: dict[str, str]
+    client: Client, admin: dict[str, str], new_supplier: NewSupplier
 ) -> None:
-    supplier_id, _ = await new_supplier(client, keys, "Glansen ek. för.")
+    supplier_id, _ = await new_supplier("Glansen ek. för.", CHECKED_PROFILE)
     tomorrow = (swedish_today() + timedelta(days=1)).isoformat()
     for changes, field in [
         ({"verified_on": tomorrow}, "verified_on"),
@@ -147,9 +114,9 @@ async def test_a_check_for_a_future_day_too_old_or_without_a_note_is_refused(
 
 
 async def test_the_checked_values_become_the_profiles(
-    client: Client, keys: Keys, admin: dict[str, str]
+    client: Client, admin: dict[str, str], new_supplier: NewSupplier
 ) -> None:
-    supplier_id, _ = await new_supplier(client, keys, "Glansen ek. för.")
+    supplier_id, _ = await new_supplier("Glansen ek. för.", CHECKED_PROFILE)
     response = await verify(
         client, admin, supplier_id, target_group_share=0.45, profits_reinvested=False
     )
@@ -161,9 +128,9 @@ async def test_the_checked_values_become_the_profiles(
 
 
 async def test_a_supplier_changing_its_share_lapses_the_verification(
-    client: Client, keys: Keys, admin: dict[str, str]
+    client: Client, admin: dict[str, str], new_supplier: NewSupplier
 ) -> None:
-    supplier_id, headers = await new_supplier(client, keys, "Glansen ek. för.")
+    supplier_id, headers = await new_supplier("Glansen ek. för.", CHECKED_PROFILE)
     assert (await verify(client, admin, supplier_id)).status_code == 201
     patched = await client.patch(
         f"{API}/suppliers/{supplier_id}", json={"target_group_share": 1.0}, headers=headers
@@ -179,9 +146,9 @@ async def test_a_supplier_changing_its_share_lapses_the_verification(
 
 
 async def test_edits_of_other_fields_or_of_the_same_values_keep_the_verification(
-    client: Client, keys: Keys, admin: dict[str, str]
+    client: Client, admin: dict[str, str], new_supplier: NewSupplier
 ) -> None:
-    supplier_id, headers = await new_supplier(client, keys, "Glansen ek. för.")
+    supplier_id, headers = await new_supplier("Glansen ek. för.", CHECKED_PROFILE)
     assert (await verify(client, admin, supplier_id)).status_code == 201
     for who in (headers, admin):
         patched = await client.patch(
@@ -194,9 +161,9 @@ async def test_edits_of_other_fields_or_of_the_same_values_keep_the_verification
 
 
 async def test_an_admin_changing_a_criterion_lapses_it_too(
-    client: Client, keys: Keys, admin: dict[str, str]
+    client: Client, admin: dict[str, str], new_supplier: NewSupplier
 ) -> None:
-    supplier_id, _ = await new_supplier(client, keys, "Glansen ek. för.")
+    supplier_id, _ = await new_supplier("Glansen ek. för.", CHECKED_PROFILE)
     assert (await verify(client, admin, supplier_id)).status_code == 201
     patched = await client.patch(
         f"{API}/suppliers/{supplier_id}", json={"employee_participation": False}, headers=admin
@@ -205,9 +172,9 @@ async def test_an_admin_changing_a_criterion_lapses_it_too(
 
 
 async def test_a_new_verification_supersedes_the_one_in_force(
-    client: Client, keys: Keys, admin: dict[str, str]
+    client: Client, keys: Keys, admin: dict[str, str], new_supplier: NewSupplier
 ) -> None:
-    supplier_id, _ = await new_supplier(client, keys, "Glansen ek. för.")
+    supplier_id, _ = await new_supplier("Glansen ek. för.", CHECKED_PROFILE)
     _, skoopi = await keys.make("admin", "Skoopi")
     assert (await verify(client, admin, supplier_id)).status_code == 201
     assert (await verify(client, skoopi, supplier_id)).status_code == 201
@@ -223,9 +190,9 @@ def _noon(day: date) -> datetime:
 
 
 async def test_a_verification_holds_through_its_last_day_and_lapses_the_day_after(
-    client: Client, keys: Keys, admin: dict[str, str], settings: Settings
+    client: Client, admin: dict[str, str], settings: Settings, new_supplier: NewSupplier
 ) -> None:
-    supplier_id, _ = await new_supplier(client, keys, "Glansen ek. för.")
+    supplier_id, _ = await new_supplier("Glansen ek. för.", CHECKED_PROFILE)
     assert (await verify(client, admin, supplier_id)).status_code == 201
     last_day = add_months(swedish_today(), settings.verification_valid_months)
     assert settings.database_url is not None
@@ -247,9 +214,9 @@ async def test_a_verification_holds_through_its_last_day_and_lapses_the_day_afte
 
 
 async def test_without_the_requirement_unverified_suppliers_take_reserved_needs(
-    client: Client, keys: Keys, settings: Settings
+    keys: Keys, settings: Settings, new_supplier: NewSupplier
 ) -> None:
-    supplier_id, _ = await new_supplier(client, keys, "Glansen ek. för.")
+    supplier_id, _ = await new_supplier("Glansen ek. för.", CHECKED_PROFILE)
     buyer_id, _ = await keys.make("buyer", "Luleå kommun")
     need_id = await make_need(keys, buyer_id, reserved=True)
     await drain(settings)
@@ -260,8 +227,8 @@ async def test_with_the_requirement_reserved_needs_admit_only_verified_suppliers
     strict: tuple[Client, Settings], keys: Keys, admin: dict[str, str]
 ) -> None:
     client, settings = strict
-    verified, _ = await new_supplier(client, keys, "Glansen ek. för.")
-    unverified, _ = await new_supplier(client, keys, "Blänket ek. för.")
+    verified, _ = await post_supplier(client, keys, "Glansen ek. för.", CHECKED_PROFILE)
+    unverified, _ = await post_supplier(client, keys, "Blänket ek. för.", CHECKED_PROFILE)
     assert (await verify(client, admin, verified)).status_code == 201
     buyer_id, _ = await keys.make("buyer", "Luleå kommun")
     reserved = await make_need(keys, buyer_id, reserved=True)
@@ -279,7 +246,7 @@ async def test_with_the_requirement_an_edit_that_lapses_it_drops_reserved_needs(
     strict: tuple[Client, Settings], keys: Keys, admin: dict[str, str]
 ) -> None:
     client, settings = strict
-    supplier_id, headers = await new_supplier(client, keys, "Glansen ek. för.")
+    supplier_id, headers = await post_supplier(client, keys, "Glansen ek. för.", CHECKED_PROFILE)
     assert (await verify(client, admin, supplier_id)).status_code == 201
     buyer_id, _ = await keys.make("buyer", "Luleå kommun")
     reserved = await make_need(keys, buyer_id, reserved=True)
@@ -297,7 +264,7 @@ async def test_with_the_requirement_a_lapse_by_time_reranks_the_supplier(
     strict: tuple[Client, Settings], keys: Keys, admin: dict[str, str]
 ) -> None:
     client, settings = strict
-    supplier_id, _ = await new_supplier(client, keys, "Glansen ek. för.")
+    supplier_id, _ = await post_supplier(client, keys, "Glansen ek. för.", CHECKED_PROFILE)
     assert (await verify(client, admin, supplier_id)).status_code == 201
     buyer_id, _ = await keys.make("buyer", "Luleå kommun")
     reserved = await make_need(keys, buyer_id, reserved=True)

@@ -1,20 +1,81 @@
-"""Helpers for the worker tests: profiles and needs straight in the database, and a drain."""
+"""Helpers for the worker tests: profiles and needs straight in the database, or posted
+through the API."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import asyncpg
+from litestar.testing import AsyncTestClient
 
-from asfmatch.storage.db import create_pool
-from asfmatch.storage.settings import Settings
-from asfmatch.workers.runner import Worker
 from testkit import Keys
 
 CLEANING = (
     "Vi utför städning av kontor, trapphus och skolor. Arbetsträning för personer långt från "
     "arbetsmarknaden."
 )
+# A cleaning co-op's profile as posted through the API, and a need it answers best.
+CLEANING_PROFILE: dict[str, Any] = {
+    "legal_form": "ekonomisk_forening",
+    "description": CLEANING,
+    "cpv_codes": ["90910000"],
+    "service_area": ["2580"],
+    "employees": 14,
+    "target_group_share": 0.6,
+    "max_contract_value_sek": 1_000_000,
+}
+CLEANING_NEED: dict[str, Any] = {
+    "title": "Lokalvård av förskolor i Gammelstad",
+    "description": "Städning av tre förskolor, daglig lokalvård och fönsterputs.",
+    "cpv_codes": ["90919200"],
+    "kommun": "2580",
+    "estimated_value_sek": 500_000,
+}
+# A profile that states all four criteria, and a support body's check that finds the same
+# values: recording it changes nothing the ranking looks at.
+CHECKED_PROFILE: dict[str, Any] = {
+    "legal_form": "ekonomisk_forening",
+    "description": "Vi utför städning och lokalvård av kontor, trapphus och skolor.",
+    "cpv_codes": ["90910000"],
+    "service_area": ["2580"],
+    "employees": 12,
+    "target_group_share": 0.6,
+    "work_integration_aim": True,
+    "employee_participation": True,
+    "profits_reinvested": True,
+    "independent_of_public_sector": True,
+}
+CHECK: dict[str, Any] = {
+    "note": "Årsredovisning 2025 och anställningslista sedda på plats.",
+    **{name: CHECKED_PROFILE[name] for name in ("target_group_share", "work_integration_aim")},
+    **{name: CHECKED_PROFILE[name] for name in ("employee_participation", "profits_reinvested")},
+    "independent_of_public_sector": True,
+}
+
+# The `new_supplier` fixture (conftest.py): post_supplier on the test's `client`.
+NewSupplier = Callable[[str, dict[str, Any]], Awaitable[tuple[int, dict[str, str]]]]
+
+
+async def post_supplier(
+    client: AsyncTestClient,  # type: ignore[type-arg]
+    keys: Keys,
+    name: str,
+    profile: dict[str, Any],
+) -> tuple[int, dict[str, str]]:
+    """A supplier organisation with a key that posts its own profile through the API; the
+    profile's id and the supplier's auth headers."""
+    organisation_id, headers = await keys.make("supplier", name)
+    number = await keys.db.fetchval(
+        "SELECT org_number FROM organisations WHERE id = $1", organisation_id
+    )
+    response = await client.post(
+        "/api/v1/suppliers",
+        json={"name": name, "org_number": number, **profile},
+        headers=headers,
+    )
+    assert response.status_code == 201, response.text
+    return int(response.json()["id"]), headers
 
 
 async def make_supplier(
@@ -52,17 +113,6 @@ async def make_need(keys: Keys, buyer_id: int, **extra: Any) -> int:
         *fields.values(),
     )
     return need_id
-
-
-async def drain(settings: Settings) -> int:
-    """Run every due job with a fresh worker; returns how many ran."""
-    assert settings.database_url is not None
-    worker = Worker(settings, settings.database_url)
-    pool = await create_pool(settings.database_url, settings)
-    try:
-        return await worker.drain(pool)
-    finally:
-        await pool.close()
 
 
 async def need_list(db: asyncpg.Connection, need_id: int) -> list[int]:

@@ -1,0 +1,168 @@
+"""Compiled loops over a segment's postings (numba): scoring and explaining in one pass each."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numba
+import numpy as np
+import numpy.typing as npt
+
+# Each kernel replaces several numpy passes and temporaries over the query's postings (gather,
+# two conversions, the product; marks and masks to explain) by one loop. `cache=True` keeps
+# the compiled code beside this file, so only the first process after an install compiles it.
+
+# A posting list shorter than this many entries per sought document is walked, not bisected.
+_WALK = 8
+
+
+@numba.njit(cache=True, nogil=True)
+def text_scores(
+    indptr: npt.NDArray[np.int32],
+    rows: npt.NDArray[Any],
+    values: npt.NDArray[np.float32],
+    cols: npt.NDArray[np.int32],
+    weights: npt.NDArray[np.float64],
+    scores: npt.NDArray[np.float64],
+) -> None:  # pragma: no cover - compiled; its results are checked against the numpy path
+    """Add each query feature's weight times each document's value to its score, feature by
+    feature in query order, as scipy's column-major product sums them (same bits)."""
+    for i in range(cols.size):
+        weight = weights[i]
+        column = cols[i]
+        for at in range(indptr[column], indptr[column + 1]):
+            scores[rows[at]] += np.float64(values[at]) * weight
+
+
+@numba.njit(cache=True, nogil=True)
+def shared(
+    indptr: npt.NDArray[np.int32],
+    rows: npt.NDArray[Any],
+    values: npt.NDArray[np.float32],
+    cols: npt.NDArray[np.int32],
+    local_rows: npt.NDArray[np.intp],
+) -> tuple[
+    npt.NDArray[np.int32], npt.NDArray[np.int32], npt.NDArray[np.float32]
+]:  # pragma: no cover
+    """The query features (positions in cols) some distinct documents have, with their
+    values. The documents are sought in ascending order in each feature's sorted posting list:
+    by walking a short list, by bisection in a long one (explaining 20 documents then costs
+    20 x log(length) per feature, not the whole list)."""
+    wanted = local_rows.size
+    order = np.argsort(local_rows)
+    found = wanted * cols.size
+    which = np.empty(found, np.int32)
+    position = np.empty(found, np.int32)
+    value = np.empty(found, np.float32)
+    count = 0
+    for i in range(cols.size):
+        low, end = indptr[cols[i]], indptr[cols[i] + 1]
+        walk = end - low < _WALK * wanted
+        for d in order:
+            target = local_rows[d]
+            if walk:
+                while low < end and rows[low] < target:
+                    low += 1
+            else:
+                high = end
+                while low < high:
+                    middle = (low + high) >> 1
+                    if rows[middle] < target:
+                        low = middle + 1
+                    else:
+                        high = middle
+            if low == end:
+                break
+            if rows[low] == target:
+                which[count] = d
+                position[count] = i
+                value[count] = values[low]
+                count += 1
+    return which[:count], position[:count], value[:count]
+
+
+@numba.njit(cache=True, nogil=True)
+def candidates(
+    indptr: npt.NDArray[np.int32],
+    rows: npt.NDArray[Any],
+    values: npt.NDArray[np.float32],
+    cols: npt.NDArray[np.int32],
+    weights: npt.NDArray[np.float64],
+    size: int,
+    members: npt.NDArray[np.intp],
+    every: bool,
+    cpv_of_list: npt.NDArray[np.float64],
+    doc_list: npt.NDArray[np.int32],
+    min_text: float,
+    min_cpv: float,
+) -> tuple[
+    npt.NDArray[np.intp], npt.NDArray[np.float64], npt.NDArray[np.float64]
+]:  # pragma: no cover
+    """Text scores as text_scores(); then of the documents considered (all, or `members`),
+    those with some evidence: their local rows, text scores and CPV scores (each document's
+    CPV score is its code list's, cpv_of_list[doc_list[row]])."""
+    scores = np.zeros(size)
+    text_scores(indptr, rows, values, cols, weights, scores)
+    considered = size if every else members.size
+    local = np.empty(considered, np.intp)
+    text = np.empty(considered)
+    cpv = np.empty(considered)
+    count = 0
+    for k in range(considered):
+        row = k if every else members[k]
+        score = scores[row]
+        code_score = cpv_of_list[doc_list[row]]
+        if score >= min_text or code_score >= min_cpv:
+            local[count] = row
+            text[count] = score
+            cpv[count] = code_score
+            count += 1
+    return local[:count], text[:count], cpv[:count]
+
+
+@numba.njit(cache=True, nogil=True)
+def distinct_counts(
+    values: npt.NDArray[np.int64],
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:  # pragma: no cover
+    """np.unique(values, return_counts=True) without its Python steps (a query's features)."""
+    ordered = np.sort(values)
+    distinct = np.empty(ordered.size, np.int64)
+    counts = np.empty(ordered.size, np.int64)
+    count = 0
+    for k in range(ordered.size):
+        if count and ordered[k] == distinct[count - 1]:
+            counts[count - 1] += 1
+        else:
+            distinct[count] = ordered[k]
+            counts[count] = 1
+            count += 1
+    return distinct[:count], counts[:count]
+
+
+@numba.njit(cache=True, nogil=True)
+def combined_scores(
+    text: npt.NDArray[np.float64],
+    cpv: npt.NDArray[np.float64],
+    text_weights: npt.NDArray[np.float64],
+    cpv_weights: npt.NDArray[np.float64],
+    min_score: float,
+    scale: float,
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.intp]]:  # pragma: no cover
+    """Scores (weighted text and CPV parts, clipped to [0, 1], rounded to 1/scale as
+    np.round does it) and the positions of those above 0 and at least min_score. Weights are
+    per candidate, or one for all (arrays of one)."""
+    count = text.size
+    one = text_weights.size == 1
+    score = np.empty(count)
+    keep = np.empty(count, np.intp)
+    kept = 0
+    for k in range(count):
+        at = 0 if one else k
+        value = min(max(text_weights[at] * text[k] + cpv_weights[at] * cpv[k], 0.0), 1.0)
+        # np.round(x, d): x * 10**d rounded half to even, divided by 10**d.
+        value = np.rint(value * scale) / scale
+        score[k] = value
+        if value > 0 and value >= min_score:
+            keep[kept] = k
+            kept += 1
+    return score, keep[:kept]

@@ -1,0 +1,88 @@
+"""The compiled posting loops give scipy's product bit for bit and find exactly the shared
+features, whichever way they store local rows and however long the lists."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy import sparse
+
+from asfmatch.matching import kernels
+
+
+def _postings(
+    documents: int, features: int, density: float, row_type: type[np.integer]
+) -> tuple[sparse.csc_matrix, np.ndarray]:
+    matrix = sparse.random(
+        documents, features, density=density, format="csc", dtype=np.float32, random_state=7
+    )
+    matrix.sort_indices()
+    return matrix, matrix.indices.astype(row_type)
+
+
+@pytest.mark.parametrize("row_type", [np.uint16, np.int32])
+def test_text_scores_equal_scipys_product_bit_for_bit(row_type: type[np.integer]) -> None:
+    matrix, rows = _postings(3000, 400, 0.05, row_type)
+    rng = np.random.default_rng(3)
+    cols = np.sort(rng.choice(400, size=60, replace=False)).astype(np.int32)
+    weights = rng.random(60)
+    scores = np.zeros(3000)
+    kernels.text_scores(matrix.indptr, rows, matrix.data, cols, weights, scores)
+    # scipy's column-major product over the query's columns, in float64 like the kernel.
+    expected = matrix[:, cols].astype(np.float64) @ weights
+    assert np.array_equal(scores, expected)
+
+
+@pytest.mark.parametrize("density", [0.002, 0.3])  # short lists are walked, long ones bisected
+@pytest.mark.parametrize("row_type", [np.uint16, np.int32])
+def test_shared_finds_every_query_feature_of_the_documents_and_nothing_else(
+    density: float, row_type: type[np.integer]
+) -> None:
+    matrix, rows = _postings(2000, 300, density, row_type)
+    dense = matrix.toarray()
+    rng = np.random.default_rng(5)
+    cols = np.sort(rng.choice(300, size=40, replace=False)).astype(np.int32)
+    documents = rng.choice(2000, size=20, replace=False).astype(np.intp)
+    which, position, values = kernels.shared(matrix.indptr, rows, matrix.data, cols, documents)
+    found = sorted(zip(which.tolist(), position.tolist(), values.tolist(), strict=True))
+    expected = sorted(
+        (d, i, float(dense[documents[d], cols[i]]))
+        for d in range(documents.size)
+        for i in range(cols.size)
+        if dense[documents[d], cols[i]] != 0
+    )
+    assert found == expected
+    assert expected  # the case is not vacuous
+
+
+def test_shared_of_no_documents_or_empty_lists_is_empty() -> None:
+    matrix, rows = _postings(100, 10, 0.1, np.uint16)
+    empty = np.zeros(11, dtype=np.int32)
+    cols = np.arange(10, dtype=np.int32)
+    for indptr, documents in ((matrix.indptr, np.zeros(0, np.intp)), (empty, np.arange(5))):
+        which, position, values = kernels.shared(indptr, rows, matrix.data, cols, documents)
+        assert which.size == position.size == values.size == 0
+
+
+def test_distinct_counts_equal_numpys_unique_with_counts() -> None:
+    values = np.random.default_rng(9).integers(0, 50, size=300)
+    distinct, counts = kernels.distinct_counts(values)
+    expected, expected_counts = np.unique(values, return_counts=True)
+    assert np.array_equal(distinct, expected) and np.array_equal(counts, expected_counts)
+    assert kernels.distinct_counts(np.zeros(0, np.int64))[0].size == 0
+
+
+@pytest.mark.parametrize("per_candidate", [False, True])
+def test_combined_scores_equal_numpys_clip_and_round(per_candidate: bool) -> None:
+    rng = np.random.default_rng(11)
+    text = np.concatenate([rng.random(500) * 0.6, [0.0, 1.7, 0.4999995, 0.0000004]])
+    cpv = np.concatenate([rng.choice([0.0, 0.35, 0.5, 0.75, 1.0], 500), [0.0, 1.0, 0.0, 0.0]])
+    has_codes = rng.random(text.size) < 0.5 if per_candidate else np.array(True)
+    text_weight = np.where(has_codes, 0.6, 1.0)
+    cpv_weight = np.where(has_codes, 0.4, 0.0)
+    expected = np.round(np.clip(text_weight * text + cpv_weight * cpv, 0.0, 1.0), 6)
+    score, keep = kernels.combined_scores(
+        text, cpv, text_weight.reshape(-1), cpv_weight.reshape(-1), 0.25, 1e6
+    )
+    assert np.array_equal(score, expected)
+    assert np.array_equal(keep, np.flatnonzero((expected > 0) & (expected >= 0.25)))
