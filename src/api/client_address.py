@@ -41,8 +41,11 @@ def _trusted(ip: ipaddress.IPv4Address | ipaddress.IPv6Address, proxies: Sequenc
 def client_address(peer: str | None, forwarded_for: str | None, proxies: Sequence[Network]) -> str:
     """The address to count: the peer, or, when the peer is a trusted proxy, the nearest
     address in X-Forwarded-For (read right to left) that is not itself a trusted proxy."""
+    if not proxies or not forwarded_for:
+        # The common case, decided without parsing the address (every request asks).
+        return peer or "unknown"
     peer_ip = _ip(peer) if peer else None
-    if peer_ip is None or not proxies or not forwarded_for or not _trusted(peer_ip, proxies):
+    if peer_ip is None or not _trusted(peer_ip, proxies):
         return peer or "unknown"
     hops = [hop for hop in forwarded_for.split(",") if hop.strip()]
     for hop in reversed(hops):
