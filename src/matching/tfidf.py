@@ -13,6 +13,8 @@ from scipy import sparse
 from asfmatch.matching.analysis import (
     GRAM_MARK,
     SYNONYM_MARK,
+    document_pieces,
+    split_normalised,
     split_words,
     token_features,
 )
@@ -108,30 +110,23 @@ def count_features(
     """Feature names (sorted) and each document's feature counts (float32 CSR, sorted rows).
 
     The same counts as a CountVectorizer with SwedishAnalyser, but each distinct word's
-    features are looked up once: a document costs a dict hit per word, not per feature.
+    features are found once, and documents are split into words in batches
+    (analysis.document_pieces): no Python code runs per word of a document.
     """
-    token_ids: dict[tuple[str, bool], int] = {}
-    items = array("i")
-    item_ptr = array("q", [0])
-    for document in documents:
-        for token, _, is_part in split_words(document):
-            key = (token, is_part)
-            found = token_ids.get(key)
-            if found is None:
-                found = token_ids[key] = len(token_ids)
-            items.append(found)
-        item_ptr.append(len(items))
-    # Each distinct word's features, numbered in order of first appearance.
+    pieces, items, doc_ptr = document_pieces(documents)
+    # Each distinct piece's features (those of its kept words), features numbered in order of
+    # first appearance; a stop word or a number has none.
     feature_ids: dict[str, int] = {}
-    token_features_flat = array("i")
-    token_ptr = array("q", [0])
-    for token, is_part in token_ids:
-        for feature in token_features(token, use_synonyms, not is_part):
-            found = feature_ids.get(feature)
-            if found is None:
-                found = feature_ids[feature] = len(feature_ids)
-            token_features_flat.append(found)
-        token_ptr.append(len(token_features_flat))
+    piece_features = array("i")
+    piece_ptr = array("q", [0])
+    for piece in pieces:
+        for token, _, is_part in split_normalised(piece):
+            for feature in token_features(token, use_synonyms, not is_part):
+                found = feature_ids.get(feature)
+                if found is None:
+                    found = feature_ids[feature] = len(feature_ids)
+                piece_features.append(found)
+        piece_ptr.append(len(piece_features))
     names = sorted(feature_ids)
     n_docs = len(documents)
     if not names:
@@ -139,22 +134,20 @@ def count_features(
     # Renumber features in name order, as scikit-learn sorts its vocabulary.
     rank = np.empty(len(names), dtype=np.int32)
     rank[[feature_ids[name] for name in names]] = np.arange(len(names), dtype=np.int32)
-    flat = rank[np.frombuffer(token_features_flat, dtype=np.int32)]
-    starts = np.frombuffer(token_ptr, dtype=np.int64)
+    flat = rank[np.frombuffer(piece_features, dtype=np.int32)]
+    starts = np.frombuffer(piece_ptr, dtype=np.int64)
     widths = np.diff(starts)
-    all_items = np.frombuffer(items, dtype=np.int32)
-    doc_ptr = np.frombuffer(item_ptr, dtype=np.int64)
     chunks: list[sparse.csr_matrix] = []
     for first in range(0, n_docs, _COUNT_CHUNK):
         last = min(first + _COUNT_CHUNK, n_docs)
-        tokens = all_items[doc_ptr[first] : doc_ptr[last]]
-        lengths = widths[tokens]
-        # Every (document, feature) occurrence: the features of each word laid end to end.
+        in_chunk = items[doc_ptr[first] : doc_ptr[last]]
+        lengths = widths[in_chunk]
+        # Every (document, feature) occurrence: the features of each piece laid end to end.
         ends = np.cumsum(lengths)
         at = np.arange(int(ends[-1]) if ends.size else 0) + np.repeat(
-            starts[tokens] - (ends - lengths), lengths
+            starts[in_chunk] - (ends - lengths), lengths
         )
-        # Occurrences per document: running total of word widths at each document's end.
+        # Occurrences per document: running total of piece widths at each document's end.
         cumulative = np.concatenate([np.zeros(1, np.int64), ends])
         indptr = cumulative[doc_ptr[first : last + 1] - doc_ptr[first]].astype(np.int32)
         chunk = sparse.csr_matrix(
