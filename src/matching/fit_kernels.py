@@ -1,4 +1,4 @@
-"""Compiled loops (numba) of the fit: each document's feature counts, given its pieces, and weights."""
+"""Compiled loops (numba) of the fit: documents' feature counts from their pieces, and weights."""
 
 from __future__ import annotations
 
