@@ -91,7 +91,10 @@ def candidates(
     size: int,
     members: npt.NDArray[np.intp],
     every: bool,
-    cpv_of_list: npt.NDArray[np.float64],
+    code_levels: npt.NDArray[np.uint8],
+    codes: int,
+    lists: int,
+    level_values: npt.NDArray[np.float64],
     doc_list: npt.NDArray[np.int32],
     min_text: float,
     min_cpv: float,
@@ -99,10 +102,20 @@ def candidates(
     npt.NDArray[np.intp], npt.NDArray[np.float64], npt.NDArray[np.float64]
 ]:  # pragma: no cover
     """Text scores as text_scores(); then of the documents considered (all, or `members`),
-    those with some evidence: their local rows, text scores and CPV scores (each document's
-    CPV score is its code list's, cpv_of_list[doc_list[row]])."""
+    those with some evidence: their local rows, text scores and CPV scores. A document's CPV
+    score is its code list's (doc_list[row], of `lists`; `lists` for no codes): the mean over
+    the need's `codes` of level_values[code_levels[c * lists + list]], the list's best level
+    for need code c (no codes: 0)."""
     scores = np.zeros(size)
     text_scores(indptr, rows, values, cols, weights, scores)
+    # Summed over the need's codes in order from 0.0, as cpv_score() does.
+    cpv_of_list = np.zeros(lists + 1)
+    for c in range(codes):
+        for at in range(lists):
+            cpv_of_list[at] += level_values[code_levels[c * lists + at]]
+    if codes:
+        for at in range(lists):
+            cpv_of_list[at] /= codes
     considered = size if every else members.size
     local = np.empty(considered, np.intp)
     text = np.empty(considered)
@@ -166,3 +179,70 @@ def combined_scores(
             keep[kept] = k
             kept += 1
     return score, keep[:kept]
+
+
+@numba.njit(cache=True, nogil=True)
+def weigh(
+    found: npt.NDArray[np.int32],
+    item_owner: npt.NDArray[np.int64],
+    item_size: npt.NDArray[np.int64],
+    words: int,
+    tf_of_count: npt.NDArray[np.float32],
+    idf: npt.NDArray[np.float64],
+    block: npt.NDArray[np.int8],
+    block_scale: npt.NDArray[np.float64],
+) -> tuple[
+    npt.NDArray[np.int32], npt.NDArray[np.float64], npt.NDArray[np.float64]
+]:  # pragma: no cover
+    """A text's TF-IDF vector from its features' columns (one per occurrence), with the
+    float32 steps of the fit (tf_of_count[c] is numpy's log(c) + 1 in float32), and, when the
+    words are given (found is item_size[j] columns of word item_owner[j], of `words`, in turn),
+    the part of each feature each word owns (split evenly between the words it occurs in)."""
+    order = np.argsort(found.astype(np.int64))
+    cols = np.empty(found.size, np.int32)
+    counts = np.empty(found.size, np.int64)
+    position = np.empty(found.size, np.int64)
+    n = 0
+    for k in order:
+        if n and found[k] == cols[n - 1]:
+            counts[n - 1] += 1
+        else:
+            cols[n] = found[k]
+            counts[n] = 1
+            n += 1
+        position[k] = n - 1
+    cols = cols[:n]
+    raw = np.empty(n, np.float32)
+    # Sums of squares per block, in column order as np.bincount adds them.
+    norms = np.zeros(3)
+    for i in range(n):
+        value = np.float32(np.float64(tf_of_count[counts[i]]) * idf[cols[i]])
+        raw[i] = value
+        wide = np.float64(value)
+        norms[block[cols[i]]] += wide * wide
+    for b in range(3):
+        norms[b] = np.sqrt(norms[b])
+        if norms[b] == 0:
+            norms[b] = 1.0
+    vals = np.empty(n)
+    for i in range(n):
+        b = block[cols[i]]
+        vals[i] = np.float64(np.float32(np.float64(raw[i]) * (block_scale[b] / norms[b])))
+    share = np.zeros((n if item_owner.size else 0, max(words, 1)))
+    if item_owner.size:
+        k = 0
+        for j in range(item_owner.size):
+            for _ in range(item_size[j]):
+                share[position[k], item_owner[j]] = 1.0
+                k += 1
+        for i in range(n):
+            owners = 0
+            for w in range(words):
+                if share[i, w] != 0:
+                    owners += 1
+            if owners:
+                part = 1.0 / owners
+                for w in range(words):
+                    if share[i, w] != 0:
+                        share[i, w] = part
+    return cols, vals, share

@@ -86,6 +86,7 @@ class CodeTable:
 
 
 _NO_ROWS = np.zeros(0, np.intp)
+_NO_LEVELS = np.zeros(0, np.uint8)
 # The place of a shared segment's documents that serve all its places (see Segment.places).
 ALL_PLACES = "*"
 # Local rows of a segment up to this size are stored in two bytes instead of four: postings
@@ -235,10 +236,23 @@ class Segment:
             self.size,
             _NO_ROWS if members is None else members,
             members is None,
-            self._cpv_of_lists(need_codes, table),
+            *self._code_levels(need_codes, table),
+            self.set_first.size,
+            _LEVELS,
             self.doc_set,
             *evidence,
         )
+
+    def _code_levels(
+        self, need_codes: Sequence[str], table: CodeTable
+    ) -> tuple[npt.NDArray[np.uint8], int]:
+        # Each need code's best level per code list, laid end to end, and how many codes.
+        if not need_codes or not self.set_first.size:
+            return _NO_LEVELS, 0
+        if len(need_codes) == 1:
+            return self._best_levels(need_codes[0], table), 1
+        levels = [self._best_levels(code, table) for code in need_codes]
+        return np.concatenate(levels), len(levels)
 
     def cpv_scores_of_suppliers(
         self,
