@@ -134,25 +134,6 @@ def candidates(
 
 
 @numba.njit(cache=True, nogil=True)
-def distinct_counts(
-    values: npt.NDArray[np.int64],
-) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:  # pragma: no cover
-    """np.unique(values, return_counts=True) without its Python steps (a query's features)."""
-    ordered = np.sort(values)
-    distinct = np.empty(ordered.size, np.int64)
-    counts = np.empty(ordered.size, np.int64)
-    count = 0
-    for k in range(ordered.size):
-        if count and ordered[k] == distinct[count - 1]:
-            counts[count - 1] += 1
-        else:
-            distinct[count] = ordered[k]
-            counts[count] = 1
-            count += 1
-    return distinct[:count], counts[:count]
-
-
-@numba.njit(cache=True, nogil=True)
 def combined_scores(
     text: npt.NDArray[np.float64],
     cpv: npt.NDArray[np.float64],
@@ -246,3 +227,75 @@ def weigh(
                     if share[i, w] != 0:
                         share[i, w] = part
     return cols, vals, share
+
+
+@numba.njit(cache=True, nogil=True)
+def best_kept(
+    score: npt.NDArray[np.float64], keep: npt.NDArray[np.intp], wanted: int
+) -> npt.NDArray[np.intp]:  # pragma: no cover
+    """Of the kept positions, those scoring at least the wanted-th best kept score (ties at
+    the cut included); all of them when no more than `wanted` are kept."""
+    if keep.size <= wanted:
+        return keep
+    kept = np.empty(keep.size)
+    for j in range(keep.size):
+        kept[j] = score[keep[j]]
+    cut = np.partition(kept, keep.size - wanted)[keep.size - wanted]
+    best = np.empty(keep.size, np.intp)
+    count = 0
+    for j in range(keep.size):
+        if kept[j] >= cut:
+            best[count] = keep[j]
+            count += 1
+    return best[:count]
+
+
+@numba.njit(cache=True, nogil=True)
+def top_k(
+    score: npt.NDArray[np.float64],
+    keep: npt.NDArray[np.intp],
+    slots: npt.NDArray[np.int64],
+    ids: npt.NDArray[np.int64],
+    k: int,
+) -> npt.NDArray[np.intp]:  # pragma: no cover
+    """The k best kept positions by score (descending), then id (ascending; the id of
+    position p is ids[slots[p]]), in that order: ties at the cut go to the lowest ids, so the
+    result does not depend on the order segments were visited in."""
+    n = keep.size
+    kept = np.empty(n)
+    kept_ids = np.empty(n, np.int64)
+    for j in range(n):
+        kept[j] = score[keep[j]]
+        kept_ids[j] = ids[slots[keep[j]]]
+    chosen = np.empty(min(n, k), np.intp)
+    count = 0
+    if n > k:
+        kth = np.partition(kept, n - k)[n - k]
+        tied = np.empty(n, np.intp)
+        ties = 0
+        for j in range(n):
+            if kept[j] > kth:
+                chosen[count] = j
+                count += 1
+            elif kept[j] == kth:
+                tied[ties] = j
+                ties += 1
+        tied = tied[:ties]
+        lowest = np.argsort(kept_ids[tied])
+        for t in range(k - count):
+            chosen[count] = tied[lowest[t]]
+            count += 1
+    else:
+        for j in range(n):
+            chosen[j] = j
+        count = n
+    # Ordered by id, then stably by descending score: score, then id.
+    by_id = chosen[np.argsort(kept_ids[chosen])]
+    negated = np.empty(count)
+    for j in range(count):
+        negated[j] = -kept[by_id[j]]
+    order = by_id[np.argsort(negated, kind="mergesort")]
+    best = np.empty(count, np.intp)
+    for j in range(count):
+        best[j] = keep[order[j]]
+    return best

@@ -12,6 +12,7 @@ import msgspec
 import numpy as np
 import numpy.typing as npt
 
+from asfmatch.matching import kernels
 from asfmatch.matching.boilerplate import strip_boilerplate
 from asfmatch.matching.cpv import (
     SIBLING_SIMILARITY,
@@ -28,7 +29,6 @@ from asfmatch.matching.filters import (
     lan_of,
     serves_all,
 )
-from asfmatch.matching.kernels import combined_scores
 from asfmatch.matching.model import Need, SupplierProfile
 from asfmatch.matching.postings import ALL_PLACES, FloatArray, Segment, SlotArray
 from asfmatch.matching.store import PLACE_MARK, DocumentStore
@@ -67,6 +67,11 @@ CPV_WEIGHT = 0.4
 MIN_TEXT_EVIDENCE = 0.02
 MIN_CPV_EVIDENCE = SIBLING_SIMILARITY[3]
 _EVIDENCE = (MIN_TEXT_EVIDENCE, MIN_CPV_EVIDENCE)
+# (text, CPV) weights for a query without and with CPV codes, as arrays of one for the kernel.
+_WEIGHTS = {
+    False: (np.array([1.0]), np.array([0.0])),
+    True: (np.array([TEXT_WEIGHT]), np.array([CPV_WEIGHT])),
+}
 # Scores are rounded so that a pair scores the same whichever direction it was ranked in and
 # whichever segment held it (sums in a different order differ in the last bits).
 SCORE_DECIMALS = 6
@@ -225,25 +230,6 @@ def _supplier_keys(need: Need, group_keys: Iterable[str]) -> list[tuple[str, lis
         return list(keys.items())
     kommuner = sorted(key for key in group_keys if len(key) == 4 and lan_of(key) == lan)
     return [(key, None) for key in (*kommuner, _LAN_KEY + lan, "SE")]
-
-
-def _top_k(scores: FloatArray, ids: npt.NDArray[np.int64], k: int) -> npt.NDArray[np.intp]:
-    """Positions of the k best (score desc, id asc), in that order, in O(n + k log k)."""
-    n = scores.size
-    if n > k:
-        kth = np.partition(scores, n - k)[n - k]
-        above = np.flatnonzero(scores > kth)
-        tied = np.flatnonzero(scores == kth)
-        wanted = k - above.size
-        if tied.size > wanted:
-            # Ties at the cut go to the lowest ids, so the result does not depend on the
-            # order segments were visited in.
-            tied = tied[np.argpartition(ids[tied], wanted - 1)[:wanted]]
-        chosen = np.concatenate([above, tied])
-    else:
-        chosen = np.arange(n)
-    order = np.lexsort((ids[chosen], -scores[chosen]))
-    return chosen[order]
 
 
 # Per segment holding explained documents: the segment, which of them it holds (positions in
@@ -756,23 +742,23 @@ class MatchIndex:
         min_score: float,
     ) -> tuple[npt.NDArray[np.intp], FloatArray]:
         """Combine score parts, apply filters and min_score, and pick the top `limit`."""
-        text_weight = np.where(need_has_codes, TEXT_WEIGHT, 1.0).reshape(-1)
-        cpv_weight = np.where(need_has_codes, CPV_WEIGHT, 0.0).reshape(-1)
-        score, keep = combined_scores(text, cpv, text_weight, cpv_weight, min_score, _SCALE)
+        if isinstance(need_has_codes, bool):
+            text_weight, cpv_weight = _WEIGHTS[need_has_codes]
+        else:
+            text_weight = np.where(need_has_codes, TEXT_WEIGHT, 1.0)
+            cpv_weight = np.where(need_has_codes, CPV_WEIGHT, 0.0)
+        score, keep = kernels.combined_scores(text, cpv, text_weight, cpv_weight, min_score, _SCALE)
         # The filters read columns at random slots, the slowest step on a large index, so they
         # run first on the best few candidates (ties at the cut included): when enough of those
         # pass, no candidate below the cut can reach the top `limit`.
         wanted = FILTER_FIRST_FACTOR * limit
         if keep.size > wanted:
-            kept_scores = score[keep]
-            cut = np.partition(kept_scores, keep.size - wanted)[keep.size - wanted]
-            best = keep[kept_scores >= cut]
+            best = kernels.best_kept(score, keep, wanted)
             best = best[eligible(slots[best])]
             keep = best if best.size >= limit else keep[eligible(slots[keep])]
         else:
             keep = keep[eligible(slots[keep])]
-        ids = side.ids.values[slots[keep]]
-        best = keep[_top_k(score[keep], ids, limit)]
+        best = kernels.top_k(score, keep, slots, side.ids.values, limit)
         return best, score[best]
 
 
