@@ -24,7 +24,8 @@ from asfmatch.matching.explanation import Explanation, TermAttribution, TermWeig
 from asfmatch.matching.filters import (
     FilterCheck,
     admitted_to_reserved,
-    eligibility,
+    eligibility_of_needs,
+    eligibility_of_suppliers,
     is_whole_country,
     lan_of,
     serves_all,
@@ -588,6 +589,7 @@ class MatchIndex:
             return self._model.vectorize(supplier_document(profile, self._labels))
 
         terms = _terms(side, analysed, scored.slots, located, text_of)
+        checks = eligibility_of_suppliers(need, [profiles[doc_id] for doc_id in scored.ids])
         side_codes = side.codes
         return [
             Explanation(
@@ -595,10 +597,10 @@ class MatchIndex:
                 cpv_score=cpv_score,
                 terms=item_terms,
                 cpv=best_links(codes, side_codes[slot]),
-                filters=eligibility(need, profiles[doc_id]),
+                filters=filters,
             )
-            for doc_id, slot, text_score, cpv_score, item_terms in zip(
-                scored.ids, scored.slots, scored.text, scored.cpv, terms, strict=True
+            for slot, text_score, cpv_score, item_terms, filters in zip(
+                scored.slots, scored.text, scored.cpv, terms, checks, strict=True
             )
         ]
 
@@ -716,6 +718,7 @@ class MatchIndex:
             return self._model.vectorize(need_document(profile, self._labels))
 
         terms = _terms(side, analysed, scored.slots, located, text_of)
+        checks = eligibility_of_needs([profiles[doc_id] for doc_id in scored.ids], supplier)
         side_codes = side.codes
         return [
             Explanation(
@@ -723,10 +726,10 @@ class MatchIndex:
                 cpv_score=cpv_score,
                 terms=item_terms,
                 cpv=best_links(side_codes[slot], codes),
-                filters=eligibility(profiles[doc_id], supplier),
+                filters=filters,
             )
-            for doc_id, slot, text_score, cpv_score, item_terms in zip(
-                scored.ids, scored.slots, scored.text, scored.cpv, terms, strict=True
+            for slot, text_score, cpv_score, item_terms, filters in zip(
+                scored.slots, scored.text, scored.cpv, terms, checks, strict=True
             )
         ]
 
