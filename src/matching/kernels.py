@@ -299,3 +299,34 @@ def top_k(
     for j in range(count):
         best[j] = keep[order[j]]
     return best
+
+
+@numba.njit(cache=True, nogil=True)
+def top_words(
+    per_word: npt.NDArray[np.float64], limit: int, scale: float
+) -> tuple[
+    npt.NDArray[np.int64], npt.NDArray[np.float64], npt.NDArray[np.int64]
+]:  # pragma: no cover
+    """Per row (a document), its `limit` largest positive weights rounded to 1/scale as
+    np.round does it, largest first and the lowest column first among equals: their columns,
+    weights and how many there are."""
+    documents, words = per_word.shape
+    columns = np.zeros((documents, limit), np.int64)
+    weights = np.zeros((documents, limit))
+    counts = np.zeros(documents, np.int64)
+    rounded = np.empty(words)
+    for d in range(documents):
+        for w in range(words):
+            rounded[w] = np.rint(per_word[d, w] * scale) / scale
+        for t in range(limit):
+            best = -1
+            for w in range(words):
+                if rounded[w] > 0 and (best < 0 or rounded[w] > rounded[best]):
+                    best = w
+            if best < 0:
+                break
+            columns[d, t] = best
+            weights[d, t] = rounded[best]
+            rounded[best] = 0.0
+            counts[d] += 1
+    return columns, weights, counts
