@@ -88,6 +88,14 @@ class TermAttribution:
         # each feature once, so plain assignment fills it.
         contribution = np.zeros((documents, self.query.vector.cols.size))
         contribution[which, position] = self.query.vector.vals[position] * vals
+        return self.top_terms_of(contribution, limit)
+
+    def top_terms_of(
+        self, contribution: npt.NDArray[np.float64], limit: int = TOP_TERMS
+    ) -> list[list[TermWeight]]:
+        """top_terms from each document's contributions (rows) by query feature (columns)."""
+        if contribution.shape[0] == 0:
+            return []
         # The product stays numpy's (BLAS sums in its own order); ranking its result is one
         # compiled pass instead of rounding, negating and sorting arrays of a few words. Words
         # are in alphabetical order, so the lowest column among equal weights is the first word.

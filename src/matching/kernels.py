@@ -330,3 +330,22 @@ def top_words(
             rounded[best] = 0.0
             counts[d] += 1
     return columns, weights, counts
+
+
+@numba.njit(cache=True, nogil=True)
+def contributions(
+    indptr: npt.NDArray[np.int32],
+    rows: npt.NDArray[Any],
+    values: npt.NDArray[np.float32],
+    cols: npt.NDArray[np.int32],
+    weights: npt.NDArray[np.float64],
+    local_rows: npt.NDArray[np.intp],
+    documents: npt.NDArray[np.intp],
+    contribution: npt.NDArray[np.float64],
+) -> None:  # pragma: no cover
+    """Each query feature's part of some distinct documents' scores: contribution[
+    documents[d], i] = weights[i] * the value of document local_rows[d] for feature cols[i],
+    for the features it has (found as shared() finds them)."""
+    which, position, value = shared(indptr, rows, values, cols, local_rows)
+    for k in range(which.size):
+        contribution[documents[which[k]], position[k]] = weights[position[k]] * np.float64(value[k])

@@ -208,13 +208,25 @@ class Segment:
             kernels.text_scores(self.indptr, self.rows, self.values, query.cols, query.vals, scores)
         return scores
 
-    def shared(
-        self, local_rows: npt.NDArray[np.intp], query: SparseVector
-    ) -> tuple[RowArray, RowArray, npt.NDArray[np.float32]]:
-        """The query features some documents (distinct local rows) share with the query: which
-        document (its index in local_rows), the feature's position in the query, and the
-        document's value for it."""
-        return kernels.shared(self.indptr, self.rows, self.values, query.cols, local_rows)
+    def contribute(
+        self,
+        local_rows: npt.NDArray[np.intp],
+        documents: npt.NDArray[np.intp],
+        query: SparseVector,
+        contribution: FloatArray,
+    ) -> None:
+        """Fill contribution[documents[d], i], query feature i's part of the score of the
+        document at local_rows[d] (distinct), for the features it shares with the query."""
+        kernels.contributions(
+            self.indptr,
+            self.rows,
+            self.values,
+            query.cols,
+            query.vals,
+            local_rows,
+            documents,
+            contribution,
+        )
 
     def supplier_candidates(
         self,

@@ -778,16 +778,13 @@ def _terms(
     count = len(slots)
     if located is None:
         located = _locate(side, slots)
-    which: list[npt.NDArray[np.integer[Any]]] = []
-    position: list[npt.NDArray[np.integer[Any]]] = []
-    values: list[npt.NDArray[np.floating[Any]]] = []
+    query = analysed.vector
+    # contribution[d, i]: query feature i's part of document d's score.
+    contribution = np.zeros((count, query.cols.size))
     covered = 0
     for segment, mine, local in located:
         covered += mine.size
-        doc, at, value = segment.shared(local, analysed.vector)
-        which.append(mine[doc])
-        position.append(at)
-        values.append(value)
+        segment.contribute(local, mine, query, contribution)
     if covered < count:
         # Delta documents, and any slot no segment holds.
         held = np.zeros(count, dtype=np.bool_)
@@ -796,16 +793,9 @@ def _terms(
         for i in np.flatnonzero(~held).tolist():
             row = side.delta_rows.get(slots[i]) or text_of(slots[i])
             shared, row_at = attribution.positions_of(row.cols)
-            which.append(np.full(int(shared.sum()), i, dtype=np.intp))
-            position.append(row_at[shared])
-            values.append(row.vals[shared])
-    if not which:
-        return attribution.top_terms_at(
-            np.zeros(0, np.intp), np.zeros(0, np.intp), np.zeros(0), count
-        )
-    return attribution.top_terms_at(
-        np.concatenate(which), np.concatenate(position), np.concatenate(values), count
-    )
+            at = row_at[shared]
+            contribution[i, at] = query.vals[at] * row.vals[shared]
+    return attribution.top_terms_of(contribution)
 
 
 def _locate(side: DocumentStore, slots: list[int]) -> _Located:

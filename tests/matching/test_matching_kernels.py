@@ -136,3 +136,21 @@ def test_top_words_equal_numpys_round_and_stable_sort() -> None:
         assert columns[d, : counts[d]].tolist() == expected
         assert weights[d, : counts[d]].tolist() == rounded[d, expected].tolist()
     assert counts.min() < 5 < per_word.shape[1]  # rows with few positive weights occur
+
+
+def test_contributions_weigh_each_documents_shared_features_into_its_row() -> None:
+    matrix, rows = _postings(500, 80, 0.05, np.uint16)
+    dense = matrix.toarray()
+    rng = np.random.default_rng(23)
+    cols = np.sort(rng.choice(80, size=30, replace=False)).astype(np.int32)
+    weights = rng.random(30)
+    local_rows = rng.choice(500, size=6, replace=False).astype(np.intp)
+    documents = np.array([4, 0, 7, 2, 1, 5], dtype=np.intp)  # their rows in the output
+    contribution = np.zeros((8, 30))
+    kernels.contributions(
+        matrix.indptr, rows, matrix.data, cols, weights, local_rows, documents, contribution
+    )
+    expected = np.zeros((8, 30))
+    expected[documents] = weights * dense[local_rows][:, cols].astype(np.float64)
+    assert np.array_equal(contribution, expected)
+    assert np.count_nonzero(expected)  # the case is not vacuous
