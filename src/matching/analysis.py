@@ -5,8 +5,11 @@ from __future__ import annotations
 import re
 import threading
 import unicodedata
+from collections.abc import Sequence
 from functools import lru_cache
 
+import numpy as np
+import numpy.typing as npt
 import snowballstemmer
 
 from asfmatch.matching.stopwords import STOP_WORDS
@@ -70,10 +73,14 @@ def normalise(text: str) -> str:
 
 def split_words(text: str) -> list[tuple[str, str, bool]]:
     """Kept words as (token, form to show, is a hyphen part), stop words dropped."""
+    return split_normalised(normalise(text))
+
+
+def split_normalised(text: str) -> list[tuple[str, str, bool]]:
+    """split_words() of a text already normalised (normalise() twice may differ from once)."""
     # A hyphenated word yields its joined form ("itsupport", shown as "it-support") and then
     # its parts ("it", "support"), flagged, because the parts' n-grams are already in the
     # joined form's.
-    text = normalise(text)
     if "-" not in text:
         # Most texts have no hyphen at all: one comprehension instead of the loop below.
         return [
@@ -84,18 +91,64 @@ def split_words(text: str) -> list[tuple[str, str, bool]]:
     words: list[tuple[str, str, bool]] = []
     for word in _WORD.findall(text):
         if "-" in word:
-            parts = word.split("-")
-            joined = "".join(parts)
-            if len(joined) >= MIN_TOKEN and joined not in STOP_WORDS:
-                words.append((joined, word, False))
-            words.extend(
-                (part, part, True)
-                for part in parts
-                if len(part) >= MIN_TOKEN and part not in STOP_WORDS
-            )
+            words.extend(_hyphenated(word))
         elif len(word) >= MIN_TOKEN and word not in STOP_WORDS:
             words.append((word, word, False))
     return words
+
+
+def _hyphenated(word: str) -> list[tuple[str, str, bool]]:
+    parts = word.split("-")
+    joined = "".join(parts)
+    tokens = (
+        [(joined, word, False)] if len(joined) >= MIN_TOKEN and joined not in STOP_WORDS else []
+    )
+    tokens.extend(
+        (part, part, True) for part in parts if len(part) >= MIN_TOKEN and part not in STOP_WORDS
+    )
+    return tokens
+
+
+class _Numbers(dict[str, int]):
+    # Numbers strings in order of first sight; a miss is the only Python call per string.
+    def __missing__(self, key: str) -> int:
+        number = self[key] = len(self)
+        return number
+
+
+# Many documents are normalised and cut at white space in one pass: joined, each followed by
+# a break that is a piece of its own and that normalise() keeps as it is. No word holds white
+# space, so each piece's words are those split_words() finds there, and a document's words
+# are its pieces' words in order; few pieces are distinct, so each is split into words once.
+_BREAK = "\x00"
+_JOIN = f" {_BREAK} "
+# Documents per pass: enough to make the per-pass cost vanish, few enough that the pass's list
+# of pieces stays small.
+DOCUMENT_BATCH = 4096
+
+
+def document_pieces(
+    documents: Sequence[str],
+) -> tuple[list[str], npt.NDArray[np.int32], npt.NDArray[np.int64]]:
+    """Distinct white-space-separated pieces of some normalised documents, and each document's
+    pieces as numbers into them: document i's are numbers[starts[i]:starts[i + 1]]."""
+    table = _Numbers({_BREAK: 0})
+    batches: list[npt.NDArray[np.int32]] = []
+    for first in range(0, len(documents), DOCUMENT_BATCH):
+        batch = documents[first : first + DOCUMENT_BATCH]
+        joined = _JOIN.join(batch) + _JOIN
+        if joined.count(_BREAK) != len(batch):
+            # A document holding the break itself: there it only separates words, as a space.
+            joined = _JOIN.join(d.replace(_BREAK, " ") for d in batch) + _JOIN
+        found = normalise(joined).split()
+        batches.append(np.fromiter(map(table.__getitem__, found), np.int32, len(found)))
+    numbers = np.concatenate(batches) if batches else np.zeros(0, np.int32)
+    breaks = np.flatnonzero(numbers == 0)
+    starts = np.zeros(len(documents) + 1, dtype=np.int64)
+    # Pieces before document i's break: its position less the i breaks before it.
+    starts[1:] = breaks - np.arange(breaks.size)
+    pieces = numbers[numbers != 0] - 1
+    return list(table)[1:], pieces, starts
 
 
 def tokenize(text: str) -> list[str]:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
+import numba
 import numpy as np
 import numpy.typing as npt
 from scipy import sparse
@@ -149,13 +151,22 @@ class Segment:
         codes: Sequence[tuple[str, ...]],
         table: CodeTable,
         places: dict[str, npt.NDArray[np.intp]] | None = None,
+        take: npt.NDArray[np.int64] | None = None,
     ) -> Segment:
-        """Index documents given their global slots, text rows, normalised CPV codes and, for a
-        segment shared by several places, each place's local rows."""
-        text = sparse.csc_matrix(rows)
-        text.sort_indices()
+        """Index documents given their global slots, text rows (or the rows `take` of them,
+        ascending), normalised CPV codes and, for a segment shared by several places, each
+        place's local rows."""
+        if take is None:
+            take = np.arange(rows.shape[0], dtype=np.int64)
+        indptr, indices = rows.indptr, rows.indices
+        nnz = int((indptr[take + 1] - indptr[take]).sum())
+        # Gathered and transposed in one pass, straight into the stored dtypes: no row copy.
         local_rows: LocalRows = (
-            text.indices.astype(np.uint16) if slots.size <= _SHORT_ROWS else text.indices
+            np.empty(nnz, np.uint16) if slots.size <= _SHORT_ROWS else np.empty(nnz, np.int32)
+        )
+        values = np.empty(nnz, dtype=np.float32)
+        feature_ptr = _postings_of_rows(
+            indptr, indices, rows.data, take, rows.shape[1], local_rows, values
         )
         pair_doc = [doc for doc, doc_codes in enumerate(codes) for _ in doc_codes]
         pair_code = [table.id_of(code) for doc_codes in codes for code in doc_codes]
@@ -171,7 +182,7 @@ class Segment:
         return cls(
             slots,
             # int32 throughout, as the gather kernel reads the values' bits as int32 indices.
-            (text.indptr.astype(np.int32, copy=False), local_rows, text.data),
+            (feature_ptr, local_rows, values),
             np.asarray(pair_doc, dtype=np.int32),
             np.asarray(pair_code, dtype=np.int32),
             (
@@ -285,3 +296,32 @@ class Segment:
         )
         total[self.has_codes] /= self.n_codes[self.has_codes]
         return total
+
+
+@numba.njit(cache=True, nogil=True)
+def _postings_of_rows(
+    indptr: npt.NDArray[Any],
+    indices: npt.NDArray[np.int32],
+    data: npt.NDArray[np.float32],
+    take: npt.NDArray[np.int64],
+    n_features: int,
+    rows: npt.NDArray[Any],
+    values: npt.NDArray[np.float32],
+) -> RowArray:  # pragma: no cover - compiled; checked against scipy's transpose
+    """Some rows (`take`, ascending) of a CSR matrix as postings by feature (CSC, local rows
+    ascending), written into `rows` and `values`; returns the feature pointers."""
+    feature_ptr = np.zeros(n_features + 1, np.int32)
+    for row in take:
+        for at in range(indptr[row], indptr[row + 1]):
+            feature_ptr[indices[at] + 1] += 1
+    for feature in range(n_features):
+        feature_ptr[feature + 1] += feature_ptr[feature]
+    fill = feature_ptr[:-1].copy()
+    for local in range(take.size):
+        row = take[local]
+        for at in range(indptr[row], indptr[row + 1]):
+            feature = indices[at]
+            rows[fill[feature]] = local
+            values[fill[feature]] = data[at]
+            fill[feature] += 1
+    return feature_ptr

@@ -153,8 +153,9 @@ class DocumentStore:
         group: Group = {}
         for key, in_order in members.items():
             member_slots: SlotArray = np.array(in_order, dtype=np.int64)
+            take = None
             if fitted is not None:
-                rows = fitted[member_slots + first_row]
+                rows, take = fitted, member_slots + first_row
             else:
                 rows = _stack([self.delta_rows[s] for s in in_order], self.width)
             codes = [self.codes[s] for s in in_order]
@@ -166,7 +167,7 @@ class DocumentStore:
             places = {place: np.union1d(at, every).astype(np.intp) for place, at in rows_of.items()}
             if every:
                 places[ALL_PLACES] = np.array(every, dtype=np.intp)
-            group[key] = Segment.build(member_slots, rows, codes, self.code_table, places)
+            group[key] = Segment.build(member_slots, rows, codes, self.code_table, places, take)
         return group
 
     def add(

@@ -10,9 +10,12 @@ import numpy as np
 import numpy.typing as npt
 from scipy import sparse
 
+from asfmatch.matching import feature_counts
 from asfmatch.matching.analysis import (
     GRAM_MARK,
     SYNONYM_MARK,
+    document_pieces,
+    split_normalised,
     split_words,
     token_features,
 )
@@ -98,89 +101,67 @@ def block_normalise(matrix: sparse.csr_matrix, block: npt.NDArray[np.int8]) -> N
         )
 
 
-# Documents counted at a time: bounds the (document, feature) pairs held before summing.
-_COUNT_CHUNK = 50_000
+class FeatureCounts:
+    """Documents analysed for fitting: the feature names (sorted), each feature's document
+    frequency, and each document's counts of the features kept, on request."""
+
+    # The same counts as a CountVectorizer with SwedishAnalyser, but documents are split into
+    # pieces in batches (analysis.document_pieces), each distinct piece's features are found
+    # once, and the counting runs compiled (feature_counts): no Python code runs per word of
+    # a document.
+
+    def __init__(self, documents: Sequence[str], use_synonyms: bool) -> None:
+        pieces, self._pieces, self._starts = document_pieces(documents)
+        # Each distinct piece's features (those of its kept words), numbered in order of first
+        # appearance; a stop word or a number has none.
+        feature_ids: dict[str, int] = {}
+        piece_features = array("i")
+        piece_ptr = array("q", [0])
+        for piece in pieces:
+            for token, _, is_part in split_normalised(piece):
+                for feature in token_features(token, use_synonyms, not is_part):
+                    found = feature_ids.get(feature)
+                    if found is None:
+                        found = feature_ids[feature] = len(feature_ids)
+                    piece_features.append(found)
+            piece_ptr.append(len(piece_features))
+        self.names = sorted(feature_ids)
+        # Renumber features in name order, as scikit-learn sorts its vocabulary.
+        rank = np.empty(len(self.names), dtype=np.int32)
+        rank[[feature_ids[name] for name in self.names]] = np.arange(
+            len(self.names), dtype=np.int32
+        )
+        self._piece_features = rank[np.frombuffer(piece_features, dtype=np.int32)]
+        self._piece_ptr = np.frombuffer(piece_ptr, dtype=np.int64)
+        self.df = feature_counts.document_frequencies(
+            self._pieces, self._starts, self._piece_ptr, self._piece_features, len(self.names)
+        )
+
+    def matrix(self, keep: npt.NDArray[np.bool_] | None = None) -> sparse.csr_matrix:
+        """Each document's counts (float32 CSR, rows' columns ascending) of the features kept
+        (all by default), the kept ones numbered in order."""
+        if keep is None:
+            keep = np.ones(len(self.names), dtype=np.bool_)
+        column = np.where(keep, np.cumsum(keep, dtype=np.int32) - 1, -1).astype(np.int32)
+        nnz = int(self.df[keep].sum())
+        indptr, indices, data = feature_counts.count_rows(
+            self._pieces, self._starts, self._piece_ptr, self._piece_features, column, nnz
+        )
+        if nnz < np.iinfo(np.int32).max:
+            indptr = indptr.astype(np.int32)
+        counts = sparse.csr_matrix(
+            (data, indices, indptr), shape=(self._starts.size - 1, int(keep.sum()))
+        )
+        counts.has_sorted_indices = True
+        return counts
 
 
 def count_features(
     documents: Sequence[str], use_synonyms: bool
 ) -> tuple[list[str], sparse.csr_matrix]:
-    """Feature names (sorted) and each document's feature counts (float32 CSR, sorted rows).
-
-    The same counts as a CountVectorizer with SwedishAnalyser, but each distinct word's
-    features are looked up once: a document costs a dict hit per word, not per feature.
-    """
-    token_ids: dict[tuple[str, bool], int] = {}
-    items = array("i")
-    item_ptr = array("q", [0])
-    for document in documents:
-        for token, _, is_part in split_words(document):
-            key = (token, is_part)
-            found = token_ids.get(key)
-            if found is None:
-                found = token_ids[key] = len(token_ids)
-            items.append(found)
-        item_ptr.append(len(items))
-    # Each distinct word's features, numbered in order of first appearance.
-    feature_ids: dict[str, int] = {}
-    token_features_flat = array("i")
-    token_ptr = array("q", [0])
-    for token, is_part in token_ids:
-        for feature in token_features(token, use_synonyms, not is_part):
-            found = feature_ids.get(feature)
-            if found is None:
-                found = feature_ids[feature] = len(feature_ids)
-            token_features_flat.append(found)
-        token_ptr.append(len(token_features_flat))
-    names = sorted(feature_ids)
-    n_docs = len(documents)
-    if not names:
-        return [], sparse.csr_matrix((n_docs, 0), dtype=np.float32)
-    # Renumber features in name order, as scikit-learn sorts its vocabulary.
-    rank = np.empty(len(names), dtype=np.int32)
-    rank[[feature_ids[name] for name in names]] = np.arange(len(names), dtype=np.int32)
-    flat = rank[np.frombuffer(token_features_flat, dtype=np.int32)]
-    starts = np.frombuffer(token_ptr, dtype=np.int64)
-    widths = np.diff(starts)
-    all_items = np.frombuffer(items, dtype=np.int32)
-    doc_ptr = np.frombuffer(item_ptr, dtype=np.int64)
-    chunks: list[sparse.csr_matrix] = []
-    for first in range(0, n_docs, _COUNT_CHUNK):
-        last = min(first + _COUNT_CHUNK, n_docs)
-        tokens = all_items[doc_ptr[first] : doc_ptr[last]]
-        lengths = widths[tokens]
-        # Every (document, feature) occurrence: the features of each word laid end to end.
-        ends = np.cumsum(lengths)
-        at = np.arange(int(ends[-1]) if ends.size else 0) + np.repeat(
-            starts[tokens] - (ends - lengths), lengths
-        )
-        # Occurrences per document: running total of word widths at each document's end.
-        cumulative = np.concatenate([np.zeros(1, np.int64), ends])
-        indptr = cumulative[doc_ptr[first : last + 1] - doc_ptr[first]].astype(np.int32)
-        chunk = sparse.csr_matrix(
-            (np.ones(at.size, dtype=np.float32), flat[at], indptr),
-            shape=(last - first, len(names)),
-        )
-        chunk.sum_duplicates()  # sorts each row's columns and adds repeats: the counts
-        chunks.append(chunk)
-    counts = sparse.csr_matrix(chunks[0] if len(chunks) == 1 else sparse.vstack(chunks))
-    counts.has_sorted_indices = True
-    return names, counts
-
-
-def _keep_columns(matrix: sparse.csr_matrix, keep: npt.NDArray[np.bool_]) -> sparse.csr_matrix:
-    # Drop columns by a mask without scipy's column fancy indexing (which copies twice).
-    new_index = np.cumsum(keep, dtype=np.int32) - 1
-    kept = keep[matrix.indices]
-    # A row's new start: how many kept values come before its old start.
-    before = np.zeros(kept.size + 1, dtype=np.int64)
-    np.cumsum(kept, out=before[1:])
-    result = sparse.csr_matrix(
-        (matrix.data[kept], new_index[matrix.indices[kept]], before[matrix.indptr]),
-        shape=(matrix.shape[0], int(keep.sum())),
-    )
-    result.has_sorted_indices = True  # the renumbering keeps each row's order
-    return result
+    """Feature names (sorted) and each document's feature counts (float32 CSR, sorted rows)."""
+    counted = FeatureCounts(documents, use_synonyms)
+    return counted.names, counted.matrix()
 
 
 class AnalysedText:
@@ -226,14 +207,14 @@ class TextModel:
         cls, documents: Sequence[str], use_synonyms: bool
     ) -> tuple[TextModel, sparse.csr_matrix]:
         """Fit on the documents; return the model and their block-normalised float32 rows."""
-        names, counts = count_features(documents, use_synonyms)
+        counted = FeatureCounts(documents, use_synonyms)
+        names, df = counted.names, counted.df
+        n_docs = len(documents)
         if not names:
             # A new service has no profiles yet, and CPV codes alone can still match, so an
             # empty text model is fitted instead of refusing.
-            empty = sparse.csr_matrix((len(documents), 0), dtype=np.float32)
+            empty = sparse.csr_matrix((n_docs, 0), dtype=np.float32)
             return cls({}, np.zeros(0), np.zeros(0, np.int8), [], use_synonyms), empty
-        n_docs = counts.shape[0]
-        df = np.bincount(counts.indices, minlength=len(names))
         # Smoothed IDF and sublinear TF in float32, step for step as scikit-learn's
         # TfidfVectorizer(sublinear_tf=True, norm=None, dtype=float32) computes them, which
         # the tests hold it to (and vectorize() relies on).
@@ -243,14 +224,18 @@ class TextModel:
         idf32 += np.float32(1.0)
         idf = idf32.astype(np.float64)
         block = np.fromiter((block_of(n) for n in names), np.int8, len(names))
-        matrix = counts
+        keep = None
         if n_docs >= GRAM_PRUNING_MIN_DOCS:
             keep = ~((block == GRAM) & (df > GRAM_MAX_DF * n_docs))
-            if not keep.all():
-                matrix = _keep_columns(matrix, keep)
+            if keep.all():
+                keep = None
+            else:
                 kept = np.flatnonzero(keep)
                 names = [names[i] for i in kept]
                 idf, block = idf[kept], block[kept]
+        # Counted with the pruned n-grams left out, rather than counted and then dropped.
+        matrix = counted.matrix(keep)
+        del counted
         np.log(matrix.data, out=matrix.data)
         matrix.data += np.float32(1.0)
         matrix.data *= idf.astype(np.float32)[matrix.indices]

@@ -4,7 +4,19 @@ from __future__ import annotations
 
 import unicodedata
 
-from asfmatch.matching.analysis import SwedishAnalyser, char_grams, normalise, stem, tokenize
+import pytest
+
+from asfmatch.matching import analysis
+from asfmatch.matching.analysis import (
+    SwedishAnalyser,
+    char_grams,
+    document_pieces,
+    normalise,
+    split_normalised,
+    split_words,
+    stem,
+    tokenize,
+)
 from asfmatch.matching.stopwords import STOP_WORDS
 
 
@@ -90,3 +102,37 @@ def test_ambiguous_tvatt_is_not_laundry_by_itself() -> None:
     analyser = SwedishAnalyser(use_synonyms=True)
     assert "=tvätteri" not in analyser("tvätt av bilar")
     assert "=tvätteri" in analyser("tvätteri")
+
+
+# Texts whose edges could bleed into their neighbours' when documents are analysed together:
+# combining marks and hyphens at the edges, the batch break character inside a text, white
+# space of all kinds, letters whose case folding is context-dependent in str.lower().
+AWKWARD_DOCUMENTS = [
+    "Städning av KONTOR",
+    "\u0301accent först",
+    "slutar med ring a\u030a",
+    "",
+    "   ",
+    "IT-support och barn- och ungdomsverksamhet-",
+    "-bindestreck först, lokal\u00advård",
+    "noll\x00tecken inne\x00i och \x00 ensam",
+    "ΟΔΟΣ Σ",
+    "tab\tny rad\nhårt\u00a0mellanslag\u2003em",
+    "12 345 kr",
+    "ǰ Straße ﬁnns",
+    "och",
+]
+
+
+@pytest.mark.parametrize("batch", [1, 2, 5, 1000])
+def test_document_pieces_give_each_document_its_own_words(
+    monkeypatch: pytest.MonkeyPatch, batch: int
+) -> None:
+    monkeypatch.setattr(analysis, "DOCUMENT_BATCH", batch)
+    documents = AWKWARD_DOCUMENTS * 3
+    pieces, numbers, starts = document_pieces(documents)
+    assert starts.size == len(documents) + 1
+    for i, document in enumerate(documents):
+        mine = numbers[starts[i] : starts[i + 1]]
+        words = [word for n in mine.tolist() for word in split_normalised(pieces[n])]
+        assert words == split_words(document), document

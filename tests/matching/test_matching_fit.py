@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from collections import Counter
 
 import numpy as np
 import pytest
@@ -17,6 +18,7 @@ from asfmatch.matching.tfidf import (
     TextModel,
     block_normalise,
     block_of,
+    count_features,
 )
 
 WORDS = [
@@ -100,3 +102,22 @@ def test_fit_of_texts_without_words_is_an_empty_model() -> None:
     model, matrix = TextModel.fit(["", "123", "och"], use_synonyms=True)
     assert model.size == 0
     assert matrix.shape == (3, 0)
+
+
+def test_counts_are_each_documents_analyser_features() -> None:
+    documents = [
+        "IT-support och it-support, IT\u00adsupport",
+        "",
+        "12 345",
+        "Städning \x00 av KONTOR; städning av kontor",
+        "\u0301först ring a\u030a",
+        *_corpus(30),
+    ]
+    names, counts = count_features(documents, use_synonyms=True)
+    analyser = SwedishAnalyser(use_synonyms=True)
+    assert names == sorted({f for d in documents for f in analyser(d)})
+    for i, document in enumerate(documents):
+        row = counts.getrow(i)
+        assert dict(zip([names[c] for c in row.indices], row.data.tolist(), strict=True)) == (
+            Counter(analyser(document))
+        )

@@ -17,6 +17,7 @@ from asfmatch.matching.ranking import (
     SCORE_DECIMALS,
     TEXT_WEIGHT,
     MatchIndex,
+    _supplier_documents,
     need_document,
     supplier_document,
 )
@@ -526,3 +527,18 @@ def test_supplier_of_several_kommuner_is_indexed_once_and_found_only_from_them()
     ]
     whole = need(903, "Städning", kommun="0100", whole_lan=True)
     assert sorted(r.supplier_id for r in built.rank_suppliers(whole)) == [1, 2, 3]
+
+
+def test_build_indexes_each_supplier_with_its_own_document() -> None:
+    # The build joins each distinct code list's labels once; every supplier still gets its
+    # own supplier_document().
+    suppliers = [
+        supplier(1, "Städning", cpv_codes=("90910000", "77310000-6")),
+        supplier(2, "Catering", cpv_codes=("90910000", "77310000-6")),
+        supplier(3, "Tvätt", cpv_codes=("77310000", "90910000")),
+        supplier(4, "Flytt"),
+        supplier(5, "Skräp", cpv_codes=("nonsens", "90910000")),
+    ]
+    assert _supplier_documents(suppliers, labels()) == [
+        supplier_document(s, labels()) for s in suppliers
+    ]

@@ -1,0 +1,77 @@
+"""Compiled loops (numba) that count each document's features at fit time, given its pieces."""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+import numpy.typing as npt
+
+# A document is a run of pieces (analysis.document_pieces) and each distinct piece a run of
+# feature numbers (its words' features in order), so counting is gathering and summing small
+# integers: one loop over the occurrences instead of numpy temporaries the size of all of them
+# (at a million documents several GB) and scipy's duplicate summing. `cache=True` keeps the
+# compiled code beside this file, so only the first process after an install compiles it.
+
+IntArray = npt.NDArray[np.int32]
+LongArray = npt.NDArray[np.int64]
+
+
+@numba.njit(cache=True, nogil=True)
+def document_frequencies(
+    pieces: IntArray,
+    starts: LongArray,
+    piece_ptr: LongArray,
+    piece_features: IntArray,
+    n_features: int,
+) -> LongArray:  # pragma: no cover - compiled; checked against scikit-learn's counts
+    """How many documents hold each feature."""
+    df = np.zeros(n_features, np.int64)
+    # The last document that counted a feature: no clearing between documents.
+    seen = np.full(n_features, -1, np.int64)
+    for doc in range(starts.size - 1):
+        for at in range(starts[doc], starts[doc + 1]):
+            piece = pieces[at]
+            for k in range(piece_ptr[piece], piece_ptr[piece + 1]):
+                feature = piece_features[k]
+                if seen[feature] != doc:
+                    seen[feature] = doc
+                    df[feature] += 1
+    return df
+
+
+@numba.njit(cache=True, nogil=True)
+def count_rows(
+    pieces: IntArray,
+    starts: LongArray,
+    piece_ptr: LongArray,
+    piece_features: IntArray,
+    column: IntArray,
+    nnz: int,
+) -> tuple[LongArray, IntArray, npt.NDArray[np.float32]]:  # pragma: no cover - compiled
+    """CSR counts (rows' columns ascending) of the features kept: feature f is column
+    column[f], or dropped where that is negative; `nnz` at least the number of stored counts."""
+    n_docs = starts.size - 1
+    indptr = np.zeros(n_docs + 1, np.int64)
+    indices = np.empty(nnz, np.int32)
+    data = np.empty(nnz, np.float32)
+    counts = np.zeros(column.max() + 1 if column.size else 0, np.int32)
+    out = 0
+    for doc in range(n_docs):
+        # The row's distinct columns are written where they go, then sorted in place.
+        distinct = out
+        for at in range(starts[doc], starts[doc + 1]):
+            piece = pieces[at]
+            for k in range(piece_ptr[piece], piece_ptr[piece + 1]):
+                col = column[piece_features[k]]
+                if col >= 0:
+                    if counts[col] == 0:
+                        indices[distinct] = col
+                        distinct += 1
+                    counts[col] += 1
+        indices[out:distinct].sort()
+        for i in range(out, distinct):
+            data[i] = counts[indices[i]]
+            counts[indices[i]] = 0
+        out = distinct
+        indptr[doc + 1] = out
+    return indptr, indices[:out], data[:out]
