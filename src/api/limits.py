@@ -27,7 +27,7 @@ from asfmatch.api.state import (
     PrefetchedNeeds,
     resources,
 )
-from asfmatch.storage.cache import RateLimitResult
+from asfmatch.storage.cache import RateLimitResult, parse_list_entry
 
 _BODY_METHODS = {b"POST", b"PUT", b"PATCH"}
 
@@ -146,7 +146,7 @@ class RequestLimits(ASGIMiddleware):
             remembered = lists.remembered_list(*wanted)
             if remembered is not None:
                 state[PREFETCHED] = Prefetched(
-                    owner=wanted[0], owner_id=wanted[1], entry=remembered[0], stamp=remembered[1]
+                    owner=wanted[0], owner_id=wanted[1], found=remembered[0], stamp=remembered[1]
                 )
             else:
                 prefetch.append(app.cache.key(*wanted))
@@ -164,10 +164,10 @@ class RequestLimits(ASGIMiddleware):
             lists.observe(fetched.stamp, generation)
         if fetched is not None and prefetch:
             if wanted is not None:
-                entry = fetched.values[0]
-                lists.fetched_list(wanted[0], wanted[1], entry, fetched.stamp)
+                found = parse_list_entry(fetched.values[0])
+                lists.fetched_list(wanted[0], wanted[1], found, fetched.stamp)
                 state[PREFETCHED] = Prefetched(
-                    owner=wanted[0], owner_id=wanted[1], entry=entry, stamp=fetched.stamp
+                    owner=wanted[0], owner_id=wanted[1], found=found, stamp=fetched.stamp
                 )
             elif listing is not None:
                 counter, entry = fetched.values
