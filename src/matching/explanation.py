@@ -8,11 +8,14 @@ import msgspec
 import numpy as np
 import numpy.typing as npt
 
+from asfmatch.matching import kernels
 from asfmatch.matching.cpv import CpvLink
 from asfmatch.matching.filters import FilterCheck
 from asfmatch.matching.tfidf import AnalysedText
 
 TOP_TERMS = 5
+# Term weights are rounded to 4 decimals.
+_WEIGHT_SCALE = 1e4
 
 
 class TermWeight(msgspec.Struct, frozen=True, kw_only=True):
@@ -85,11 +88,27 @@ class TermAttribution:
         # each feature once, so plain assignment fills it.
         contribution = np.zeros((documents, self.query.vector.cols.size))
         contribution[which, position] = self.query.vector.vals[position] * vals
-        per_word = np.round(contribution @ self.query.share, 4)
-        # Words are in alphabetical order, so a stable sort on weight breaks ties by word.
-        order = np.argsort(-per_word, axis=1, kind="stable")[:, :limit]
+        return self.top_terms_of(contribution, limit)
+
+    def top_terms_of(
+        self, contribution: npt.NDArray[np.float64], limit: int = TOP_TERMS
+    ) -> list[list[TermWeight]]:
+        """top_terms from each document's contributions (rows) by query feature (columns)."""
+        if contribution.shape[0] == 0:
+            return []
+        # The product stays numpy's (BLAS sums in its own order); ranking its result is one
+        # compiled pass instead of rounding, negating and sorting arrays of a few words. Words
+        # are in alphabetical order, so the lowest column among equal weights is the first word.
+        columns, weights, counts = kernels.top_words(
+            contribution @ self.query.share, limit, _WEIGHT_SCALE
+        )
         words = self.query.words
-        result: list[list[TermWeight]] = []
-        for row, best in zip(per_word.tolist(), order.tolist(), strict=True):
-            result.append([TermWeight(term=words[i], weight=row[i]) for i in best if row[i] > 0])
-        return result
+        return [
+            [
+                TermWeight(term=words[column], weight=weight)
+                for column, weight in zip(row_columns[:count], row_weights[:count], strict=True)
+            ]
+            for row_columns, row_weights, count in zip(
+                columns.tolist(), weights.tolist(), counts.tolist(), strict=True
+            )
+        ]

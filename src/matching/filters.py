@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from functools import lru_cache
 
 import msgspec
@@ -295,6 +295,68 @@ def eligibility(need: Need, supplier: SupplierProfile) -> list[FilterCheck]:
             need.status,
         )
     )
+
+
+def eligibility_of_suppliers(
+    need: Need, suppliers: Iterable[SupplierProfile]
+) -> list[list[FilterCheck]]:
+    """eligibility(need, supplier) for each supplier, the need's values read once."""
+    places, whole_lan, status = need.places, need.whole_lan, need.status
+    value, wanted, reserved = need.estimated_value_sek, need.training_places, need.reserved
+    return [
+        list(
+            _checks(
+                tuple(s.service_area),
+                places,
+                whole_lan,
+                value,
+                s.max_contract_value_sek,
+                wanted,
+                s.training_places,
+                reserved,
+                s.target_group_share,
+                s.verified_for_reserved,
+                s.active,
+                status,
+            )
+        )
+        for s in suppliers
+    ]
+
+
+def eligibility_of_needs(
+    needs: Iterable[Need], supplier: SupplierProfile
+) -> list[list[FilterCheck]]:
+    """eligibility(need, supplier) for each need, the supplier's values read once."""
+    area, cap, offered = (
+        tuple(supplier.service_area),
+        supplier.max_contract_value_sek,
+        supplier.training_places,
+    )
+    share, verified, active = (
+        supplier.target_group_share,
+        supplier.verified_for_reserved,
+        supplier.active,
+    )
+    return [
+        list(
+            _checks(
+                area,
+                n.places,
+                n.whole_lan,
+                n.estimated_value_sek,
+                cap,
+                n.training_places,
+                offered,
+                n.reserved,
+                share,
+                verified,
+                active,
+                n.status,
+            )
+        )
+        for n in needs
+    ]
 
 
 @lru_cache(maxsize=_CACHE)

@@ -91,7 +91,10 @@ def candidates(
     size: int,
     members: npt.NDArray[np.intp],
     every: bool,
-    cpv_of_list: npt.NDArray[np.float64],
+    code_levels: npt.NDArray[np.uint8],
+    codes: int,
+    lists: int,
+    level_values: npt.NDArray[np.float64],
     doc_list: npt.NDArray[np.int32],
     min_text: float,
     min_cpv: float,
@@ -99,10 +102,20 @@ def candidates(
     npt.NDArray[np.intp], npt.NDArray[np.float64], npt.NDArray[np.float64]
 ]:  # pragma: no cover
     """Text scores as text_scores(); then of the documents considered (all, or `members`),
-    those with some evidence: their local rows, text scores and CPV scores (each document's
-    CPV score is its code list's, cpv_of_list[doc_list[row]])."""
+    those with some evidence: their local rows, text scores and CPV scores. A document's CPV
+    score is its code list's (doc_list[row], of `lists`; `lists` for no codes): the mean over
+    the need's `codes` of level_values[code_levels[c * lists + list]], the list's best level
+    for need code c (no codes: 0)."""
     scores = np.zeros(size)
     text_scores(indptr, rows, values, cols, weights, scores)
+    # Summed over the need's codes in order from 0.0, as cpv_score() does.
+    cpv_of_list = np.zeros(lists + 1)
+    for c in range(codes):
+        for at in range(lists):
+            cpv_of_list[at] += level_values[code_levels[c * lists + at]]
+    if codes:
+        for at in range(lists):
+            cpv_of_list[at] /= codes
     considered = size if every else members.size
     local = np.empty(considered, np.intp)
     text = np.empty(considered)
@@ -118,25 +131,6 @@ def candidates(
             cpv[count] = code_score
             count += 1
     return local[:count], text[:count], cpv[:count]
-
-
-@numba.njit(cache=True, nogil=True)
-def distinct_counts(
-    values: npt.NDArray[np.int64],
-) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:  # pragma: no cover
-    """np.unique(values, return_counts=True) without its Python steps (a query's features)."""
-    ordered = np.sort(values)
-    distinct = np.empty(ordered.size, np.int64)
-    counts = np.empty(ordered.size, np.int64)
-    count = 0
-    for k in range(ordered.size):
-        if count and ordered[k] == distinct[count - 1]:
-            counts[count - 1] += 1
-        else:
-            distinct[count] = ordered[k]
-            counts[count] = 1
-            count += 1
-    return distinct[:count], counts[:count]
 
 
 @numba.njit(cache=True, nogil=True)
@@ -166,3 +160,192 @@ def combined_scores(
             keep[kept] = k
             kept += 1
     return score, keep[:kept]
+
+
+@numba.njit(cache=True, nogil=True)
+def weigh(
+    found: npt.NDArray[np.int32],
+    item_owner: npt.NDArray[np.int64],
+    item_size: npt.NDArray[np.int64],
+    words: int,
+    tf_of_count: npt.NDArray[np.float32],
+    idf: npt.NDArray[np.float64],
+    block: npt.NDArray[np.int8],
+    block_scale: npt.NDArray[np.float64],
+) -> tuple[
+    npt.NDArray[np.int32], npt.NDArray[np.float64], npt.NDArray[np.float64]
+]:  # pragma: no cover
+    """A text's TF-IDF vector from its features' columns (one per occurrence), with the
+    float32 steps of the fit (tf_of_count[c] is numpy's log(c) + 1 in float32), and, when the
+    words are given (found is item_size[j] columns of word item_owner[j], of `words`, in turn),
+    the part of each feature each word owns (split evenly between the words it occurs in)."""
+    order = np.argsort(found.astype(np.int64))
+    cols = np.empty(found.size, np.int32)
+    counts = np.empty(found.size, np.int64)
+    position = np.empty(found.size, np.int64)
+    n = 0
+    for k in order:
+        if n and found[k] == cols[n - 1]:
+            counts[n - 1] += 1
+        else:
+            cols[n] = found[k]
+            counts[n] = 1
+            n += 1
+        position[k] = n - 1
+    cols = cols[:n]
+    raw = np.empty(n, np.float32)
+    # Sums of squares per block, in column order as np.bincount adds them.
+    norms = np.zeros(3)
+    for i in range(n):
+        value = np.float32(np.float64(tf_of_count[counts[i]]) * idf[cols[i]])
+        raw[i] = value
+        wide = np.float64(value)
+        norms[block[cols[i]]] += wide * wide
+    for b in range(3):
+        norms[b] = np.sqrt(norms[b])
+        if norms[b] == 0:
+            norms[b] = 1.0
+    vals = np.empty(n)
+    for i in range(n):
+        b = block[cols[i]]
+        vals[i] = np.float64(np.float32(np.float64(raw[i]) * (block_scale[b] / norms[b])))
+    share = np.zeros((n if item_owner.size else 0, max(words, 1)))
+    if item_owner.size:
+        k = 0
+        for j in range(item_owner.size):
+            for _ in range(item_size[j]):
+                share[position[k], item_owner[j]] = 1.0
+                k += 1
+        for i in range(n):
+            owners = 0
+            for w in range(words):
+                if share[i, w] != 0:
+                    owners += 1
+            if owners:
+                part = 1.0 / owners
+                for w in range(words):
+                    if share[i, w] != 0:
+                        share[i, w] = part
+    return cols, vals, share
+
+
+@numba.njit(cache=True, nogil=True)
+def best_kept(
+    score: npt.NDArray[np.float64], keep: npt.NDArray[np.intp], wanted: int
+) -> npt.NDArray[np.intp]:  # pragma: no cover
+    """Of the kept positions, those scoring at least the wanted-th best kept score (ties at
+    the cut included); all of them when no more than `wanted` are kept."""
+    if keep.size <= wanted:
+        return keep
+    kept = np.empty(keep.size)
+    for j in range(keep.size):
+        kept[j] = score[keep[j]]
+    cut = np.partition(kept, keep.size - wanted)[keep.size - wanted]
+    best = np.empty(keep.size, np.intp)
+    count = 0
+    for j in range(keep.size):
+        if kept[j] >= cut:
+            best[count] = keep[j]
+            count += 1
+    return best[:count]
+
+
+@numba.njit(cache=True, nogil=True)
+def top_k(
+    score: npt.NDArray[np.float64],
+    keep: npt.NDArray[np.intp],
+    slots: npt.NDArray[np.int64],
+    ids: npt.NDArray[np.int64],
+    k: int,
+) -> npt.NDArray[np.intp]:  # pragma: no cover
+    """The k best kept positions by score (descending), then id (ascending; the id of
+    position p is ids[slots[p]]), in that order: ties at the cut go to the lowest ids, so the
+    result does not depend on the order segments were visited in."""
+    n = keep.size
+    kept = np.empty(n)
+    kept_ids = np.empty(n, np.int64)
+    for j in range(n):
+        kept[j] = score[keep[j]]
+        kept_ids[j] = ids[slots[keep[j]]]
+    chosen = np.empty(min(n, k), np.intp)
+    count = 0
+    if n > k:
+        kth = np.partition(kept, n - k)[n - k]
+        tied = np.empty(n, np.intp)
+        ties = 0
+        for j in range(n):
+            if kept[j] > kth:
+                chosen[count] = j
+                count += 1
+            elif kept[j] == kth:
+                tied[ties] = j
+                ties += 1
+        tied = tied[:ties]
+        lowest = np.argsort(kept_ids[tied])
+        for t in range(k - count):
+            chosen[count] = tied[lowest[t]]
+            count += 1
+    else:
+        for j in range(n):
+            chosen[j] = j
+        count = n
+    # Ordered by id, then stably by descending score: score, then id.
+    by_id = chosen[np.argsort(kept_ids[chosen])]
+    negated = np.empty(count)
+    for j in range(count):
+        negated[j] = -kept[by_id[j]]
+    order = by_id[np.argsort(negated, kind="mergesort")]
+    best = np.empty(count, np.intp)
+    for j in range(count):
+        best[j] = keep[order[j]]
+    return best
+
+
+@numba.njit(cache=True, nogil=True)
+def top_words(
+    per_word: npt.NDArray[np.float64], limit: int, scale: float
+) -> tuple[
+    npt.NDArray[np.int64], npt.NDArray[np.float64], npt.NDArray[np.int64]
+]:  # pragma: no cover
+    """Per row (a document), its `limit` largest positive weights rounded to 1/scale as
+    np.round does it, largest first and the lowest column first among equals: their columns,
+    weights and how many there are."""
+    documents, words = per_word.shape
+    columns = np.zeros((documents, limit), np.int64)
+    weights = np.zeros((documents, limit))
+    counts = np.zeros(documents, np.int64)
+    rounded = np.empty(words)
+    for d in range(documents):
+        for w in range(words):
+            rounded[w] = np.rint(per_word[d, w] * scale) / scale
+        for t in range(limit):
+            best = -1
+            for w in range(words):
+                if rounded[w] > 0 and (best < 0 or rounded[w] > rounded[best]):
+                    best = w
+            if best < 0:
+                break
+            columns[d, t] = best
+            weights[d, t] = rounded[best]
+            rounded[best] = 0.0
+            counts[d] += 1
+    return columns, weights, counts
+
+
+@numba.njit(cache=True, nogil=True)
+def contributions(
+    indptr: npt.NDArray[np.int32],
+    rows: npt.NDArray[Any],
+    values: npt.NDArray[np.float32],
+    cols: npt.NDArray[np.int32],
+    weights: npt.NDArray[np.float64],
+    local_rows: npt.NDArray[np.intp],
+    documents: npt.NDArray[np.intp],
+    contribution: npt.NDArray[np.float64],
+) -> None:  # pragma: no cover
+    """Each query feature's part of some distinct documents' scores: contribution[
+    documents[d], i] = weights[i] * the value of document local_rows[d] for feature cols[i],
+    for the features it has (found as shared() finds them)."""
+    which, position, value = shared(indptr, rows, values, cols, local_rows)
+    for k in range(which.size):
+        contribution[documents[which[k]], position[k]] = weights[position[k]] * np.float64(value[k])

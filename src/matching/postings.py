@@ -88,6 +88,7 @@ class CodeTable:
 
 
 _NO_ROWS = np.zeros(0, np.intp)
+_NO_LEVELS = np.zeros(0, np.uint8)
 # The place of a shared segment's documents that serve all its places (see Segment.places).
 ALL_PLACES = "*"
 # Local rows of a segment up to this size are stored in two bytes instead of four: postings
@@ -218,13 +219,25 @@ class Segment:
             kernels.text_scores(self.indptr, self.rows, self.values, query.cols, query.vals, scores)
         return scores
 
-    def shared(
-        self, local_rows: npt.NDArray[np.intp], query: SparseVector
-    ) -> tuple[RowArray, RowArray, npt.NDArray[np.float32]]:
-        """The query features some documents (distinct local rows) share with the query: which
-        document (its index in local_rows), the feature's position in the query, and the
-        document's value for it."""
-        return kernels.shared(self.indptr, self.rows, self.values, query.cols, local_rows)
+    def contribute(
+        self,
+        local_rows: npt.NDArray[np.intp],
+        documents: npt.NDArray[np.intp],
+        query: SparseVector,
+        contribution: FloatArray,
+    ) -> None:
+        """Fill contribution[documents[d], i], query feature i's part of the score of the
+        document at local_rows[d] (distinct), for the features it shares with the query."""
+        kernels.contributions(
+            self.indptr,
+            self.rows,
+            self.values,
+            query.cols,
+            query.vals,
+            local_rows,
+            documents,
+            contribution,
+        )
 
     def supplier_candidates(
         self,
@@ -246,10 +259,23 @@ class Segment:
             self.size,
             _NO_ROWS if members is None else members,
             members is None,
-            self._cpv_of_lists(need_codes, table),
+            *self._code_levels(need_codes, table),
+            self.set_first.size,
+            _LEVELS,
             self.doc_set,
             *evidence,
         )
+
+    def _code_levels(
+        self, need_codes: Sequence[str], table: CodeTable
+    ) -> tuple[npt.NDArray[np.uint8], int]:
+        # Each need code's best level per code list, laid end to end, and how many codes.
+        if not need_codes or not self.set_first.size:
+            return _NO_LEVELS, 0
+        if len(need_codes) == 1:
+            return self._best_levels(need_codes[0], table), 1
+        levels = [self._best_levels(code, table) for code in need_codes]
+        return np.concatenate(levels), len(levels)
 
     def cpv_scores_of_suppliers(
         self,

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from functools import lru_cache
+from itertools import accumulate
 from typing import Any
 
 import msgspec
 import numpy as np
 import numpy.typing as npt
 
+from asfmatch.matching import kernels
 from asfmatch.matching.boilerplate import strip_boilerplate
 from asfmatch.matching.cpv import (
     SIBLING_SIMILARITY,
@@ -21,12 +24,12 @@ from asfmatch.matching.explanation import Explanation, TermAttribution, TermWeig
 from asfmatch.matching.filters import (
     FilterCheck,
     admitted_to_reserved,
-    eligibility,
+    eligibility_of_needs,
+    eligibility_of_suppliers,
     is_whole_country,
     lan_of,
     serves_all,
 )
-from asfmatch.matching.kernels import combined_scores
 from asfmatch.matching.model import Need, SupplierProfile
 from asfmatch.matching.postings import ALL_PLACES, FloatArray, Segment, SlotArray
 from asfmatch.matching.store import PLACE_MARK, DocumentStore
@@ -65,6 +68,11 @@ CPV_WEIGHT = 0.4
 MIN_TEXT_EVIDENCE = 0.02
 MIN_CPV_EVIDENCE = SIBLING_SIMILARITY[3]
 _EVIDENCE = (MIN_TEXT_EVIDENCE, MIN_CPV_EVIDENCE)
+# (text, CPV) weights for a query without and with CPV codes, as arrays of one for the kernel.
+_WEIGHTS = {
+    False: (np.array([1.0]), np.array([0.0])),
+    True: (np.array([TEXT_WEIGHT]), np.array([CPV_WEIGHT])),
+}
 # Scores are rounded so that a pair scores the same whichever direction it was ranked in and
 # whichever segment held it (sums in a different order differ in the last bits).
 SCORE_DECIMALS = 6
@@ -241,27 +249,9 @@ def _supplier_keys(need: Need, group_keys: Iterable[str]) -> list[tuple[str, lis
     return [(key, None) for key in (*kommuner, _LAN_KEY + lan, "SE")]
 
 
-def _top_k(scores: FloatArray, ids: npt.NDArray[np.int64], k: int) -> npt.NDArray[np.intp]:
-    """Positions of the k best (score desc, id asc), in that order, in O(n + k log k)."""
-    n = scores.size
-    if n > k:
-        kth = np.partition(scores, n - k)[n - k]
-        above = np.flatnonzero(scores > kth)
-        tied = np.flatnonzero(scores == kth)
-        wanted = k - above.size
-        if tied.size > wanted:
-            # Ties at the cut go to the lowest ids, so the result does not depend on the
-            # order segments were visited in.
-            tied = tied[np.argpartition(ids[tied], wanted - 1)[:wanted]]
-        chosen = np.concatenate([above, tied])
-    else:
-        chosen = np.arange(n)
-    order = np.lexsort((ids[chosen], -scores[chosen]))
-    return chosen[order]
-
-
-# Per segment holding explained documents, each one's local row there (-1: elsewhere).
-_Located = list[tuple[Segment, npt.NDArray[np.intp]]]
+# Per segment holding explained documents: the segment, which of them it holds (positions in
+# the explained list) and their local rows there.
+_Located = list[tuple[Segment, npt.NDArray[np.intp], npt.NDArray[np.intp]]]
 
 
 class _Candidates:
@@ -326,21 +316,29 @@ class _Candidates:
         return slots, text, cpv
 
     def locate(self, chosen: npt.NDArray[np.intp]) -> _Located:
-        """Where chosen candidates (positions in arrays()) came from, by source: the source
-        and each candidate's local row there, -1 for candidates from other sources."""
+        """Where chosen candidates (positions in arrays()) came from, by source: the source,
+        which of the chosen it holds and their local rows there."""
         kept = getattr(self, "kept", None)
         if kept is not None:
             chosen = kept[chosen]
-        bounds = np.cumsum([rows.size for rows in self.rows])
-        source = np.searchsorted(bounds, chosen, side="right")
-        located: _Located = []
-        for number in np.unique(source).tolist():
-            start = int(bounds[number - 1]) if number else 0
-            local = np.full(chosen.size, -1, dtype=np.intp)
-            mine = source == number
-            local[mine] = self.rows[number][chosen[mine] - start]
-            located.append((self.sources[number], local))
-        return located
+        if len(self.rows) == 1:
+            return [(self.sources[0], np.arange(chosen.size), self.rows[0][chosen])]
+        # A few dozen chosen among a few sources: plain Python beats a dozen numpy calls.
+        bounds = list(accumulate(rows.size for rows in self.rows))
+        by_source: dict[int, tuple[list[int], list[int]]] = {}
+        for i, at in enumerate(chosen.tolist()):
+            number = bisect_right(bounds, at)
+            entry = by_source.setdefault(number, ([], []))
+            entry[0].append(i)
+            entry[1].append(at - bounds[number - 1] if number else at)
+        return [
+            (
+                self.sources[number],
+                np.array(mine, dtype=np.intp),
+                self.rows[number][np.array(offsets, dtype=np.intp)],
+            )
+            for number, (mine, offsets) in sorted(by_source.items())
+        ]
 
 
 class MatchIndex:
@@ -501,13 +499,10 @@ class MatchIndex:
         scored, located = self._score_suppliers(need, analysed.vector, limit, min_score)
         explanations = self._explain_suppliers(need, analysed, scored, located)
         return [
-            RankedSupplier(
-                supplier_id=item.id,
-                score=item.score,
-                rank=item.rank,
-                explanation=explanations[item.id],
+            RankedSupplier(supplier_id=doc_id, score=score, rank=rank, explanation=explanation)
+            for rank, (doc_id, score, explanation) in enumerate(
+                zip(scored.ids, scored.scores, explanations, strict=True), 1
             )
-            for item in scored
         ]
 
     def score_suppliers(
@@ -515,14 +510,14 @@ class MatchIndex:
     ) -> list[ScoredItem]:
         """rank_suppliers without the explanations (see explain_suppliers)."""
         query = self._model.vectorize(need_document(need, self._labels))
-        return self._score_suppliers(need, query, limit, min_score)[0]
+        return self._score_suppliers(need, query, limit, min_score)[0].items()
 
     def score_partners(self, need: Need, limit: int, min_score: float = 0.0) -> list[ScoredItem]:
         """Candidates for a joint bid: the same scores as `score_suppliers`, but a supplier
         need serve only one of the need's kommuner and its capacity and training places do not
         count (a group adds them up). Active suppliers only; reserved needs still ask 30 %."""
         query = self._model.vectorize(need_document(need, self._labels))
-        return self._score_suppliers(need, query, limit, min_score, partner=True)[0]
+        return self._score_suppliers(need, query, limit, min_score, partner=True)[0].items()
 
     def _score_suppliers(
         self,
@@ -532,9 +527,9 @@ class MatchIndex:
         min_score: float,
         *,
         partner: bool = False,
-    ) -> tuple[list[ScoredItem], _Located]:
+    ) -> tuple[_Scored, _Located]:
         if need.status != "open" or limit <= 0:
-            return [], []
+            return _Scored.none(), []
         side = self._suppliers
         side.flush()
         codes = normalise_codes(need.cpv_codes)
@@ -579,48 +574,51 @@ class MatchIndex:
         chosen, scores = self._select(
             slots, text_part, cpv_part, eligible, bool(codes), side, limit, min_score
         )
-        items = _scored(side, slots[chosen], scores, text_part[chosen], cpv_part[chosen])
+        items = _Scored.of(side, slots[chosen], scores, text_part[chosen], cpv_part[chosen])
         return items, found.locate(chosen)
 
     def explain_suppliers(self, need: Need, scored: Sequence[ScoredItem]) -> dict[int, Explanation]:
         """Explanations of scored suppliers for a need, by supplier id; suppliers removed
         from the index since they were scored are left out."""
-        if not scored:
+        known = _Scored.known(self._suppliers, scored)
+        if not known.ids:
             return {}
         analysed = self._model.analyse(need_document(need, self._labels))
-        return self._explain_suppliers(need, analysed, scored)
+        return dict(zip(known.ids, self._explain_suppliers(need, analysed, known), strict=True))
 
     def _explain_suppliers(
         self,
         need: Need,
         analysed: AnalysedText,
-        scored: Sequence[ScoredItem],
+        scored: _Scored,
         located: _Located | None = None,
-    ) -> dict[int, Explanation]:
+    ) -> list[Explanation]:
+        # In the order scored; located: where each sits, when just scored.
+        if not scored.ids:
+            return []
         side = self._suppliers
-        # Just scored (located): all known. Otherwise some may have gone since.
-        known = scored if located is not None else [i for i in scored if i.id in side.slot_of]
-        if not known:
-            return {}
         codes = normalise_codes(need.cpv_codes)
-        slots = [side.slot_of[item.id] for item in known]
+        profiles = self._supplier_profiles
 
         def text_of(slot: int) -> SparseVector:
-            profile = self._supplier_profiles[int(side.ids.values[slot])]
+            profile = profiles[int(side.ids.values[slot])]
             return self._model.vectorize(supplier_document(profile, self._labels))
 
-        terms = _terms(side, analysed, slots, located, text_of)
-        return {
-            item.id: self._explain(
-                need,
-                self._supplier_profiles[item.id],
-                item_terms,
-                best_links(codes, side.codes[slot]),
-                item.text_score,
-                item.cpv_score,
+        terms = _terms(side, analysed, scored.slots, located, text_of)
+        checks = eligibility_of_suppliers(need, [profiles[doc_id] for doc_id in scored.ids])
+        side_codes = side.codes
+        return [
+            Explanation(
+                text_score=text_score,
+                cpv_score=cpv_score,
+                terms=item_terms,
+                cpv=best_links(codes, side_codes[slot]),
+                filters=filters,
             )
-            for item, slot, item_terms in zip(known, slots, terms, strict=True)
-        }
+            for slot, text_score, cpv_score, item_terms, filters in zip(
+                scored.slots, scored.text, scored.cpv, terms, checks, strict=True
+            )
+        ]
 
     def rank_needs(
         self, supplier: SupplierProfile, limit: int = 20, min_score: float = 0.0
@@ -630,13 +628,10 @@ class MatchIndex:
         scored, located = self._score_needs(supplier, analysed.vector, limit, min_score)
         explanations = self._explain_needs(supplier, analysed, scored, located)
         return [
-            RankedNeed(
-                need_id=item.id,
-                score=item.score,
-                rank=item.rank,
-                explanation=explanations[item.id],
+            RankedNeed(need_id=doc_id, score=score, rank=rank, explanation=explanation)
+            for rank, (doc_id, score, explanation) in enumerate(
+                zip(scored.ids, scored.scores, explanations, strict=True), 1
             )
-            for item in scored
         ]
 
     def score_needs(
@@ -644,7 +639,7 @@ class MatchIndex:
     ) -> list[ScoredItem]:
         """rank_needs without the explanations (see explain_needs)."""
         query = self._model.vectorize(supplier_document(supplier, self._labels))
-        return self._score_needs(supplier, query, limit, min_score)[0]
+        return self._score_needs(supplier, query, limit, min_score)[0].items()
 
     def _score_needs(
         self,
@@ -652,9 +647,9 @@ class MatchIndex:
         query: SparseVector,
         limit: int,
         min_score: float,
-    ) -> tuple[list[ScoredItem], _Located]:
+    ) -> tuple[_Scored, _Located]:
         if not supplier.active or limit <= 0:
-            return [], []
+            return _Scored.none(), []
         side = self._needs
         side.flush()
         codes = normalise_codes(supplier.cpv_codes)
@@ -707,7 +702,7 @@ class MatchIndex:
         chosen, scores = self._select(
             slots, text_part, cpv_part, eligible, need_has_codes, side, limit, min_score
         )
-        items = _scored(side, slots[chosen], scores, text_part[chosen], cpv_part[chosen])
+        items = _Scored.of(side, slots[chosen], scores, text_part[chosen], cpv_part[chosen])
         return items, found.locate(chosen)
 
     def explain_needs(
@@ -715,41 +710,44 @@ class MatchIndex:
     ) -> dict[int, Explanation]:
         """Explanations of scored needs for a supplier, by need id; needs removed from the
         index since they were scored are left out."""
-        if not scored:
+        known = _Scored.known(self._needs, scored)
+        if not known.ids:
             return {}
         analysed = self._model.analyse(supplier_document(supplier, self._labels))
-        return self._explain_needs(supplier, analysed, scored)
+        return dict(zip(known.ids, self._explain_needs(supplier, analysed, known), strict=True))
 
     def _explain_needs(
         self,
         supplier: SupplierProfile,
         analysed: AnalysedText,
-        scored: Sequence[ScoredItem],
+        scored: _Scored,
         located: _Located | None = None,
-    ) -> dict[int, Explanation]:
+    ) -> list[Explanation]:
+        if not scored.ids:
+            return []
         side = self._needs
-        known = scored if located is not None else [i for i in scored if i.id in side.slot_of]
-        if not known:
-            return {}
         codes = normalise_codes(supplier.cpv_codes)
-        slots = [side.slot_of[item.id] for item in known]
+        profiles = self._need_profiles
 
         def text_of(slot: int) -> SparseVector:
-            profile = self._need_profiles[int(side.ids.values[slot])]
+            profile = profiles[int(side.ids.values[slot])]
             return self._model.vectorize(need_document(profile, self._labels))
 
-        terms = _terms(side, analysed, slots, located, text_of)
-        return {
-            item.id: self._explain(
-                self._need_profiles[item.id],
-                supplier,
-                item_terms,
-                best_links(side.codes[slot], codes),
-                item.text_score,
-                item.cpv_score,
+        terms = _terms(side, analysed, scored.slots, located, text_of)
+        checks = eligibility_of_needs([profiles[doc_id] for doc_id in scored.ids], supplier)
+        side_codes = side.codes
+        return [
+            Explanation(
+                text_score=text_score,
+                cpv_score=cpv_score,
+                terms=item_terms,
+                cpv=best_links(side_codes[slot], codes),
+                filters=filters,
             )
-            for item, slot, item_terms in zip(known, slots, terms, strict=True)
-        }
+            for slot, text_score, cpv_score, item_terms, filters in zip(
+                scored.slots, scored.text, scored.cpv, terms, checks, strict=True
+            )
+        ]
 
     @staticmethod
     def _select(
@@ -763,41 +761,24 @@ class MatchIndex:
         min_score: float,
     ) -> tuple[npt.NDArray[np.intp], FloatArray]:
         """Combine score parts, apply filters and min_score, and pick the top `limit`."""
-        text_weight = np.where(need_has_codes, TEXT_WEIGHT, 1.0).reshape(-1)
-        cpv_weight = np.where(need_has_codes, CPV_WEIGHT, 0.0).reshape(-1)
-        score, keep = combined_scores(text, cpv, text_weight, cpv_weight, min_score, _SCALE)
+        if isinstance(need_has_codes, bool):
+            text_weight, cpv_weight = _WEIGHTS[need_has_codes]
+        else:
+            text_weight = np.where(need_has_codes, TEXT_WEIGHT, 1.0)
+            cpv_weight = np.where(need_has_codes, CPV_WEIGHT, 0.0)
+        score, keep = kernels.combined_scores(text, cpv, text_weight, cpv_weight, min_score, _SCALE)
         # The filters read columns at random slots, the slowest step on a large index, so they
         # run first on the best few candidates (ties at the cut included): when enough of those
         # pass, no candidate below the cut can reach the top `limit`.
         wanted = FILTER_FIRST_FACTOR * limit
         if keep.size > wanted:
-            kept_scores = score[keep]
-            cut = np.partition(kept_scores, keep.size - wanted)[keep.size - wanted]
-            best = keep[kept_scores >= cut]
+            best = kernels.best_kept(score, keep, wanted)
             best = best[eligible(slots[best])]
             keep = best if best.size >= limit else keep[eligible(slots[keep])]
         else:
             keep = keep[eligible(slots[keep])]
-        ids = side.ids.values[slots[keep]]
-        best = keep[_top_k(score[keep], ids, limit)]
+        best = kernels.top_k(score, keep, slots, side.ids.values, limit)
         return best, score[best]
-
-    @staticmethod
-    def _explain(
-        need: Need,
-        supplier: SupplierProfile,
-        terms: list[TermWeight],
-        cpv: list[CpvLink],
-        text_score: float,
-        cpv_score: float,
-    ) -> Explanation:
-        return Explanation(
-            text_score=text_score,
-            cpv_score=cpv_score,
-            terms=terms,
-            cpv=cpv,
-            filters=eligibility(need, supplier),
-        )
 
 
 def _terms(
@@ -813,71 +794,103 @@ def _terms(
     count = len(slots)
     if located is None:
         located = _locate(side, slots)
-    which: list[npt.NDArray[np.integer[Any]]] = []
-    position: list[npt.NDArray[np.integer[Any]]] = []
-    values: list[npt.NDArray[np.floating[Any]]] = []
-    covered = np.zeros(count, dtype=np.bool_)
-    for segment, local in located:
-        mine = np.flatnonzero(local >= 0)
-        covered[mine] = True
-        doc, at, value = segment.shared(local[mine], analysed.vector)
-        which.append(mine[doc])
-        position.append(at)
-        values.append(value)
-    for i in np.flatnonzero(~covered).tolist():
+    query = analysed.vector
+    # contribution[d, i]: query feature i's part of document d's score.
+    contribution = np.zeros((count, query.cols.size))
+    covered = 0
+    for segment, mine, local in located:
+        covered += mine.size
+        segment.contribute(local, mine, query, contribution)
+    if covered < count:
         # Delta documents, and any slot no segment holds.
-        row = side.delta_rows.get(slots[i]) or text_of(slots[i])
-        shared, row_at = attribution.positions_of(row.cols)
-        which.append(np.full(int(shared.sum()), i, dtype=np.intp))
-        position.append(row_at[shared])
-        values.append(row.vals[shared])
-    if not which:
-        return attribution.top_terms_at(
-            np.zeros(0, np.intp), np.zeros(0, np.intp), np.zeros(0), count
-        )
-    return attribution.top_terms_at(
-        np.concatenate(which), np.concatenate(position), np.concatenate(values), count
-    )
+        held = np.zeros(count, dtype=np.bool_)
+        for _, mine, _ in located:
+            held[mine] = True
+        for i in np.flatnonzero(~held).tolist():
+            row = side.delta_rows.get(slots[i]) or text_of(slots[i])
+            shared, row_at = attribution.positions_of(row.cols)
+            at = row_at[shared]
+            contribution[i, at] = query.vals[at] * row.vals[shared]
+    return attribution.top_terms_of(contribution)
 
 
 def _locate(side: DocumentStore, slots: list[int]) -> _Located:
     # The main segment and local row of each fitted slot, by segment.
-    by_segment: dict[int, tuple[Segment, npt.NDArray[np.intp]]] = {}
+    by_segment: dict[int, tuple[Segment, list[int], list[int]]] = {}
     for i, slot in enumerate(slots):
         found = side.locate(slot)
         if found is None:
             continue
         segment, local = found
-        entry = by_segment.get(id(segment))
-        if entry is None:
-            entry = by_segment[id(segment)] = (
-                segment,
-                np.full(len(slots), -1, dtype=np.intp),
-            )
-        entry[1][i] = local
-    return list(by_segment.values())
-
-
-def _scored(
-    side: DocumentStore,
-    slots: SlotArray,
-    scores: FloatArray,
-    text: FloatArray,
-    cpv: FloatArray,
-) -> list[ScoredItem]:
-    ids = side.ids.values[slots].tolist()
+        entry = by_segment.setdefault(id(segment), (segment, [], []))
+        entry[1].append(i)
+        entry[2].append(local)
     return [
-        ScoredItem(
-            id=doc_id,
-            score=score,
-            rank=rank,
-            text_score=round(text_score, SCORE_DECIMALS),
-            cpv_score=round(cpv_score, SCORE_DECIMALS),
-        )
-        for rank, (doc_id, score, text_score, cpv_score) in enumerate(
-            zip(ids, scores.tolist(), text.tolist(), cpv.tolist(), strict=True), 1
-        )
+        (segment, np.array(mine, dtype=np.intp), np.array(local, dtype=np.intp))
+        for segment, mine, local in by_segment.values()
     ]
+
+
+class _Scored:
+    """A ranking before its explanations, as plain lists in rank order: ids, scores, score
+    parts (rounded as ScoredItem holds them) and slots."""
+
+    __slots__ = ("cpv", "ids", "scores", "slots", "text")
+
+    def __init__(
+        self,
+        ids: list[int],
+        scores: list[float],
+        text: list[float],
+        cpv: list[float],
+        slots: list[int],
+    ) -> None:
+        self.ids, self.scores, self.text, self.cpv, self.slots = ids, scores, text, cpv, slots
+
+    @classmethod
+    def none(cls) -> _Scored:
+        """An empty ranking."""
+        return cls([], [], [], [], [])
+
+    @classmethod
+    def of(
+        cls,
+        side: DocumentStore,
+        slots: SlotArray,
+        scores: FloatArray,
+        text: FloatArray,
+        cpv: FloatArray,
+    ) -> _Scored:
+        """The chosen candidates' slots and score parts, in rank order."""
+        return cls(
+            side.ids.values[slots].tolist(),
+            scores.tolist(),
+            [round(value, SCORE_DECIMALS) for value in text.tolist()],
+            [round(value, SCORE_DECIMALS) for value in cpv.tolist()],
+            slots.tolist(),
+        )
+
+    @classmethod
+    def known(cls, side: DocumentStore, scored: Sequence[ScoredItem]) -> _Scored:
+        """Scored items still in the index (some may have gone since they were scored)."""
+        slot_of = side.slot_of
+        kept = [item for item in scored if item.id in slot_of]
+        return cls(
+            [item.id for item in kept],
+            [item.score for item in kept],
+            [item.text_score for item in kept],
+            [item.cpv_score for item in kept],
+            [slot_of[item.id] for item in kept],
+        )
+
+    def items(self) -> list[ScoredItem]:
+        """As ScoredItems, ranked from 1."""
+        return [
+            ScoredItem(id=doc_id, score=score, rank=rank, text_score=text, cpv_score=cpv)
+            for rank, (doc_id, score, text, cpv) in enumerate(
+                zip(self.ids, self.scores, self.text, self.cpv, strict=True), 1
+            )
+        ]
 
 
 # Unknown capacity passes every value and an unknown value fits every capacity, as in filters.

@@ -8,6 +8,8 @@ from asfmatch.matching.filters import (
     RESERVED_MIN_SHARE,
     FilterCheck,
     eligibility,
+    eligibility_of_needs,
+    eligibility_of_suppliers,
     is_eligible,
     serves_kommun,
 )
@@ -159,3 +161,16 @@ def test_eligibility_lists_every_rule_once_with_a_reason() -> None:
         "need_open",
     ]
     assert all(c.passed and c.reason for c in checks)
+
+
+def test_eligibility_of_several_suppliers_or_needs_equals_each_pairs() -> None:
+    suppliers = [
+        supplier(),
+        supplier(id=2, service_area=("25",), max_contract_value_sek=None),
+        supplier(id=3, target_group_share=0.2, active=False, training_places=1),
+    ]
+    needs = [need(), need(id=11, reserved=True, training_places=2), need(id=12, kommun="0180")]
+    for n in needs:
+        assert eligibility_of_suppliers(n, suppliers) == [eligibility(n, s) for s in suppliers]
+    for s in suppliers:
+        assert eligibility_of_needs(needs, s) == [eligibility(n, s) for n in needs]

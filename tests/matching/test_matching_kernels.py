@@ -8,6 +8,7 @@ import pytest
 from scipy import sparse
 
 from asfmatch.matching import kernels
+from asfmatch.matching.tfidf import TextModel
 
 
 def _postings(
@@ -64,12 +65,48 @@ def test_shared_of_no_documents_or_empty_lists_is_empty() -> None:
         assert which.size == position.size == values.size == 0
 
 
-def test_distinct_counts_equal_numpys_unique_with_counts() -> None:
-    values = np.random.default_rng(9).integers(0, 50, size=300)
-    distinct, counts = kernels.distinct_counts(values)
-    expected, expected_counts = np.unique(values, return_counts=True)
-    assert np.array_equal(distinct, expected) and np.array_equal(counts, expected_counts)
-    assert kernels.distinct_counts(np.zeros(0, np.int64))[0].size == 0
+def test_weigh_gives_each_text_its_fitted_row_bit_for_bit() -> None:
+    words = ["städning", "skolor", "fönsterputs", "lokalvård", "måltider", "skolmåltider"]
+    rng = np.random.default_rng(13)
+    texts = [" ".join(rng.choice(words, size=rng.integers(1, 12))) for _ in range(60)]
+    texts += ["städning " * 300, ""]  # a feature counted hundreds of times; no words
+    model, matrix = TextModel.fit(texts, use_synonyms=True)
+    for row, text in enumerate(texts):
+        vector = model.vectorize(text)
+        assert np.array_equal(
+            vector.cols, matrix.indices[matrix.indptr[row] : matrix.indptr[row + 1]]
+        )
+        assert np.array_equal(vector.vals, matrix.data[matrix.indptr[row] : matrix.indptr[row + 1]])
+
+
+def test_analysed_feature_of_two_words_is_owned_half_by_each() -> None:
+    model, _ = TextModel.fit(["skolmåltider", "måltider", "städning"], use_synonyms=False)
+    analysed = model.analyse("skolmåltider måltider")
+    assert analysed.words == ["måltider", "skolmåltider"]
+    assert np.array_equal(analysed.vector.cols, model.vectorize("skolmåltider måltider").cols)
+    gram = model.vocabulary["#ltid"]
+    own = model.vocabulary["skolmåltid"]
+    shares = dict(zip(analysed.vector.cols.tolist(), analysed.share.tolist(), strict=True))
+    assert shares[gram] == [0.5, 0.5]
+    assert shares[own] == [0.0, 1.0]
+
+
+@pytest.mark.parametrize("k", [1, 5, 40, 200])
+def test_top_k_orders_by_score_then_lowest_id_with_ties_at_the_cut(k: int) -> None:
+    rng = np.random.default_rng(17)
+    score = rng.choice([0.1, 0.25, 0.5, 0.75], size=150)  # many ties
+    keep = np.flatnonzero(rng.random(150) < 0.7)
+    slots = rng.permutation(150).astype(np.int64)
+    ids = rng.permutation(1000)[:150].astype(np.int64)
+    expected = keep[np.lexsort((ids[slots[keep]], -score[keep]))][:k]
+    assert np.array_equal(kernels.top_k(score, keep, slots, ids, k), expected)
+
+
+def test_best_kept_keeps_the_wanted_best_and_ties_at_the_cut() -> None:
+    score = np.array([0.9, 0.1, 0.5, 0.5, 0.7, 0.5, 0.2])
+    keep = np.array([0, 2, 3, 4, 5, 6])
+    assert kernels.best_kept(score, keep, 3).tolist() == [0, 2, 3, 4, 5]
+    assert kernels.best_kept(score, keep, 6).tolist() == keep.tolist()
 
 
 @pytest.mark.parametrize("per_candidate", [False, True])
@@ -86,3 +123,34 @@ def test_combined_scores_equal_numpys_clip_and_round(per_candidate: bool) -> Non
     )
     assert np.array_equal(score, expected)
     assert np.array_equal(keep, np.flatnonzero((expected > 0) & (expected >= 0.25)))
+
+
+def test_top_words_equal_numpys_round_and_stable_sort() -> None:
+    rng = np.random.default_rng(19)
+    per_word = rng.choice([0.0, 0.0, -0.1, 0.12344, 0.12346, 0.5, 0.50004], size=(30, 9))
+    columns, weights, counts = kernels.top_words(per_word, 5, 1e4)
+    rounded = np.round(per_word, 4)
+    order = np.argsort(-rounded, axis=1, kind="stable")[:, :5]
+    for d in range(30):
+        expected = [int(i) for i in order[d] if rounded[d, i] > 0]
+        assert columns[d, : counts[d]].tolist() == expected
+        assert weights[d, : counts[d]].tolist() == rounded[d, expected].tolist()
+    assert counts.min() < 5 < per_word.shape[1]  # rows with few positive weights occur
+
+
+def test_contributions_weigh_each_documents_shared_features_into_its_row() -> None:
+    matrix, rows = _postings(500, 80, 0.05, np.uint16)
+    dense = matrix.toarray()
+    rng = np.random.default_rng(23)
+    cols = np.sort(rng.choice(80, size=30, replace=False)).astype(np.int32)
+    weights = rng.random(30)
+    local_rows = rng.choice(500, size=6, replace=False).astype(np.intp)
+    documents = np.array([4, 0, 7, 2, 1, 5], dtype=np.intp)  # their rows in the output
+    contribution = np.zeros((8, 30))
+    kernels.contributions(
+        matrix.indptr, rows, matrix.data, cols, weights, local_rows, documents, contribution
+    )
+    expected = np.zeros((8, 30))
+    expected[documents] = weights * dense[local_rows][:, cols].astype(np.float64)
+    assert np.array_equal(contribution, expected)
+    assert np.count_nonzero(expected)  # the case is not vacuous
