@@ -7,7 +7,10 @@ import subprocess
 import sys
 import uuid
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
+
+from litestar.testing import AsyncTestClient
 
 from asfmatch.reference.org_numbers import luhn_check_digit
 from asfmatch.storage.db import Connection, create_pool
@@ -72,3 +75,24 @@ def run_asfmatch(
         env=env,
         timeout=120,
     )
+
+
+async def post_supplier(
+    client: AsyncTestClient,  # type: ignore[type-arg]
+    keys: Keys,
+    name: str,
+    profile: dict[str, Any],
+) -> tuple[int, dict[str, str]]:
+    """A supplier organisation with a key that posts its own profile through the API; the
+    profile's id and the supplier's auth headers."""
+    organisation_id, headers = await keys.make("supplier", name)
+    number = await keys.db.fetchval(
+        "SELECT org_number FROM organisations WHERE id = $1", organisation_id
+    )
+    response = await client.post(
+        "/api/v1/suppliers",
+        json={"name": name, "org_number": number, **profile},
+        headers=headers,
+    )
+    assert response.status_code == 201, response.text
+    return int(response.json()["id"]), headers

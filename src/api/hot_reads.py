@@ -1,13 +1,13 @@
 """The two hot cached reads answered as soon as the request is counted, without the route
 handler's machinery (dependency injection, guards, response objects), when a trusted cache entry
-answers them: a match list for a caller allowed to read it whole, and an anonymous needs-list
+answers them: a match list for a caller allowed to read it (a matched supplier: its own row), and an anonymous needs-list
 page. These are the requests a busy deployment serves most, and on a hit the handler would do
 nothing but decide the same thing more slowly.
 
 Who may read what is decided by the same service functions the handlers call
 (services.matches.cached_need_matches and cached_supplier_matches), and whatever they do not
-answer (a miss, an entry not trusted, a supplier reading a need's list, a refusal, which needs
-the handler's error response) goes on to the handler, which decides again."""
+answer (a miss, an entry not trusted, a supplier whose profile its key's lookup did not know, a
+refusal, which needs the handler's error response) goes on to the handler, which decides again."""
 
 from __future__ import annotations
 
@@ -24,8 +24,8 @@ def cached_list_body(
     trusted; None to let the handler answer."""
     try:
         if found.owner == "need":
-            return service.cached_need_matches(app.lists, principal, found.owner_id, found.entry)
-        return service.cached_supplier_matches(app.lists, principal, found.owner_id, found.entry)
+            return service.cached_need_matches(app.lists, principal, found.owner_id, found.found)
+        return service.cached_supplier_matches(app.lists, principal, found.owner_id, found.found)
     except DomainError:
         return None
 

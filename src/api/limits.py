@@ -1,6 +1,7 @@
 """Request limits enforced before a handler runs: rate limits (shared through Redis) and the
 JSON-only rule for bodies; a request that passes them and is one of the hot cached reads is
-answered here when a trusted cache entry can answer it (api/hot_reads.py)."""
+answered here when a trusted cache entry can answer it (api/hot_reads.py), and a need's post
+when the batching writer takes it as it is (api/hot_writes.py)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from litestar.types import ASGIApp, HTTPResponseStartEvent, Message, Receive, Sc
 from asfmatch.api.client_address import Network, client_address, parse_networks
 from asfmatch.api.errors import PROBLEM_JSON, Problem
 from asfmatch.api.hot_reads import cached_list_body, cached_page_body
+from asfmatch.api.hot_writes import NEEDS_PATHS, posted_need_body, read_body
 from asfmatch.api.state import (
     PREFETCHED,
     PREFETCHED_NEEDS,
@@ -25,7 +27,7 @@ from asfmatch.api.state import (
     PrefetchedNeeds,
     resources,
 )
-from asfmatch.storage.cache import RateLimitResult
+from asfmatch.storage.cache import RateLimitResult, parse_list_entry
 
 _BODY_METHODS = {b"POST", b"PUT", b"PATCH"}
 
@@ -71,7 +73,8 @@ class RequestLimits(ASGIMiddleware):
     """415 for a body that is not JSON; 429 with RateLimit headers past an organisation's or an
     address's limit. Counting happens in Redis, shared by every process, through leases of
     tokens (storage/rate_leases.py); while Redis is down each process counts on its own, so
-    the limits still hold (per process). Hot cached reads are answered without the handler."""
+    the limits still hold (per process). Hot cached reads and a need's plain post are answered
+    without the handler."""
 
     scopes = (ScopeType.HTTP,)
 
@@ -143,7 +146,7 @@ class RequestLimits(ASGIMiddleware):
             remembered = lists.remembered_list(*wanted)
             if remembered is not None:
                 state[PREFETCHED] = Prefetched(
-                    owner=wanted[0], owner_id=wanted[1], entry=remembered[0], stamp=remembered[1]
+                    owner=wanted[0], owner_id=wanted[1], found=remembered[0], stamp=remembered[1]
                 )
             else:
                 prefetch.append(app.cache.key(*wanted))
@@ -161,10 +164,10 @@ class RequestLimits(ASGIMiddleware):
             lists.observe(fetched.stamp, generation)
         if fetched is not None and prefetch:
             if wanted is not None:
-                entry = fetched.values[0]
-                lists.fetched_list(wanted[0], wanted[1], entry, fetched.stamp)
+                found = parse_list_entry(fetched.values[0])
+                lists.fetched_list(wanted[0], wanted[1], found, fetched.stamp)
                 state[PREFETCHED] = Prefetched(
-                    owner=wanted[0], owner_id=wanted[1], entry=entry, stamp=fetched.stamp
+                    owner=wanted[0], owner_id=wanted[1], found=found, stamp=fetched.stamp
                 )
             elif listing is not None:
                 counter, entry = fetched.values
@@ -193,6 +196,14 @@ class RequestLimits(ASGIMiddleware):
         if hot is not None:
             await _send(send, 200, b"application/json", hot, extra)
             return
+        if token is not None and method == b"POST" and scope.get("path") in NEEDS_PATHS:
+            # A need's post the batching writer takes as it is (api/hot_writes.py); any other
+            # goes on to the handler with its body as it came.
+            body, receive = await read_body(receive, settings.max_body_bytes)
+            written = None if body is None else await posted_need_body(app, principal, body)
+            if written is not None:
+                await _send(send, 201, b"application/json", written, extra)
+                return
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":

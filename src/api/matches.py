@@ -52,10 +52,10 @@ class MatchController(Controller):
         app = resources(state)
         found = _prefetched(request, "need", need_id)
         if found is not None:
-            cached = service.cached_need_matches(app.lists, principal, need_id, found.entry)
+            cached = service.cached_need_matches(app.lists, principal, need_id, found.found)
             if cached is not None:
                 return _json(cached)
-        fetched = None if found is None else (found.entry, found.stamp)
+        fetched = None if found is None else (found.found, found.stamp)
         size = app.settings.match_list_size
         async with pooled(app) as reader:
             body = await service.need_matches(
@@ -78,10 +78,10 @@ class MatchController(Controller):
         app = resources(state)
         found = _prefetched(request, "supplier", supplier_id)
         if found is not None:
-            cached = service.cached_supplier_matches(app.lists, principal, supplier_id, found.entry)
+            cached = service.cached_supplier_matches(app.lists, principal, supplier_id, found.found)
             if cached is not None:
                 return _json(cached)
-        fetched = None if found is None else (found.entry, found.stamp)
+        fetched = None if found is None else (found.found, found.stamp)
         size = app.settings.match_list_size
         async with pooled(app) as reader:
             body = await service.supplier_matches(

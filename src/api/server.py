@@ -4,6 +4,7 @@ without uvicorn's own trust in X-Forwarded-For (the rate limiter decides whom to
 from __future__ import annotations
 
 import asyncio
+import gc
 from typing import Any
 
 import uvicorn
@@ -23,6 +24,17 @@ _TIMEOUT_RESPONSE = (
     b"connection: close\r\n"
     b"content-length: " + str(len(_TIMEOUT_BODY)).encode() + b"\r\n\r\n" + _TIMEOUT_BODY
 )
+
+
+def freeze_startup_objects() -> None:
+    """Exempt everything built before the first request from the cyclic garbage collector
+    (an on_startup hook of the served app: one call per server process)."""
+    # Modules, reference data and the app are ~150,000 tracked objects that live as long as the
+    # process. In the collector's oldest generation, every full collection walks them all: a
+    # pause of 50-150 ms, every few seconds under load, in which the process answers nothing
+    # (the p99 of POST /needs). Frozen, a full collection walks only what came after.
+    gc.collect()
+    gc.freeze()
 
 
 class ServerConfig(uvicorn.Config):

@@ -18,7 +18,7 @@ from asfmatch.api.errors import unauthorized
 from asfmatch.api.principals import Principals
 from asfmatch.services.match_index import IndexKeeper
 from asfmatch.services.needs import NeedWriter
-from asfmatch.storage.cache import MatchCache, NeedsListCache, RateLimiter, RedisGate
+from asfmatch.storage.cache import CachedList, MatchCache, NeedsListCache, RateLimiter, RedisGate
 from asfmatch.storage.db import CONNECTION_LOST, Connection
 from asfmatch.storage.list_versions import ListVersions
 from asfmatch.storage.organisations import Principal
@@ -64,11 +64,12 @@ PREFETCHED_NEEDS = "prefetched_needs"
 
 @dataclass(frozen=True)
 class Prefetched:
-    """A match list's cache entry as fetched (None: none stored) and Redis's clock (µs) then."""
+    """A match list's cache entry as fetched and parsed (None: none stored, or a fence) and
+    Redis's clock (µs) then."""
 
     owner: str
     owner_id: int
-    entry: bytes | None
+    found: CachedList | None
     stamp: int
 
 

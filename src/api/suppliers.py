@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from litestar import Controller, get, patch, post
+from litestar.datastructures import State
 from litestar.params import FromQuery, JSONBody
 
 from asfmatch.api.guards import requires_key
 from asfmatch.api.schemas import CodeFilter, PageNumber, PageSize, PathId, SearchText
-from asfmatch.api.state import Caller, Db
+from asfmatch.api.state import Caller, Db, resources
 from asfmatch.services import suppliers as service
 from asfmatch.services.suppliers import SupplierCreate, SupplierQuery, SupplierUpdate
 from asfmatch.storage.paging import Page
@@ -21,8 +22,15 @@ class SupplierController(Controller):
     tags = ["suppliers"]
 
     @post("/", guards=[requires_key], status_code=201, summary="Create a supplier profile")
-    async def create(self, db: Db, principal: Caller, data: JSONBody[SupplierCreate]) -> Supplier:
-        return await service.create_supplier(db, principal, data)
+    async def create(
+        self, state: State, db: Db, principal: Caller, data: JSONBody[SupplierCreate]
+    ) -> Supplier:
+        made = await service.create_supplier(db, principal, data)
+        if principal is not None:
+            # The key's remembered principal knew no profile; looked up anew, it carries this
+            # one, so its reads of match lists are answered from the cache (api/hot_reads.py).
+            resources(state).principals.forget_key(principal.key_id)
+        return made
 
     @get("/", summary="List and filter supplier profiles (public)")
     async def index(

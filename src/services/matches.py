@@ -24,9 +24,9 @@ from asfmatch.storage.suppliers import (
 
 # "failed": the latest ranking job gave up after its last attempt (see `asfmatch jobs`).
 MatchStatus = Literal["pending", "ready", "failed"]
-# A list's cache entry (None: none stored) and Redis's clock (µs) when it was fetched (None:
-# Redis unavailable).
-Fetched = tuple[bytes | None, int | None]
+# A list's cache entry as parsed (None: none stored, or a fence) and Redis's clock (µs) when it
+# was fetched (None: Redis unavailable).
+Fetched = tuple[CachedList | None, int | None]
 
 
 class SupplierMatch(msgspec.Struct, frozen=True, kw_only=True):
@@ -143,15 +143,20 @@ async def need_matches(
         raise NotFound("need", need_id)
     body = await _list_body(db, cache, size, owner, "need", prefetched, refresh_before)
     if caller.role == "supplier":
-        own = await _supplier_id_of(db, caller)
-        full = _need_list.decode(body)
-        mine = [item for item in full.matches if item.supplier_id == own]
-        if not mine:
-            raise Forbidden("only the need's buyer and the suppliers matched to it see its matches")
-        return _encoder.encode(msgspec.structs.replace(full, matches=mine))
+        own = caller.supplier_id
+        return _own_row(body, own if own is not None else await _supplier_id_of(db, caller))
     if not owns(caller, owner):
         raise Forbidden("only the need's buyer and the suppliers matched to it see its matches")
     return body
+
+
+def _own_row(body: bytes, supplier_id: int | None) -> bytes:
+    """A need's list cut to one supplier's own row; Forbidden if it is not in it."""
+    full = _need_list.decode(body)
+    mine = [item for item in full.matches if item.supplier_id == supplier_id]
+    if not mine:
+        raise Forbidden("only the need's buyer and the suppliers matched to it see its matches")
+    return _encoder.encode(msgspec.structs.replace(full, matches=mine))
 
 
 async def supplier_matches(
@@ -206,8 +211,11 @@ async def _list_body(
     one statement (storage.matches.need_owner); "pending" and "failed" are versions of the list
     like any other (sql/013_list_versions.sql moves the version when a job opens or ends)."""
     load, render = _SIDES[side]
-    entry, stamp = await cache.fetch(side, owner.id) if prefetched is None else prefetched
-    found = parse_list_entry(entry)
+    if prefetched is None:
+        entry, stamp = await cache.fetch(side, owner.id)
+        found = parse_list_entry(entry)
+    else:
+        found, stamp = prefetched
     if found is not None and found.version == owner.match_version:
         if stamp is not None and refresh_before is not None and found.stamp < refresh_before:
             # Current, but read before this process trusts entries: stamped anew (the version
@@ -236,35 +244,35 @@ async def _put(cache: MatchCache, side: str, owner: MatchOwner, body: bytes, sta
 
 
 def cached_need_matches(
-    versions: ListVersions, principal: Principal | None, need_id: int, entry: bytes | None
+    versions: ListVersions, principal: Principal | None, need_id: int, found: CachedList | None
 ) -> bytes | None:
     """A need's list from its prefetched cache entry, with no PostgreSQL query, when
     `versions` trusts the entry; None to read PostgreSQL (a miss, an untrusted entry, or a
-    supplier caller, whose own profile must be looked up). Access is checked against the owner
-    and status cached with the list, as need_matches checks them."""
+    supplier caller whose profile the key lookup did not know). Access is checked against the
+    owner and status cached with the list, as need_matches checks them."""
     caller = require(principal, "admin", "buyer", "supplier")
-    found = parse_list_entry(entry)
     if (
         found is None
-        or caller.role == "supplier"
+        or (caller.role == "supplier" and caller.supplier_id is None)
         or not versions.trusts("need", need_id, found.version, found.stamp)
     ):
         return None
     owner = _cached_owner(need_id, found)
     if owner.status == "draft" and not owns(caller, owner):
         raise NotFound("need", need_id)
+    if caller.role == "supplier":
+        return _own_row(found.body, caller.supplier_id)
     if not owns(caller, owner):
         raise Forbidden("only the need's buyer and the suppliers matched to it see its matches")
     return found.body
 
 
 def cached_supplier_matches(
-    versions: ListVersions, principal: Principal | None, supplier_id: int, entry: bytes | None
+    versions: ListVersions, principal: Principal | None, supplier_id: int, found: CachedList | None
 ) -> bytes | None:
     """A supplier's list from its prefetched cache entry when `versions` trusts it (as
     cached_need_matches); None to read PostgreSQL."""
     caller = require(principal, "admin", "buyer", "supplier")
-    found = parse_list_entry(entry)
     if found is None or not versions.trusts("supplier", supplier_id, found.version, found.stamp):
         return None
     if not owns(caller, _cached_owner(supplier_id, found)):

@@ -31,7 +31,7 @@ import logging
 import time
 from collections import deque
 
-from asfmatch.storage.cache import GONE, MatchCache, NeedsListCache, parse_list_entry
+from asfmatch.storage.cache import GONE, CachedList, MatchCache, NeedsListCache
 from asfmatch.storage.recent_entries import RecentEntries
 from asfmatch.storage.stream_hub import LISTS_CHANNEL, StreamHub
 
@@ -95,9 +95,9 @@ class ListVersions:
         self._needs_fenced = 0
         # The needs-list counter's value after this process last moved it.
         self._needs_floor = 0
-        # Copies of trusted entries: (owner, id) -> (entry, its version and stamp, Redis's clock
-        # when it was fetched); a needs-list query string -> (counter, entry, that clock).
-        self._lists: RecentEntries[tuple[str, int], tuple[bytes, int, int, int]] = RecentEntries()
+        # Copies of trusted entries: (owner, id) -> (the parsed entry, Redis's clock when it was
+        # fetched); a needs-list query string -> (counter, entry, that clock).
+        self._lists: RecentEntries[tuple[str, int], tuple[CachedList, int]] = RecentEntries()
         self._pages: RecentEntries[bytes, tuple[bytes, bytes, int]] = RecentEntries()
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -157,24 +157,23 @@ class ListVersions:
             and counter >= self._needs_floor
         )
 
-    def fetched_list(self, owner: str, owner_id: int, entry: bytes | None, stamp: int) -> None:
-        """A match list's entry fetched from Redis at `stamp`: kept in memory if trusted."""
-        found = parse_list_entry(entry)
-        trusted = found is not None and self.trusts(owner, owner_id, found.version, found.stamp)
-        if entry is not None and found is not None and trusted:
-            self._lists.keep((owner, owner_id), (entry, found.version, found.stamp, stamp))
+    def fetched_list(self, owner: str, owner_id: int, found: CachedList | None, stamp: int) -> None:
+        """A match list's entry (as parsed) fetched from Redis at `stamp`: kept in memory if
+        trusted."""
+        if found is not None and self.trusts(owner, owner_id, found.version, found.stamp):
+            self._lists.keep((owner, owner_id), (found, stamp))
 
-    def remembered_list(self, owner: str, owner_id: int) -> tuple[bytes, int] | None:
+    def remembered_list(self, owner: str, owner_id: int) -> tuple[CachedList, int] | None:
         """A kept match list's entry and the Redis clock when it was fetched, while trusted."""
         key = (owner, owner_id)
-        found = self._lists.get(key)
-        if found is None:
+        kept = self._lists.get(key)
+        if kept is None:
             return None
-        entry, version, entry_stamp, fetched = found
-        if not self.trusts(owner, owner_id, version, entry_stamp):
+        found = kept[0]
+        if not self.trusts(owner, owner_id, found.version, found.stamp):
             self._lists.forget(key)
             return None
-        return entry, fetched
+        return kept
 
     def fetched_page(
         self, query_string: bytes, counter: bytes | None, entry: bytes | None, stamp: int

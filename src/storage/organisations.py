@@ -48,6 +48,9 @@ class Principal(msgspec.Struct, frozen=True, kw_only=True):
     organisation_id: int
     role: OrganisationKind
     key_id: int
+    # The organisation's supplier profile when the key was looked up. A profile never changes
+    # hands once made, so a number is final; None may also mean "none yet": look it up.
+    supplier_id: int | None = None
 
 
 class DuplicateOrgNumber(Exception):
@@ -207,9 +210,10 @@ async def authenticate(connection: Connection, secret: str) -> Principal | None:
     """The principal behind an unrevoked key, or None for an unknown or revoked key."""
     row = await connection.fetchrow(
         """
-        SELECT k.id, k.organisation_id, o.kind, k.last_used_at < now() - interval '1 minute'
-                                                 OR k.last_used_at IS NULL AS stale
+        SELECT k.id, k.organisation_id, o.kind, s.id AS supplier_id,
+               k.last_used_at < now() - interval '1 minute' OR k.last_used_at IS NULL AS stale
         FROM api_keys k JOIN organisations o ON o.id = k.organisation_id
+             LEFT JOIN supplier_profiles s ON s.organisation_id = k.organisation_id
         WHERE k.key_hash = $1 AND k.revoked_at IS NULL
         """,
         _hash_key(secret),
@@ -221,7 +225,12 @@ async def authenticate(connection: Connection, secret: str) -> Principal | None:
         await connection.execute(
             "UPDATE api_keys SET last_used_at = now() WHERE id = $1", row["id"]
         )
-    return Principal(organisation_id=row["organisation_id"], role=row["kind"], key_id=row["id"])
+    return Principal(
+        organisation_id=row["organisation_id"],
+        role=row["kind"],
+        key_id=row["id"],
+        supplier_id=row["supplier_id"],
+    )
 
 
 async def organisation_of_key(connection: Connection, secret: str) -> int | None:

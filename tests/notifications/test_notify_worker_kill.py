@@ -38,7 +38,9 @@ def _worker(settings: Settings, tmp_path: Path) -> subprocess.Popen[bytes]:
         "REDIS_URL": settings.redis_url,
         "ASFMATCH_REDIS_PREFIX": settings.redis_prefix,
         "ASFMATCH_DATA_DIR": str(tmp_path),
-        "ASFMATCH_JOB_LEASE_SECONDS": "2",
+        # Long enough that a live worker keeps its leases on a loaded machine (at 2 s, a loaded
+        # run saw a live worker lose one and send the held message a third time).
+        "ASFMATCH_JOB_LEASE_SECONDS": "5",
         "ASFMATCH_WORKER_POLL_SECONDS": "0.2",
         "ASFMATCH_WEBHOOK_ALLOW_PRIVATE": "true",
         "ASFMATCH_LOG_LEVEL": "WARNING",

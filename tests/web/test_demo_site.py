@@ -88,6 +88,7 @@ async def test_sigterm_stops_the_demo_with_live_streams_open(
             assert stream.status_code == 200
             assert page_stream.status_code == 200
             process.send_signal(signal.SIGTERM)
-            # Bounded wait: a demo that ignores SIGTERM with a stream open fails here.
-            code = await asyncio.to_thread(process.wait, 10)
+            # Bounded wait: a demo that ignores SIGTERM with a stream open fails here. 10 s was
+            # once exceeded on a machine at load 6 (benchmarks beside the suite).
+            code = await asyncio.to_thread(process.wait, 30)
         assert code in (0, 130, -signal.SIGTERM)

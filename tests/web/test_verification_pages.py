@@ -12,7 +12,7 @@ from web_testkit import csrf_of, key_for, sign_in
 from asfmatch.importing import ImportResult
 from asfmatch.storage.settings import Settings
 from asfmatch.storage.suppliers import swedish_today
-from testkit import Keys, drain
+from testkit import Keys, drain, post_supplier
 
 
 async def test_an_admin_verifies_an_asf_and_its_profiles_say_so(
@@ -130,20 +130,6 @@ _CHECK: dict[str, Any] = {
 }
 
 
-async def _supplier(client: AsyncTestClient[Any], keys: Keys, name: str) -> tuple[int, str]:
-    organisation_id, headers = await keys.make("supplier", name)
-    number = await keys.db.fetchval(
-        "SELECT org_number FROM organisations WHERE id = $1", organisation_id
-    )
-    response = await client.post(
-        "/api/v1/suppliers",
-        json={"name": name, "org_number": number, **_PROFILE},
-        headers=headers,
-    )
-    assert response.status_code == 201, response.text
-    return int(response.json()["id"]), name
-
-
 async def _need(keys: Keys, buyer_id: int) -> int:
     need_id: int = await keys.db.fetchval(
         """
@@ -159,8 +145,8 @@ async def _need(keys: Keys, buyer_id: int) -> int:
 async def test_the_buyers_need_page_marks_the_verified_asf_only(
     client: AsyncTestClient[Any], keys: Keys, admin: dict[str, str], settings: Settings
 ) -> None:
-    verified, _ = await _supplier(client, keys, "Glansen ek. för.")
-    await _supplier(client, keys, "Blänket ek. för.")
+    verified, _ = await post_supplier(client, keys, "Glansen ek. för.", _PROFILE)
+    await post_supplier(client, keys, "Blänket ek. för.", _PROFILE)
     check = await client.post(
         f"/api/v1/suppliers/{verified}/verifications", json=_CHECK, headers=admin
     )

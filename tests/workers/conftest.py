@@ -6,9 +6,9 @@ from typing import Any
 
 import pytest
 from litestar.testing import AsyncTestClient
-from worker_testkit import NewSupplier, post_supplier
+from worker_testkit import NewSupplier
 
-from testkit import Keys
+from testkit import Keys, post_supplier
 
 
 @pytest.fixture

@@ -14,9 +14,17 @@ import msgspec
 import pytest
 import redis.asyncio as aioredis
 from litestar.testing import AsyncTestClient
+from test_ranking_jobs import CATERING
 from worker_testkit import CHECK, CLEANING_NEED, CLEANING_PROFILE, NewSupplier
 
-from asfmatch.storage.cache import MatchCache, NeedsListCache, RedisGate, create_redis
+from asfmatch.storage.cache import (
+    CachedList,
+    MatchCache,
+    NeedsListCache,
+    RedisGate,
+    create_redis,
+    parse_list_entry,
+)
 from asfmatch.storage.db import connect, create_pool
 from asfmatch.storage.list_versions import ListVersions
 from asfmatch.storage.organisations import update_organisation
@@ -373,6 +381,32 @@ async def test_nothing_read_before_a_failed_fence_or_a_new_redis_connection_is_t
     assert versions.trusted_since is None
 
 
+async def test_a_matched_supplier_reads_its_own_row_of_a_cached_list_without_postgres(
+    client: AsyncTestClient,  # type: ignore[type-arg]
+    settings: Settings,
+    world: dict[str, Any],
+    new_supplier: NewSupplier,
+) -> None:
+    await new_supplier("Kaffekoppen", CATERING)
+    _, elsewhere = await new_supplier(
+        "Städ i Malmö", {**CLEANING_PROFILE, "service_area": ["1280"]}
+    )
+    # Posted after both suppliers, so the caterer is ranked on it too.
+    posted = await client.post("/api/v1/needs", json=CLEANING_NEED, headers=world["buyer"])
+    await drain(settings)
+    path = f"/api/v1/needs/{posted.json()['id']}/matches"
+    whole = await _warm(client, path, world["buyer"])
+    assert len(whole["matches"]) > 1  # the other rows are there to be left out
+    own = await _warm(client, path, world["cleaner_headers"])
+    assert [row["supplier_id"] for row in own["matches"]] == [world["cleaner"]]
+    assert own["matches"][0] in whole["matches"]
+    assert (await client.get(path, headers=elsewhere)).status_code == 403
+    with no_postgres():
+        assert (await client.get(path, headers=world["cleaner_headers"])).json() == own
+        # Not matched: refused from what the key's lookup and the cached list say.
+        assert (await client.get(path, headers=elsewhere)).status_code == 403
+
+
 async def test_a_current_entry_read_before_trust_began_is_stamped_anew_and_served_again(
     client: AsyncTestClient,  # type: ignore[type-arg]
     settings: Settings,
@@ -415,7 +449,7 @@ async def test_a_hot_list_is_answered_from_memory_with_redis_and_postgres_out_of
         )
 
 
-async def _trusted_entry(cached: Cached, need_id: int, version: int) -> tuple[bytes, int]:
+async def _trusted_entry(cached: Cached, need_id: int, version: int) -> tuple[CachedList, int]:
     """Store a current entry of the need's list and trust the process from before it."""
     cache, versions = cached.cache, cached.versions
     await cache.fetch("need", need_id)  # opens the connection, which ends trust
@@ -427,9 +461,10 @@ async def _trusted_entry(cached: Cached, need_id: int, version: int) -> tuple[by
         "need", need_id, version, b"{}", stamp=stamp, owner_organisation_id=1, status="open"
     )
     entry, fetched = await cache.fetch("need", need_id)
-    assert entry is not None and fetched is not None
+    found = parse_list_entry(entry)
+    assert found is not None and fetched is not None
     assert versions.trusts("need", need_id, version, stamp)
-    return entry, fetched
+    return found, fetched
 
 
 async def test_a_copy_in_memory_is_forgotten_when_its_list_is_written(cached: Cached) -> None:

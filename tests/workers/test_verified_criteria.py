@@ -13,7 +13,7 @@ import msgspec
 import pytest
 import time_machine
 from litestar.testing import AsyncTestClient
-from worker_testkit import CHECK, CHECKED_PROFILE, NewSupplier, make_need, need_list, post_supplier
+from worker_testkit import CHECK, CHECKED_PROFILE, NewSupplier, make_need, need_list
 
 from asfmatch.api.app import create_app
 from asfmatch.services.verifications import add_months
@@ -21,7 +21,7 @@ from asfmatch.storage.db import create_pool
 from asfmatch.storage.settings import Settings
 from asfmatch.storage.suppliers import swedish_today
 from asfmatch.workers.housekeeping import lapse_verifications
-from testkit import Keys, drain
+from testkit import Keys, drain, post_supplier
 
 API = "/api/v1"
 Client = AsyncTestClient  # type: ignore[type-arg]

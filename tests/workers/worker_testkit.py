@@ -7,7 +7,6 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import asyncpg
-from litestar.testing import AsyncTestClient
 
 from testkit import Keys
 
@@ -55,27 +54,6 @@ CHECK: dict[str, Any] = {
 
 # The `new_supplier` fixture (conftest.py): post_supplier on the test's `client`.
 NewSupplier = Callable[[str, dict[str, Any]], Awaitable[tuple[int, dict[str, str]]]]
-
-
-async def post_supplier(
-    client: AsyncTestClient,  # type: ignore[type-arg]
-    keys: Keys,
-    name: str,
-    profile: dict[str, Any],
-) -> tuple[int, dict[str, str]]:
-    """A supplier organisation with a key that posts its own profile through the API; the
-    profile's id and the supplier's auth headers."""
-    organisation_id, headers = await keys.make("supplier", name)
-    number = await keys.db.fetchval(
-        "SELECT org_number FROM organisations WHERE id = $1", organisation_id
-    )
-    response = await client.post(
-        "/api/v1/suppliers",
-        json={"name": name, "org_number": number, **profile},
-        headers=headers,
-    )
-    assert response.status_code == 201, response.text
-    return int(response.json()["id"]), headers
 
 
 async def make_supplier(
