@@ -233,6 +233,7 @@ def _serve(settings: Settings, host: str, port: int, workers: int) -> int:
 
 
 async def _worker(settings: Settings, drain: bool) -> int:
+    from asfmatch.services.match_index import prepare_ranking
     from asfmatch.storage.db import create_pool
     from asfmatch.storage.servers import running_servers
     from asfmatch.workers.runner import Worker
@@ -240,6 +241,8 @@ async def _worker(settings: Settings, drain: bool) -> int:
     async with running_servers(settings) as servers:
         if not await _migrated(servers.database_url, "worker"):
             return 1
+        # Before claiming jobs: a first ranking compiling them would hold the loop past a lease.
+        prepare_ranking()
         worker = Worker(settings, servers.database_url)
         if drain:
             pool = await create_pool(servers.database_url, settings)
