@@ -19,6 +19,7 @@ SlotArray = npt.NDArray[np.int64]
 RowArray = npt.NDArray[np.int32]
 # Local rows in a segment's postings: uint16 in segments of up to 65,536 documents, else int32.
 LocalRows = npt.NDArray[np.uint16] | npt.NDArray[np.int32]
+TextPostings = tuple[RowArray, LocalRows, npt.NDArray[np.float32]]
 
 # Similarity by shared significant prefix length 0..8, as in matching.cpv.relation_of.
 _ANCESTOR = np.array([ANCESTOR_SIMILARITY.get(n, 0.0) for n in range(8)] + [1.0])
@@ -148,27 +149,19 @@ class Segment:
     def build(
         cls,
         slots: SlotArray,
-        rows: sparse.csr_matrix,
+        rows: sparse.csr_matrix | None,
         codes: Sequence[tuple[str, ...]],
         table: CodeTable,
         places: dict[str, npt.NDArray[np.intp]] | None = None,
         take: npt.NDArray[np.int64] | None = None,
+        text: TextPostings | None = None,
     ) -> Segment:
         """Index documents given their global slots, text rows (or the rows `take` of them,
         ascending), normalised CPV codes and, for a segment shared by several places, each
-        place's local rows."""
-        if take is None:
-            take = np.arange(rows.shape[0], dtype=np.int64)
-        indptr, indices = rows.indptr, rows.indices
-        nnz = int((indptr[take + 1] - indptr[take]).sum())
-        # Gathered and transposed in one pass, straight into the stored dtypes: no row copy.
-        local_rows: LocalRows = (
-            np.empty(nnz, np.uint16) if slots.size <= _SHORT_ROWS else np.empty(nnz, np.int32)
-        )
-        values = np.empty(nnz, dtype=np.float32)
-        feature_ptr = _postings_of_rows(
-            indptr, indices, rows.data, take, rows.shape[1], local_rows, values
-        )
+        place's local rows; `text` is text_postings() of those rows when already made."""
+        if text is None:
+            assert rows is not None, "a segment needs its text rows or their postings"
+            text = text_postings(rows, take, slots.size)
         pair_doc = [doc for doc, doc_codes in enumerate(codes) for _ in doc_codes]
         pair_code = [table.id_of(code) for doc_codes in codes for code in doc_codes]
         numbers: dict[tuple[str, ...], int] = {}
@@ -182,8 +175,8 @@ class Segment:
         set_first = np.cumsum([0, *widths[:-1]]) if widths else np.zeros(0)
         return cls(
             slots,
+            text,
             # int32 throughout, as the gather kernel reads the values' bits as int32 indices.
-            (feature_ptr, local_rows, values),
             np.asarray(pair_doc, dtype=np.int32),
             np.asarray(pair_code, dtype=np.int32),
             (
@@ -322,6 +315,26 @@ class Segment:
         )
         total[self.has_codes] /= self.n_codes[self.has_codes]
         return total
+
+
+def text_postings(
+    rows: sparse.csr_matrix, take: npt.NDArray[np.int64] | None, size: int
+) -> TextPostings:
+    """A segment's text postings (feature pointers, local rows, values) of some text rows
+    (`take`, ascending; all if None) for `size` documents; holds the GIL only briefly."""
+    if take is None:
+        take = np.arange(rows.shape[0], dtype=np.int64)
+    indptr, indices = rows.indptr, rows.indices
+    nnz = int((indptr[take + 1] - indptr[take]).sum())
+    # Gathered and transposed in one pass, straight into the stored dtypes: no row copy.
+    local_rows: LocalRows = (
+        np.empty(nnz, np.uint16) if size <= _SHORT_ROWS else np.empty(nnz, np.int32)
+    )
+    values = np.empty(nnz, dtype=np.float32)
+    feature_ptr = _postings_of_rows(
+        indptr, indices, rows.data, take, rows.shape[1], local_rows, values
+    )
+    return feature_ptr, local_rows, values
 
 
 @numba.njit(cache=True, nogil=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
 from itertools import accumulate
 from typing import Any
@@ -33,7 +34,7 @@ from asfmatch.matching.filters import (
 from asfmatch.matching.model import Need, SupplierProfile
 from asfmatch.matching.postings import ALL_PLACES, FloatArray, Segment, SlotArray
 from asfmatch.matching.store import PLACE_MARK, DocumentStore
-from asfmatch.matching.tfidf import AnalysedText, SparseVector, TextModel
+from asfmatch.matching.tfidf import AnalysedText, FeatureCounts, SparseVector, TextModel
 
 __all__ = [
     "CPV_WEIGHT",
@@ -385,26 +386,31 @@ class MatchIndex:
         sups, nds = list(supplier_profiles.values()), list(need_profiles.values())
         documents = _supplier_documents(sups, cpv_labels)
         documents += [need_document(n, cpv_labels) for n in nds]
-        model, matrix = TextModel.fit(documents, use_synonyms)
+        counted = FeatureCounts(documents, use_synonyms)
         del documents
+        with ThreadPoolExecutor(1) as background:
+            # The fit's counting and weighting run without the GIL: this thread meanwhile
+            # reads what the two sides index besides text.
+            fitting = background.submit(TextModel.fit_counts, counted, use_synonyms)
+            del counted
+            supplier_fields: dict[str, Any] = {
+                "ids": [s.id for s in sups],
+                "codes": [normalise_codes(s.cpv_codes) for s in sups],
+                "partitions": [supplier_partitions(s.service_area) for s in sups],
+                "alive": [s.active for s in sups],
+                "attributes": _supplier_columns(sups),
+            }
+            need_fields: dict[str, Any] = {
+                "ids": [n.id for n in nds],
+                "codes": [normalise_codes(n.cpv_codes) for n in nds],
+                "partitions": [_partitions_of(n) for n in nds],
+                "alive": [n.status == "open" for n in nds],
+                "attributes": _need_columns(nds),
+            }
+            model, matrix = fitting.result()
         # Both sides read their rows from the one fitted matrix (a slice would copy it).
-        supplier_side = DocumentStore(
-            ids=[s.id for s in sups],
-            rows=matrix,
-            codes=[normalise_codes(s.cpv_codes) for s in sups],
-            partitions=[supplier_partitions(s.service_area) for s in sups],
-            alive=[s.active for s in sups],
-            attributes=_supplier_columns(sups),
-        )
-        need_side = DocumentStore(
-            ids=[n.id for n in nds],
-            rows=matrix,
-            codes=[normalise_codes(n.cpv_codes) for n in nds],
-            partitions=[_partitions_of(n) for n in nds],
-            alive=[n.status == "open" for n in nds],
-            attributes=_need_columns(nds),
-            first_row=len(sups),
-        )
+        supplier_side = DocumentStore(rows=matrix, **supplier_fields)
+        need_side = DocumentStore(rows=matrix, first_row=len(sups), **need_fields)
         del matrix
         return cls(
             model,

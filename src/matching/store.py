@@ -3,13 +3,22 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from concurrent.futures import Future
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 from scipy import sparse
 
-from asfmatch.matching.postings import ALL_PLACES, CodeTable, Segment, SlotArray
+from asfmatch.matching.build_threads import pool
+from asfmatch.matching.postings import (
+    ALL_PLACES,
+    CodeTable,
+    Segment,
+    SlotArray,
+    TextPostings,
+    text_postings,
+)
 from asfmatch.matching.tfidf import SparseVector
 
 # Incremental documents go to small delta segments that are merged, log-structured, as they
@@ -151,24 +160,47 @@ class DocumentStore:
                 members.setdefault(key, []).append(slot)
                 listed.setdefault(key, []).append(its_places)
         group: Group = {}
-        for key, in_order in members.items():
-            member_slots: SlotArray = np.array(in_order, dtype=np.int64)
-            take = None
-            if fitted is not None:
-                rows, take = fitted, member_slots + first_row
-            else:
-                rows = _stack([self.delta_rows[s] for s in in_order], self.width)
-            codes = [self.codes[s] for s in in_order]
-            rows_of: dict[str, list[int]] = {}
-            for local, its_places in enumerate(listed[key]):
-                for place in its_places:
-                    rows_of.setdefault(place, []).append(local)
-            every = rows_of.pop(ALL_PLACES, [])
-            places = {place: np.union1d(at, every).astype(np.intp) for place, at in rows_of.items()}
-            if every:
-                places[ALL_PLACES] = np.array(every, dtype=np.intp)
-            group[key] = Segment.build(member_slots, rows, codes, self.code_table, places, take)
+        slots_of = {key: np.array(in_order, dtype=np.int64) for key, in_order in members.items()}
+        texts: dict[str, Future[TextPostings]] = {}
+        workers = None
+        if fitted is not None:
+            # The fitted segments' postings are made on the build's threads (a compiled loop
+            # without the GIL) while this thread does the segments' Python part below.
+            workers = pool()
+            for key, member_slots in slots_of.items():
+                texts[key] = workers.submit(
+                    text_postings, fitted, member_slots + first_row, member_slots.size
+                )
+        try:
+            for key, in_order in members.items():
+                group[key] = self._segment(in_order, slots_of[key], listed[key], texts.get(key))
+        finally:
+            if workers is not None:
+                workers.shutdown(cancel_futures=True)
         return group
+
+    def _segment(
+        self,
+        in_order: list[int],
+        member_slots: SlotArray,
+        listed: list[tuple[str, ...]],
+        text: Future[TextPostings] | None,
+    ) -> Segment:
+        rows = None
+        if text is None:
+            rows = _stack([self.delta_rows[s] for s in in_order], self.width)
+        codes = [self.codes[s] for s in in_order]
+        rows_of: dict[str, list[int]] = {}
+        for local, its_places in enumerate(listed):
+            for place in its_places:
+                rows_of.setdefault(place, []).append(local)
+        every = rows_of.pop(ALL_PLACES, [])
+        places = {place: np.union1d(at, every).astype(np.intp) for place, at in rows_of.items()}
+        if every:
+            places[ALL_PLACES] = np.array(every, dtype=np.intp)
+        if text is None:
+            return Segment.build(member_slots, rows, codes, self.code_table, places)
+        return Segment.build(member_slots, None, codes, self.code_table, places, text=text.result())
 
     def add(
         self,

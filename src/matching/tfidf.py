@@ -19,6 +19,7 @@ from asfmatch.matching.analysis import (
     split_words,
     token_features,
 )
+from asfmatch.matching.build_threads import ranges, run_all
 
 # A text's vector has three blocks: word stems, character n-grams and synonym concepts. Each
 # block is L2-normalised and scaled by the square root of its share, so the cosine of two texts
@@ -132,9 +133,37 @@ class FeatureCounts:
         )
         self._piece_features = rank[np.frombuffer(piece_features, dtype=np.int32)]
         self._piece_ptr = np.frombuffer(piece_ptr, dtype=np.int64)
-        self.df = fit_kernels.document_frequencies(
-            self._pieces, self._starts, self._piece_ptr, self._piece_features, len(self.names)
-        )
+        # Frequencies per range of documents: a range's count of stored values is then known
+        # before counting, so the ranges' rows are counted side by side into one matrix.
+        self._ranges = ranges(self._starts.size - 1)
+        self._range_df: list[npt.NDArray[np.int64]] = [np.zeros(0, np.int64)] * len(self._ranges)
+
+        def frequencies(number: int) -> None:
+            first, stop = self._ranges[number]
+            self._range_df[number] = fit_kernels.document_frequencies(
+                self._pieces,
+                self._starts,
+                self._piece_ptr,
+                self._piece_features,
+                len(self.names),
+                first,
+                stop,
+            )
+
+        run_all(frequencies, range(len(self._ranges)))
+        self.df = np.zeros(len(self.names), np.int64)
+        for range_df in self._range_df:
+            self.df += range_df
+
+    @property
+    def size(self) -> int:
+        """Number of documents."""
+        return int(self._starts.size - 1)
+
+    def release(self) -> None:
+        """Free the documents' pieces (matrix() cannot be called after this)."""
+        self._pieces = self._piece_features = np.zeros(0, np.int32)
+        self._piece_ptr = np.zeros(1, np.int64)
 
     def matrix(self, keep: npt.NDArray[np.bool_] | None = None) -> sparse.csr_matrix:
         """Each document's counts (float32 CSR, rows' columns ascending) of the features kept
@@ -142,14 +171,36 @@ class FeatureCounts:
         if keep is None:
             keep = np.ones(len(self.names), dtype=np.bool_)
         column = np.where(keep, np.cumsum(keep, dtype=np.int32) - 1, -1).astype(np.int32)
-        nnz = int(self.df[keep].sum())
-        indptr, indices, data = fit_kernels.count_rows(
-            self._pieces, self._starts, self._piece_ptr, self._piece_features, column, nnz
-        )
+        n_columns = int(keep.sum())
+        # Where each range's rows start: the values stored before it.
+        outs = np.cumsum([0, *(int(found[keep].sum()) for found in self._range_df)])
+        nnz = int(outs[-1])
+        indptr = np.zeros(self._starts.size, np.int64)
+        indices = np.empty(nnz, np.int32)
+        data = np.empty(nnz, np.float32)
+
+        def count(number: int) -> None:
+            first, stop = self._ranges[number]
+            fit_kernels.count_rows(
+                self._pieces,
+                self._starts,
+                self._piece_ptr,
+                self._piece_features,
+                column,
+                n_columns,
+                first,
+                stop,
+                int(outs[number]),
+                indptr,
+                indices,
+                data,
+            )
+
+        run_all(count, range(len(self._ranges)))
         if nnz < np.iinfo(np.int32).max:
             indptr = indptr.astype(np.int32)
         counts = sparse.csr_matrix(
-            (data, indices, indptr), shape=(self._starts.size - 1, int(keep.sum()))
+            (data, indices, indptr), shape=(self._starts.size - 1, n_columns)
         )
         counts.has_sorted_indices = True
         return counts
@@ -206,9 +257,16 @@ class TextModel:
         cls, documents: Sequence[str], use_synonyms: bool
     ) -> tuple[TextModel, sparse.csr_matrix]:
         """Fit on the documents; return the model and their block-normalised float32 rows."""
-        counted = FeatureCounts(documents, use_synonyms)
+        return cls.fit_counts(FeatureCounts(documents, use_synonyms), use_synonyms)
+
+    @classmethod
+    def fit_counts(
+        cls, counted: FeatureCounts, use_synonyms: bool
+    ) -> tuple[TextModel, sparse.csr_matrix]:
+        """fit() of documents already analysed (FeatureCounts, released here); this part runs
+        almost wholly in compiled loops without the GIL, so other threads can work meanwhile."""
         names, df = counted.names, counted.df
-        n_docs = len(documents)
+        n_docs = counted.size
         if not names:
             # A new service has no profiles yet, and CPV codes alone can still match, so an
             # empty text model is fitted instead of refusing.
@@ -234,13 +292,18 @@ class TextModel:
                 idf, block = idf[kept], block[kept]
         # Counted with the pruned n-grams left out, rather than counted and then dropped.
         matrix = counted.matrix(keep)
-        del counted
+        counted.release()
         np.log(matrix.data, out=matrix.data)
         matrix.data += np.float32(1.0)
         # Times the IDF and block_normalise() in one compiled pass, the same steps per value.
-        fit_kernels.weigh_rows(
-            matrix.indptr, matrix.indices, matrix.data, idf.astype(np.float32), block, _BLOCK_SCALE
-        )
+        weights = idf.astype(np.float32)
+
+        def weigh(rows: tuple[int, int]) -> None:
+            fit_kernels.weigh_rows(
+                matrix.indptr, matrix.indices, matrix.data, weights, block, _BLOCK_SCALE, *rows
+            )
+
+        run_all(weigh, ranges(n_docs))
         matrix.sort_indices()  # a no-op: rows come sorted; kept as the contract
         vocabulary = {name: i for i, name in enumerate(names)}
         model = cls(vocabulary, idf, block, names, use_synonyms)

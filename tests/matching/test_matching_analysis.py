@@ -136,3 +136,17 @@ def test_document_pieces_give_each_document_its_own_words(
         mine = numbers[starts[i] : starts[i + 1]]
         words = [word for n in mine.tolist() for word in split_normalised(pieces[n])]
         assert words == split_words(document), document
+
+
+def test_document_pieces_are_the_distinct_pieces_str_split_finds_numbered_by_first_sight() -> None:
+    documents = [
+        "a\u3000b\u2028c\x1cd\x85e\u00a0f b a",
+        "lone \ud800 surrogate \ud800 and \U0001f600 \U0001f600",
+        "\x00 inside\x00 a document",
+        "",
+        "a",
+    ]
+    pieces, numbers, _ = document_pieces(documents)
+    found = [p for d in documents for p in normalise(d.replace("\x00", " ")).split()]
+    assert pieces == list(dict.fromkeys(found))
+    assert [pieces[n] for n in numbers.tolist()] == found

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from asfmatch.matching.boilerplate import strip_boilerplate
+import random
+
+from asfmatch.matching.boilerplate import _MARKERS, has_marker_words, strip_boilerplate
 from asfmatch.matching.model import Need, SupplierProfile
 from asfmatch.matching.ranking import MatchIndex
 
@@ -40,3 +42,34 @@ def test_a_work_training_coop_does_not_match_a_cleaning_notice_on_its_reservatio
     )
     ranked = MatchIndex.build([cleaning, training], [need], {}).rank_suppliers(need)
     assert [item.supplier_id for item in ranked] == [1]
+
+
+def test_the_quick_check_never_passes_over_a_text_the_markers_match() -> None:
+    rng = random.Random(7)
+    # Latin-1 letters in both cases, the markers' own characters, white space and punctuation.
+    alphabet = "abcdeflnoprstuvkåäöéüABCDEFLNOPRSTUVKÅÄÖÉÜß §:.!? 0124568\n"
+    markers = [
+        *RESERVATION.split(". "),
+        "4 KAP 18§",
+        "enligt lou.",
+        "2016:1145",
+        "ÖPPET förfarande",
+    ]
+    for _ in range(3000):
+        parts = [rng.choice(alphabet) for _ in range(rng.randint(0, 30))]
+        if rng.random() < 0.5:
+            marker = rng.choice(markers)
+            parts.insert(
+                rng.randint(0, len(parts)),
+                "".join(c.upper() if rng.random() < 0.5 else c for c in marker),
+            )
+        text = "".join(parts)
+        if _MARKERS.search(text):
+            assert has_marker_words(text), text
+
+
+def test_text_outside_latin_1_always_gets_the_full_check() -> None:
+    # "ſ" (long s) and "ı" (dotless i) match "s" and "i" case-blind, but lower to themselves.
+    text = "Avtalſtid är två år."
+    assert has_marker_words(text)
+    assert strip_boilerplate(f"{text} Städning av skolor.") == "Städning av skolor."

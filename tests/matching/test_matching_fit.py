@@ -121,3 +121,20 @@ def test_counts_are_each_documents_analyser_features() -> None:
         assert dict(zip([names[c] for c in row.indices], row.data.tolist(), strict=True)) == (
             Counter(analyser(document))
         )
+
+
+def test_fit_of_a_large_vocabulary_equals_scikit_learn_tfidf_bit_for_bit() -> None:
+    # Thousands of columns, so a row's columns lie in many words of the counting's bitmap
+    # and of its summary, and rows in several ranges counted on different threads.
+    rng = random.Random(3)
+    letters = "abdefghiklmnoprstuvyåäö"
+    vocabulary = ["".join(rng.choices(letters, k=rng.randint(4, 9))) for _ in range(3000)]
+    documents = [" ".join(rng.choices(vocabulary, k=rng.randint(0, 60))) for _ in range(1500)]
+    model, matrix = TextModel.fit(documents, use_synonyms=False)
+    names, idf, expected = _reference(documents, use_synonyms=False)
+    assert model.size > 20_000
+    assert list(model.feature_names) == names
+    assert np.array_equal(model.idf, idf)
+    assert np.array_equal(matrix.indptr, expected.indptr)
+    assert np.array_equal(matrix.indices, expected.indices)
+    assert np.array_equal(matrix.data, expected.data)
