@@ -18,7 +18,9 @@ RANGES_PER_THREAD = 4
 
 def thread_count() -> int:
     """Threads for the build: the cores this process may run on, at most MAX_THREADS."""
-    return max(1, min(MAX_THREADS, len(os.sched_getaffinity(0))))
+    usable = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else None
+    cores = len(usable) if usable else os.cpu_count() or 1
+    return max(1, min(MAX_THREADS, cores))
 
 
 def ranges(size: int) -> list[tuple[int, int]]:
