@@ -3,6 +3,7 @@ of documents, and independent segments, are run on every core the process may us
 
 from __future__ import annotations
 
+import ctypes
 import os
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
@@ -40,3 +41,23 @@ def run_all(work: Callable[[T], object], items: Iterable[T]) -> None:
 def pool() -> ThreadPoolExecutor:
     """An executor with the build's threads (the caller shuts it down)."""
     return ThreadPoolExecutor(thread_count())
+
+
+def _malloc_trim() -> Callable[[int], int] | None:
+    try:
+        libc = ctypes.CDLL(None)
+        trim: Callable[[int], int] = libc.malloc_trim
+    except (OSError, AttributeError):  # not glibc: nothing to trim
+        return None
+    return trim
+
+
+_trim = _malloc_trim()
+
+
+def return_freed_memory() -> None:
+    """Hand the heap memory freed so far back to the system (glibc; elsewhere a no-op)."""
+    # Each build thread allocates from its own malloc arena, and memory freed there stays
+    # resident: without this the index's process held ~25 MB more after a build.
+    if _trim is not None:
+        _trim(0)

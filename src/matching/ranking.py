@@ -15,6 +15,7 @@ import numpy.typing as npt
 
 from asfmatch.matching import kernels
 from asfmatch.matching.boilerplate import strip_boilerplate
+from asfmatch.matching.build_threads import return_freed_memory
 from asfmatch.matching.cpv import (
     SIBLING_SIMILARITY,
     CpvLink,
@@ -408,10 +409,12 @@ class MatchIndex:
                 "attributes": _need_columns(nds),
             }
             model, matrix = fitting.result()
+        return_freed_memory()
         # Both sides read their rows from the one fitted matrix (a slice would copy it).
         supplier_side = DocumentStore(rows=matrix, **supplier_fields)
         need_side = DocumentStore(rows=matrix, first_row=len(sups), **need_fields)
-        del matrix
+        del matrix, supplier_fields, need_fields
+        return_freed_memory()
         return cls(
             model,
             supplier_side,
