@@ -102,11 +102,31 @@ def test_top_k_orders_by_score_then_lowest_id_with_ties_at_the_cut(k: int) -> No
     assert np.array_equal(kernels.top_k(score, keep, slots, ids, k), expected)
 
 
-def test_best_kept_keeps_the_wanted_best_and_ties_at_the_cut() -> None:
-    score = np.array([0.9, 0.1, 0.5, 0.5, 0.7, 0.5, 0.2])
-    keep = np.array([0, 2, 3, 4, 5, 6])
-    assert kernels.best_kept(score, keep, 3).tolist() == [0, 2, 3, 4, 5]
-    assert kernels.best_kept(score, keep, 6).tolist() == keep.tolist()
+@pytest.mark.parametrize("wanted", [1, 40, 80, 2000])
+@pytest.mark.parametrize("tied", [False, True])
+def test_ranked_best_keeps_the_wanted_best_in_rank_order_with_ties_at_the_cut(
+    wanted: int, tied: bool
+) -> None:
+    rng = np.random.default_rng(29)
+    size = 1500
+    # Scores of a handful of values tie at any cut; random ones rarely do, and many of them
+    # share the histogram's bins.
+    text = rng.choice([0.0, 0.2, 0.5, 0.9], size) if tied else rng.random(size) ** 3
+    cpv = rng.choice([0.0, 0.35, 0.75, 1.0], size)
+    slots = rng.permutation(size).astype(np.int64)
+    ids = rng.permutation(10 * size)[:size].astype(np.int64)
+    weights = (np.array([0.6]), np.array([0.4]))
+    score, best, kept = kernels.ranked_best(text, cpv, *weights, 0.1, 1e6, slots, ids, wanted)
+    expected_score = np.round(np.clip(0.6 * text + 0.4 * cpv, 0.0, 1.0), 6)
+    keep = np.flatnonzero(expected_score >= 0.1)
+    order = keep[np.lexsort((ids[slots[keep]], -expected_score[keep]))]
+    cut = expected_score[order[min(wanted, order.size) - 1]]
+    assert np.array_equal(score, expected_score)
+    assert kept == keep.size
+    assert np.array_equal(best, order[expected_score[order] >= cut])
+    assert best.size >= min(wanted, keep.size)
+    if tied and wanted < keep.size:
+        assert best.size > wanted  # ties at the cut were kept
 
 
 @pytest.mark.parametrize("per_candidate", [False, True])

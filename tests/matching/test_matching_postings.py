@@ -1,4 +1,5 @@
-"""Segment postings built from some rows of the fitted matrix equal scipy's transpose of them."""
+"""Segment postings built from some rows of the fitted matrix equal scipy's transpose of them,
+and the candidates read from them are the documents with evidence."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import pytest
 from scipy import sparse
 
 from asfmatch.matching.postings import CodeTable, Segment
+from asfmatch.matching.tfidf import SparseVector
 
 
 def _rows(seed: int) -> sparse.csr_matrix:
@@ -35,3 +37,27 @@ def test_postings_are_the_transpose_of_the_rows_taken(
     assert np.array_equal(segment.rows, expected.indices)
     assert segment.values.dtype == np.float32
     assert np.array_equal(segment.values, expected.data)
+
+
+@pytest.mark.parametrize("members", [None, [0, 3, 7, 8, 150, 299]])
+def test_supplier_candidates_are_the_documents_with_evidence_and_their_score_parts(
+    members: list[int] | None,
+) -> None:
+    fitted = _rows(5)
+    rng = np.random.default_rng(5)
+    pool = ["85311000", "85312000", "90911000", "90919200", "77310000"]
+    codes = [tuple(sorted(set(rng.choice(pool, rng.integers(0, 3))))) for _ in range(300)]
+    table = CodeTable()
+    segment = Segment.build(np.arange(300, dtype=np.int64), fitted, codes, table)
+    cols = np.sort(rng.choice(50, size=12, replace=False)).astype(np.int32)
+    query = SparseVector(cols, rng.random(12))
+    rows = None if members is None else np.array(members, dtype=np.intp)
+    local, text, cpv = segment.supplier_candidates(query, ["85311000"], table, rows, (0.2, 0.5))
+    considered = np.arange(300) if rows is None else rows
+    all_text = (fitted[:, cols] @ query.vals)[considered]
+    all_cpv = segment.cpv_scores_of_suppliers(["85311000"], table, considered)
+    hit = (all_text >= 0.2) | (all_cpv >= 0.5)
+    assert 0 < hit.sum() < considered.size  # some documents have evidence, some do not
+    assert np.array_equal(local, considered[hit])
+    assert np.allclose(text, all_text[hit], rtol=1e-12, atol=0)
+    assert np.array_equal(cpv, all_cpv[hit])

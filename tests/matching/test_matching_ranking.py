@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 from functools import cache
 
+import numpy as np
 import pytest
 
 from asfmatch.matching.cpv import cpv_score
@@ -17,6 +18,7 @@ from asfmatch.matching.ranking import (
     SCORE_DECIMALS,
     TEXT_WEIGHT,
     MatchIndex,
+    _rounded,
     _supplier_documents,
     need_document,
     supplier_document,
@@ -542,3 +544,12 @@ def test_build_indexes_each_supplier_with_its_own_document() -> None:
     assert _supplier_documents(suppliers, labels()) == [
         supplier_document(s, labels()) for s in suppliers
     ]
+
+
+def test_score_parts_are_rounded_as_pythons_round_including_near_half_way() -> None:
+    rng = np.random.default_rng(31)
+    # Random parts, and values at and around half a millionth, where scaling by 10**6 can
+    # land on either side of the half-way point.
+    halves = (np.arange(20_000) + 0.5) / 1e6
+    values = np.concatenate([rng.random(20_000), halves, np.nextafter(halves, 0), halves * 1.3])
+    assert _rounded(values) == [round(value, SCORE_DECIMALS) for value in values.tolist()]
