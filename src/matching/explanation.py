@@ -103,12 +103,13 @@ class TermAttribution:
             contribution @ self.query.share, limit, _WEIGHT_SCALE
         )
         words = self.query.words
-        return [
-            [
-                TermWeight(term=words[column], weight=weight)
-                for column, weight in zip(row_columns[:count], row_weights[:count], strict=True)
-            ]
-            for row_columns, row_weights, count in zip(
-                columns.tolist(), weights.tolist(), counts.tolist(), strict=True
+        # One flat comprehension and slices: a nested one builds a function frame per row.
+        filled = np.arange(limit) < counts[:, None]
+        terms = [
+            TermWeight(term=words[column], weight=weight)
+            for column, weight in zip(
+                columns[filled].tolist(), weights[filled].tolist(), strict=True
             )
         ]
+        ends = np.cumsum(counts).tolist()
+        return [terms[start:end] for start, end in zip([0, *ends[:-1]], ends, strict=True)]

@@ -474,3 +474,84 @@ def rounded(
         doubtful[count] = k
         count += abs(scaled - np.floor(scaled) - 0.5) < 1e-6
     return result, doubtful[:count]
+
+
+@numba.njit(cache=True, nogil=True)
+def by_source(
+    sizes: npt.NDArray[np.intp], chosen: npt.NDArray[np.intp]
+) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.intp], npt.NDArray[np.intp]]:  # pragma: no cover
+    """Chosen positions among candidates laid end to end from sources of some sizes, grouped by
+    source: which of the chosen each source holds (in the order chosen), their offsets in
+    their source, and where each source's group starts (and the last ends)."""
+    ends = np.cumsum(sizes)
+    source = np.empty(chosen.size, np.intp)
+    bounds = np.zeros(sizes.size + 1, np.intp)
+    for i in range(chosen.size):
+        source[i] = np.searchsorted(ends, chosen[i], side="right")
+        bounds[source[i] + 1] += 1
+    for s in range(sizes.size):
+        bounds[s + 1] += bounds[s]
+    fill = bounds[:-1].copy()
+    order = np.empty(chosen.size, np.intp)
+    offsets = np.empty(chosen.size, np.intp)
+    for i in range(chosen.size):
+        s = source[i]
+        order[fill[s]] = i
+        offsets[fill[s]] = chosen[i] - (ends[s] - sizes[s])
+        fill[s] += 1
+    return order, offsets, bounds
+
+
+@numba.njit(cache=True, nogil=True)
+def eligible_suppliers(
+    at: npt.NDArray[np.int64],
+    alive: npt.NDArray[np.bool_],
+    reserved_ok: npt.NDArray[np.bool_],
+    reserved: bool,
+    capacity: npt.NDArray[np.int64],
+    value: int,
+    has_value: bool,
+    training_places: npt.NDArray[np.int64],
+    wanted: int,
+) -> npt.NDArray[np.bool_]:  # pragma: no cover
+    """Which suppliers at some slots pass a need's column filters: active, admitted to
+    reserved contracts when it is reserved, capacity for its value when it has one, and at
+    least the training places it wants (0: none)."""
+    ok = np.empty(at.size, np.bool_)
+    for j in range(at.size):
+        slot = at[j]
+        ok[j] = (
+            alive[slot]
+            and (reserved_ok[slot] or not reserved)
+            and (capacity[slot] >= value or not has_value)
+            and training_places[slot] >= wanted
+        )
+    return ok
+
+
+@numba.njit(cache=True, nogil=True)
+def eligible_needs(
+    at: npt.NDArray[np.int64],
+    alive: npt.NDArray[np.bool_],
+    reserved: npt.NDArray[np.bool_],
+    reserved_ok: bool,
+    value: npt.NDArray[np.int64],
+    capacity: int,
+    has_capacity: bool,
+    training_places: npt.NDArray[np.int64],
+    offered: int,
+) -> npt.NDArray[np.bool_]:  # pragma: no cover
+    """Which needs at some slots a supplier passes the column filters of: open, not reserved
+    unless it is admitted, a value within its capacity when it states one, and no more
+    training places than it offers (needs wanting none pass)."""
+    ok = np.empty(at.size, np.bool_)
+    for j in range(at.size):
+        slot = at[j]
+        wanted = training_places[slot]
+        ok[j] = (
+            alive[slot]
+            and (reserved_ok or not reserved[slot])
+            and (value[slot] <= capacity or not has_capacity)
+            and (wanted <= 0 or wanted <= offered)
+        )
+    return ok

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from bisect import bisect_right
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
-from itertools import accumulate
 from typing import Any
 
 import msgspec
@@ -325,21 +323,15 @@ class _Candidates:
             chosen = kept[chosen]
         if len(self.rows) == 1:
             return [(self.sources[0], np.arange(chosen.size), self.rows[0][chosen])]
-        # A few dozen chosen among a few sources: plain Python beats a dozen numpy calls.
-        bounds = list(accumulate(rows.size for rows in self.rows))
-        by_source: dict[int, tuple[list[int], list[int]]] = {}
-        for i, at in enumerate(chosen.tolist()):
-            number = bisect_right(bounds, at)
-            entry = by_source.setdefault(number, ([], []))
-            entry[0].append(i)
-            entry[1].append(at - bounds[number - 1] if number else at)
+        sizes = np.array([rows.size for rows in self.rows], dtype=np.intp)
+        order, offsets, bounds = kernels.by_source(sizes, chosen)
+        ends = bounds.tolist()
         return [
-            (
-                self.sources[number],
-                np.array(mine, dtype=np.intp),
-                self.rows[number][np.array(offsets, dtype=np.intp)],
+            (source, order[start:end], rows[offsets[start:end]])
+            for source, rows, start, end in zip(
+                self.sources, self.rows, ends[:-1], ends[1:], strict=True
             )
-            for number, (mine, offsets) in sorted(by_source.items())
+            if end > start
         ]
 
 
@@ -562,22 +554,28 @@ class MatchIndex:
         columns = side.attributes
         profiles = self._supplier_profiles
 
+        # A group bidding as partners adds up capacity and training places.
+        value = None if partner else need.estimated_value_sek
+        wanted = need.training_places if need.training_places > 0 and not partner else _NOTHING
+
         def eligible(at: SlotArray) -> npt.NDArray[np.bool_]:
-            ok: npt.NDArray[np.bool_] = side.alive.values[at]
-            if need.reserved:
-                ok &= columns["reserved_ok"].values[at]
-            if partner:
-                return ok
-            if joint and at.size:
+            ok = kernels.eligible_suppliers(
+                at,
+                side.alive.values,
+                columns["reserved_ok"].values,
+                need.reserved,
+                columns["capacity"].values,
+                value or 0,
+                value is not None,
+                columns["training_places"].values,
+                wanted,
+            )
+            if joint and not partner and at.size:
                 ids = side.ids.values[at].tolist()
                 ok &= np.array(
                     [serves_all(profiles[i].service_area, need.places) for i in ids],
                     np.bool_,
                 )
-            if need.estimated_value_sek is not None:
-                ok &= columns["capacity"].values[at] >= need.estimated_value_sek
-            if need.training_places > 0:
-                ok &= columns["training_places"].values[at] >= need.training_places
             return ok
 
         chosen, scores = self._select(
@@ -689,14 +687,20 @@ class MatchIndex:
         reserved_ok = admitted_to_reserved(supplier)
         need_profiles = self._need_profiles
 
+        capacity = supplier.max_contract_value_sek
+
         def eligible(at: SlotArray) -> npt.NDArray[np.bool_]:
-            ok: npt.NDArray[np.bool_] = side.alive.values[at]
-            if not reserved_ok:
-                ok &= ~columns["reserved"].values[at]
-            if supplier.max_contract_value_sek is not None:
-                ok &= columns["value"].values[at] <= supplier.max_contract_value_sek
-            wanted = columns["training_places"].values[at]
-            ok &= (wanted <= 0) | (wanted <= supplier.training_places)
+            ok = kernels.eligible_needs(
+                at,
+                side.alive.values,
+                columns["reserved"].values,
+                reserved_ok,
+                columns["value"].values,
+                capacity or 0,
+                capacity is not None,
+                columns["training_places"].values,
+                supplier.training_places,
+            )
             joint = np.flatnonzero(columns["n_places"].values[at] > 1)
             if joint.size:
                 # A joint procurement asks a supplier alone to serve every kommun of it.

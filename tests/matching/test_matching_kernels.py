@@ -174,3 +174,38 @@ def test_contributions_weigh_each_documents_shared_features_into_its_row() -> No
     expected[documents] = weights * dense[local_rows][:, cols].astype(np.float64)
     assert np.array_equal(contribution, expected)
     assert np.count_nonzero(expected)  # the case is not vacuous
+
+
+def test_by_source_groups_chosen_candidates_by_the_source_they_came_from() -> None:
+    sizes = np.array([3, 0, 4, 2], dtype=np.intp)  # sources laid end to end: 0-2, 3-6, 7-8
+    chosen = np.array([8, 0, 4, 2, 3, 7], dtype=np.intp)
+    order, offsets, bounds = kernels.by_source(sizes, chosen)
+    assert bounds.tolist() == [0, 2, 2, 4, 6]
+    assert order.tolist() == [1, 3, 2, 4, 0, 5]  # positions in `chosen`, in chosen order
+    assert offsets.tolist() == [0, 2, 1, 0, 1, 0]
+
+
+def test_column_filters_of_suppliers_and_needs_equal_the_rules_in_numpy() -> None:
+    rng = np.random.default_rng(37)
+    n = 400
+    at = rng.choice(n, size=150, replace=False).astype(np.int64)
+    alive, flag = rng.random(n) < 0.9, rng.random(n) < 0.5
+    amount = rng.choice([0, 100, 500, 1000, 5000], n).astype(np.int64)
+    places = rng.choice([-1, 0, 1, 2, 5], n).astype(np.int64)
+    # `switch`: the need is reserved (suppliers), the supplier is admitted to reserved (needs).
+    for switch in (False, True):
+        for value, has_value in ((0, False), (500, True)):
+            for wanted in (int(np.iinfo(np.int64).min), 2):
+                ok = kernels.eligible_suppliers(
+                    at, alive, flag, switch, amount, value, has_value, places, wanted
+                )
+                expected = alive[at] & (flag[at] | (not switch))
+                expected &= (amount[at] >= value) | (not has_value)
+                assert np.array_equal(ok, expected & (places[at] >= wanted))
+        for capacity, has_capacity in ((0, False), (500, True)):
+            ok = kernels.eligible_needs(
+                at, alive, flag, switch, amount, capacity, has_capacity, places, 2
+            )
+            expected = alive[at] & (~flag[at] | switch)
+            expected &= (amount[at] <= capacity) | (not has_capacity)
+            assert np.array_equal(ok, expected & ((places[at] <= 0) | (places[at] <= 2)))
