@@ -573,3 +573,20 @@ def eligible_needs(
             and (wanted <= 0 or wanted <= offered)
         )
     return ok
+
+
+@numba.njit(cache=True, nogil=True)
+def best_levels(
+    levels: npt.NDArray[np.uint8],
+    set_code: npt.NDArray[np.int32],
+    set_first: npt.NDArray[np.int32],
+) -> npt.NDArray[np.uint8]:  # pragma: no cover
+    """The highest level of each code list (codes set_code[set_first[i]:set_first[i + 1]],
+    the last list to the end), given each code's level; levels rank as similarities do."""
+    lists = set_first.size
+    best = np.zeros(lists, np.uint8)
+    for i in range(lists):
+        end = set_first[i + 1] if i + 1 < lists else set_code.size
+        for at in range(set_first[i], end):
+            best[i] = max(best[i], levels[set_code[at]])
+    return best

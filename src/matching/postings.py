@@ -41,8 +41,10 @@ class CodeTable:
         self._digits = np.zeros((0, 8), dtype=np.int8)
         self._lengths = np.zeros(0, dtype=np.int8)
         self._pending: list[str] = []
-        # Similarity arrays by query code, valid until a new code is added.
+        # Similarity arrays by query code, and the same as level numbers, valid until a new
+        # code is added.
         self._similarity: dict[str, FloatArray] = {}
+        self._levels: dict[str, npt.NDArray[np.uint8]] = {}
 
     def id_of(self, code: str) -> int:
         """The number of a code, adding it if new."""
@@ -51,6 +53,7 @@ class CodeTable:
             found = self.ids[code] = len(self.ids)
             self._pending.append(code)
             self._similarity.clear()
+            self._levels.clear()
         return found
 
     def _arrays(self) -> tuple[npt.NDArray[np.int8], npt.NDArray[np.int8]]:
@@ -61,6 +64,17 @@ class CodeTable:
             self._lengths = np.concatenate([self._lengths, lengths])
             self._pending = []
         return self._digits, self._lengths
+
+    def levels(self, code: str) -> npt.NDArray[np.uint8]:
+        """similarity() as positions in _LEVELS, one byte per known code (read-only)."""
+        cached = self._levels.get(code)
+        if cached is None:
+            if len(self._levels) >= _SIMILARITY_CACHE:
+                self._levels.clear()
+            cached = np.searchsorted(_LEVELS, self.similarity(code)).astype(np.uint8)
+            cached.flags.writeable = False
+            self._levels[code] = cached
+        return cached
 
     def similarity(self, code: str) -> FloatArray:
         """Similarity of every known code to `code`, equal to cpv.relation_of's (read-only)."""
@@ -300,8 +314,8 @@ class Segment:
         if found is None:
             if len(self.best_levels) >= _LEVELS_CACHE:
                 self.best_levels.clear()
-            best = np.maximum.reduceat(table.similarity(code)[self.set_code], self.set_first)
-            found = self.best_levels[code] = np.searchsorted(_LEVELS, best).astype(np.uint8)
+            found = kernels.best_levels(table.levels(code), self.set_code, self.set_first)
+            self.best_levels[code] = found
         return found
 
     def cpv_scores_of_needs(self, best_by_code: FloatArray | None) -> FloatArray:
