@@ -130,6 +130,11 @@ def _best_links(
     return tuple(links)
 
 
+def clear_cached_links() -> None:
+    """Forget the best links cached by code lists (to time pairs as if never explained)."""
+    _best_links.cache_clear()
+
+
 def cpv_score(need_codes: Sequence[str], supplier_codes: Sequence[str]) -> float:
     """Mean over the need's codes of the best similarity to any supplier code (0 if none)."""
     if not need_codes:

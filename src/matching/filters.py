@@ -415,3 +415,16 @@ def _open_check(status: str) -> FilterCheck:
 def is_eligible(need: Need, supplier: SupplierProfile) -> bool:
     """True when every eligibility rule passes."""
     return all(check.passed for check in eligibility(need, supplier))
+
+
+def clear_cached_checks() -> None:
+    """Forget every check cached by its inputs (to time pairs as if never explained before)."""
+    for cached in (
+        _region_check_of,
+        _kommuner_check_of,
+        _capacity_check_of,
+        _training_check_of,
+        _reserved_check_of,
+        _checks,
+    ):
+        cached.cache_clear()
