@@ -99,17 +99,14 @@ class TermAttribution:
         # The product stays numpy's (BLAS sums in its own order); ranking its result is one
         # compiled pass instead of rounding, negating and sorting arrays of a few words. Words
         # are in alphabetical order, so the lowest column among equal weights is the first word.
-        columns, weights, counts = kernels.top_words(
+        columns, weights, ends = kernels.top_words(
             contribution @ self.query.share, limit, _WEIGHT_SCALE
         )
         words = self.query.words
         # One flat comprehension and slices: a nested one builds a function frame per row.
-        filled = np.arange(limit) < counts[:, None]
         terms = [
             TermWeight(term=words[column], weight=weight)
-            for column, weight in zip(
-                columns[filled].tolist(), weights[filled].tolist(), strict=True
-            )
+            for column, weight in zip(columns.tolist(), weights.tolist(), strict=True)
         ]
-        ends = np.cumsum(counts).tolist()
-        return [terms[start:end] for start, end in zip([0, *ends[:-1]], ends, strict=True)]
+        bounds = ends.tolist()
+        return [terms[start:end] for start, end in zip([0, *bounds[:-1]], bounds, strict=True)]

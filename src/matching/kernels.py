@@ -375,28 +375,30 @@ def top_words(
     npt.NDArray[np.int64], npt.NDArray[np.float64], npt.NDArray[np.int64]
 ]:  # pragma: no cover
     """Per row (a document), its `limit` largest positive weights rounded to 1/scale as
-    np.round does it, largest first and the lowest column first among equals: their columns,
-    weights and how many there are."""
+    np.round does it, largest first and the lowest column first among equals: their columns
+    and weights, the documents' one after another, and where each document's terms end."""
     documents, words = per_word.shape
-    columns = np.zeros((documents, limit), np.int64)
-    weights = np.zeros((documents, limit))
-    counts = np.zeros(documents, np.int64)
+    columns = np.zeros(documents * limit, np.int64)
+    weights = np.zeros(documents * limit)
+    ends = np.zeros(documents, np.int64)
     rounded = np.empty(words)
+    count = 0
     for d in range(documents):
         for w in range(words):
             rounded[w] = np.rint(per_word[d, w] * scale) / scale
-        for t in range(limit):
+        for _ in range(limit):
             best = -1
             for w in range(words):
                 if rounded[w] > 0 and (best < 0 or rounded[w] > rounded[best]):
                     best = w
             if best < 0:
                 break
-            columns[d, t] = best
-            weights[d, t] = rounded[best]
+            columns[count] = best
+            weights[count] = rounded[best]
             rounded[best] = 0.0
-            counts[d] += 1
-    return columns, weights, counts
+            count += 1
+        ends[d] = count
+    return columns[:count], weights[:count], ends
 
 
 @numba.njit(cache=True, nogil=True)

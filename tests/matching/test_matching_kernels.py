@@ -168,14 +168,17 @@ def test_combined_scores_equal_numpys_clip_and_round(per_candidate: bool) -> Non
 def test_top_words_equal_numpys_round_and_stable_sort() -> None:
     rng = np.random.default_rng(19)
     per_word = rng.choice([0.0, 0.0, -0.1, 0.12344, 0.12346, 0.5, 0.50004], size=(30, 9))
-    columns, weights, counts = kernels.top_words(per_word, 5, 1e4)
+    columns, weights, ends = kernels.top_words(per_word, 5, 1e4)
     rounded = np.round(per_word, 4)
     order = np.argsort(-rounded, axis=1, kind="stable")[:, :5]
+    starts = [0, *ends[:-1].tolist()]
     for d in range(30):
         expected = [int(i) for i in order[d] if rounded[d, i] > 0]
-        assert columns[d, : counts[d]].tolist() == expected
-        assert weights[d, : counts[d]].tolist() == rounded[d, expected].tolist()
+        assert columns[starts[d] : ends[d]].tolist() == expected
+        assert weights[starts[d] : ends[d]].tolist() == rounded[d, expected].tolist()
+    counts = np.diff([0, *ends.tolist()])
     assert counts.min() < 5 < per_word.shape[1]  # rows with few positive weights occur
+    assert ends[-1] == columns.size == weights.size
 
 
 def test_contributions_weigh_each_documents_shared_features_into_its_row() -> None:
