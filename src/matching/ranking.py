@@ -553,7 +553,6 @@ class MatchIndex:
         slots, text_part, cpv_part = found.arrays(unique=joint)
         columns = side.attributes
         profiles = self._supplier_profiles
-
         # A group bidding as partners adds up capacity and training places.
         value = None if partner else need.estimated_value_sek
         wanted = need.training_places if need.training_places > 0 and not partner else _NOTHING
@@ -686,7 +685,6 @@ class MatchIndex:
         columns = side.attributes
         reserved_ok = admitted_to_reserved(supplier)
         need_profiles = self._need_profiles
-
         capacity = supplier.max_contract_value_sek
 
         def eligible(at: SlotArray) -> npt.NDArray[np.bool_]:
