@@ -284,28 +284,6 @@ class Segment:
         levels = [self._best_levels(code, table) for code in need_codes]
         return np.concatenate(levels), len(levels)
 
-    def cpv_scores_of_suppliers(
-        self,
-        need_codes: Sequence[str],
-        table: CodeTable,
-        rows: npt.NDArray[np.intp] | None = None,
-    ) -> FloatArray:
-        """Documents are suppliers (codes numbered by `table`): mean over the need's codes of
-        the best supplier code, for every document or for some local rows."""
-        doc_set = self.doc_set if rows is None else self.doc_set[rows]
-        scores: FloatArray = self._cpv_of_lists(need_codes, table)[doc_set]
-        return scores
-
-    def _cpv_of_lists(self, need_codes: Sequence[str], table: CodeTable) -> FloatArray:
-        # Per distinct code list, and 0 for documents without codes (the last entry), summed
-        # over the need's codes in order, as cpv_score() does.
-        per_set = np.zeros(self.set_first.size + 1)
-        if need_codes and self.set_first.size:
-            for code in need_codes:
-                per_set[:-1] += _LEVELS[self._best_levels(code, table)]
-            per_set /= len(need_codes)
-        return per_set
-
     def _best_levels(self, code: str, table: CodeTable) -> npt.NDArray[np.uint8]:
         # The best similarity of each code list to a need code, as a level number: buyers use
         # few codes, so it is computed once per code (the segment never changes), and a byte
