@@ -251,6 +251,34 @@ def combined_scores(
 
 
 @numba.njit(cache=True, nogil=True)
+def _radix_order(values: npt.NDArray[np.int32]) -> npt.NDArray[np.int64]:  # pragma: no cover
+    """The positions of some non-negative values in ascending order of value (stable): an
+    LSD radix sort, a byte per pass. A text's ~150 feature columns come in no order a branch
+    predictor learns, so a comparison sort mispredicts half its comparisons (4 us, not 1)."""
+    n = values.size
+    order = np.arange(n)
+    if n < 2:
+        return order
+    top = values.max()
+    spare = np.empty(n, np.int64)
+    counts = np.empty(257, np.int64)
+    shift = 0
+    while top >> shift:
+        counts[:] = 0
+        for k in range(n):
+            counts[((values[order[k]] >> shift) & 255) + 1] += 1
+        for digit in range(256):
+            counts[digit + 1] += counts[digit]
+        for k in range(n):
+            digit = (values[order[k]] >> shift) & 255
+            spare[counts[digit]] = order[k]
+            counts[digit] += 1
+        order, spare = spare, order
+        shift += 8
+    return order
+
+
+@numba.njit(cache=True, nogil=True)
 def weigh(
     found: npt.NDArray[np.int32],
     item_owner: npt.NDArray[np.int64],
@@ -267,7 +295,7 @@ def weigh(
     float32 steps of the fit (tf_of_count[c] is numpy's log(c) + 1 in float32), and, when the
     words are given (found is item_size[j] columns of word item_owner[j], of `words`, in turn),
     the part of each feature each word owns (split evenly between the words it occurs in)."""
-    order = np.argsort(found.astype(np.int64))
+    order = _radix_order(found)
     cols = np.empty(found.size, np.int32)
     counts = np.empty(found.size, np.int64)
     position = np.empty(found.size, np.int64)

@@ -99,6 +99,16 @@ def test_weigh_gives_each_text_its_fitted_row_bit_for_bit() -> None:
         assert np.array_equal(vector.vals, matrix.data[matrix.indptr[row] : matrix.indptr[row + 1]])
 
 
+@pytest.mark.parametrize("top", [1, 255, 256, 22_000, 2**31 - 1])  # one, two and four byte passes
+@pytest.mark.parametrize("size", [0, 1, 2, 150, 3000])
+def test_radix_order_is_numpys_stable_argsort(top: int, size: int) -> None:
+    rng = np.random.default_rng(size + top)
+    # Few distinct values among many, so equal values must keep their order.
+    values = rng.integers(0, top + 1, size=size).astype(np.int32)
+    values[: size // 3] = top
+    assert np.array_equal(kernels._radix_order(values), np.argsort(values, kind="stable"))
+
+
 def test_analysed_feature_of_two_words_is_owned_half_by_each() -> None:
     model, _ = TextModel.fit(["skolmåltider", "måltider", "städning"], use_synonyms=False)
     analysed = model.analyse("skolmåltider måltider")
