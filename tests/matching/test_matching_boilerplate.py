@@ -20,6 +20,11 @@ def test_procedure_and_reservation_sentences_are_dropped_and_the_subject_kept() 
     assert strip_boilerplate(text) == "Lokalvård av fyra förskolor i Luleå."
 
 
+def test_text_without_boilerplate_is_returned_as_it_is() -> None:
+    text = "Städning av skolor.\nFönsterputs två gånger per år.  Trappstädning ingår."
+    assert strip_boilerplate(text) is text
+
+
 def test_text_that_is_only_boilerplate_is_kept_whole() -> None:
     assert strip_boilerplate(RESERVATION) == RESERVATION
 
