@@ -345,8 +345,8 @@ class MatchIndex:
     def __init__(
         self,
         model: TextModel,
-        suppliers: DocumentStore,
-        needs: DocumentStore,
+        suppliers: DocumentStore[SupplierProfile],
+        needs: DocumentStore[Need],
         supplier_profiles: dict[int, SupplierProfile],
         need_profiles: dict[int, Need],
         cpv_labels: Mapping[str, str],
@@ -388,6 +388,7 @@ class MatchIndex:
             del counted
             supplier_fields: dict[str, Any] = {
                 "ids": [s.id for s in sups],
+                "profiles": sups,
                 "codes": [normalise_codes(s.cpv_codes) for s in sups],
                 "partitions": [supplier_partitions(s.service_area) for s in sups],
                 "alive": [s.active for s in sups],
@@ -395,6 +396,7 @@ class MatchIndex:
             }
             need_fields: dict[str, Any] = {
                 "ids": [n.id for n in nds],
+                "profiles": nds,
                 "codes": [normalise_codes(n.cpv_codes) for n in nds],
                 "partitions": [_partitions_of(n) for n in nds],
                 "alive": [n.status == "open" for n in nds],
@@ -454,6 +456,7 @@ class MatchIndex:
         self._supplier_profiles[s.id] = s
         self._suppliers.add(
             s.id,
+            s,
             self._model.vectorize(supplier_document(s, self._labels)),
             normalise_codes(s.cpv_codes),
             supplier_partitions(s.service_area),
@@ -477,6 +480,7 @@ class MatchIndex:
             self._joint_needs.discard(n.id)
         self._needs.add(
             n.id,
+            n,
             self._model.vectorize(need_document(n, self._labels)),
             normalise_codes(n.cpv_codes),
             _partitions_of(n),
@@ -552,7 +556,7 @@ class MatchIndex:
         joint = len(need.places) > 1 and not need.whole_lan
         slots, text_part, cpv_part = found.arrays(unique=joint)
         columns = side.attributes
-        profiles = self._supplier_profiles
+        profiles = side.profiles
         # A group bidding as partners adds up capacity and training places.
         value = None if partner else need.estimated_value_sek
         wanted = need.training_places if need.training_places > 0 and not partner else _NOTHING
@@ -570,9 +574,8 @@ class MatchIndex:
                 wanted,
             )
             if joint and not partner and at.size:
-                ids = side.ids.values[at].tolist()
                 ok &= np.array(
-                    [serves_all(profiles[i].service_area, need.places) for i in ids],
+                    [serves_all(profiles[slot].service_area, need.places) for slot in at.tolist()],
                     np.bool_,
                 )
             return ok
@@ -604,14 +607,13 @@ class MatchIndex:
             return []
         side = self._suppliers
         codes = normalise_codes(need.cpv_codes)
-        profiles = self._supplier_profiles
+        profiles = side.profiles
 
         def text_of(slot: int) -> SparseVector:
-            profile = profiles[int(side.ids.values[slot])]
-            return self._model.vectorize(supplier_document(profile, self._labels))
+            return self._model.vectorize(supplier_document(profiles[slot], self._labels))
 
         terms = _terms(side, analysed, scored.slots, located, text_of)
-        checks = eligibility_of_suppliers(need, [profiles[doc_id] for doc_id in scored.ids])
+        checks = eligibility_of_suppliers(need, [profiles[slot] for slot in scored.slots])
         side_codes = side.codes
         return [
             Explanation(
@@ -684,7 +686,7 @@ class MatchIndex:
         slots, text_part, cpv_part = found.arrays(unique=bool(self._joint_needs))
         columns = side.attributes
         reserved_ok = admitted_to_reserved(supplier)
-        need_profiles = self._need_profiles
+        need_profiles = side.profiles
         capacity = supplier.max_contract_value_sek
 
         def eligible(at: SlotArray) -> npt.NDArray[np.bool_]:
@@ -702,9 +704,11 @@ class MatchIndex:
             joint = np.flatnonzero(columns["n_places"].values[at] > 1)
             if joint.size:
                 # A joint procurement asks a supplier alone to serve every kommun of it.
-                ids = side.ids.values[at[joint]].tolist()
                 ok[joint] &= np.array(
-                    [serves_all(supplier.service_area, need_profiles[i].places) for i in ids],
+                    [
+                        serves_all(supplier.service_area, need_profiles[slot].places)
+                        for slot in at[joint].tolist()
+                    ],
                     np.bool_,
                 )
             return ok
@@ -738,14 +742,13 @@ class MatchIndex:
             return []
         side = self._needs
         codes = normalise_codes(supplier.cpv_codes)
-        profiles = self._need_profiles
+        profiles = side.profiles
 
         def text_of(slot: int) -> SparseVector:
-            profile = profiles[int(side.ids.values[slot])]
-            return self._model.vectorize(need_document(profile, self._labels))
+            return self._model.vectorize(need_document(profiles[slot], self._labels))
 
         terms = _terms(side, analysed, scored.slots, located, text_of)
-        checks = eligibility_of_needs([profiles[doc_id] for doc_id in scored.ids], supplier)
+        checks = eligibility_of_needs([profiles[slot] for slot in scored.slots], supplier)
         side_codes = side.codes
         return [
             Explanation(
@@ -767,7 +770,7 @@ class MatchIndex:
         cpv: FloatArray,
         eligible: Callable[[SlotArray], npt.NDArray[np.bool_]],
         need_has_codes: bool | npt.NDArray[np.bool_],
-        side: DocumentStore,
+        side: DocumentStore[Any],
         limit: int,
         min_score: float,
     ) -> tuple[npt.NDArray[np.intp], FloatArray]:
@@ -801,7 +804,7 @@ class MatchIndex:
 
 
 def _terms(
-    side: DocumentStore,
+    side: DocumentStore[Any],
     analysed: AnalysedText,
     slots: list[int],
     located: _Located | None,
@@ -833,7 +836,7 @@ def _terms(
     return attribution.top_terms_of(contribution)
 
 
-def _locate(side: DocumentStore, slots: list[int]) -> _Located:
+def _locate(side: DocumentStore[Any], slots: list[int]) -> _Located:
     # The main segment and local row of each fitted slot, by segment.
     by_segment: dict[int, tuple[Segment, list[int], list[int]]] = {}
     for i, slot in enumerate(slots):
@@ -886,7 +889,7 @@ class _Scored:
     @classmethod
     def of(
         cls,
-        side: DocumentStore,
+        side: DocumentStore[Any],
         slots: SlotArray,
         scores: FloatArray,
         text: FloatArray,
@@ -902,7 +905,7 @@ class _Scored:
         )
 
     @classmethod
-    def known(cls, side: DocumentStore, scored: Sequence[ScoredItem]) -> _Scored:
+    def known(cls, side: DocumentStore[Any], scored: Sequence[ScoredItem]) -> _Scored:
         """Scored items still in the index (some may have gone since they were scored)."""
         slot_of = side.slot_of
         kept = [item for item in scored if item.id in slot_of]
