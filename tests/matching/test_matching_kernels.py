@@ -134,8 +134,9 @@ def test_top_k_orders_by_score_then_lowest_id_with_ties_at_the_cut(k: int) -> No
 
 @pytest.mark.parametrize("wanted", [1, 40, 80, 2000])
 @pytest.mark.parametrize("tied", [False, True])
+@pytest.mark.parametrize("id_offset", [0, 2**40, -7_500])  # radix sorts; a comparison sort
 def test_ranked_best_keeps_the_wanted_best_in_rank_order_with_ties_at_the_cut(
-    wanted: int, tied: bool
+    wanted: int, tied: bool, id_offset: int
 ) -> None:
     rng = np.random.default_rng(29)
     size = 1500
@@ -144,7 +145,7 @@ def test_ranked_best_keeps_the_wanted_best_in_rank_order_with_ties_at_the_cut(
     text = rng.choice([0.0, 0.2, 0.5, 0.9], size) if tied else rng.random(size) ** 3
     cpv = rng.choice([0.0, 0.35, 0.75, 1.0], size)
     slots = rng.permutation(size).astype(np.int64)
-    ids = rng.permutation(10 * size)[:size].astype(np.int64)
+    ids = rng.permutation(10 * size)[:size].astype(np.int64) + id_offset
     weights = (np.array([0.6]), np.array([0.4]))
     score, best, kept = kernels.ranked_best(text, cpv, *weights, 0.1, 1e6, slots, ids, wanted)
     expected_score = np.round(np.clip(0.6 * text + 0.4 * cpv, 0.0, 1.0), 6)
